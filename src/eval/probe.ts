@@ -1,0 +1,532 @@
+/**
+ * The linear probe: multinomial logistic regression as scikit-learn's default
+ * `LogisticRegression()` fits it (the paper's linear evaluation) — softmax cross-entropy, L2
+ * penalty on the weights with C = 1, intercept fitted and not penalised, full batch, L-BFGS
+ * started from zero.
+ *
+ * The objective is minimised in scikit-learn's scaled form (its lbfgs solver's, ≥ 1.1):
+ *
+ *   f(W, b) = (1/n) Σᵢ CE(softmax(xᵢW + b), yᵢ) + ‖W‖² / (2Cn),
+ *
+ * which is (C·Σᵢ CE + ½‖W‖²) / (Cn), the same minimiser. The stopping test is on this f: the
+ * largest |∂f/∂θ| must reach `tol` (scikit-learn passes its tol = 1e-4 as L-BFGS-B's gtol on the
+ * same quantity, and stops at max_iter = 100, usually before that on raw pixels; the default here
+ * is 1e-5 within 1000 iterations, so the result is the optimum rather than where a budget ran out).
+ *
+ * L-BFGS (Nocedal & Wright, Algorithm 7.4): two-loop recursion with memory 10 (scipy's default),
+ * a strong-Wolfe line search (c₁ = 1e-4, c₂ = 0.9; see `_lineSearch` for how sufficient decrease
+ * is shown once f's float32 rounding exceeds the decrease), and pairs with sᵀy ≤ ε·yᵀy left out
+ * of the memory. Parameters and L-BFGS state are
+ * float64 on the host; only the loss and gradient are computed by tfjs, with X uploaded once and
+ * one read-back per evaluation. The per-sample losses are read back (not summed on the device) and
+ * summed in float64: a float32 sum of 60,000 terms has a relative error near 1e-5, enough to make
+ * the line search's sufficient-decrease test fail long before the gradient is small.
+ *
+ * Standardisation (`standardize: true`) rescales every feature to mean 0 and standard deviation
+ * 1 on the training set (a constant feature is only centred), and applies the same map to the
+ * test features. It matters because the penalty ‖W‖²/(2Cn) is not scale-invariant: features on
+ * the unit sphere (the encoder's outputs) have per-dimension scale ~1/√dim, so the weights needed
+ * to separate the classes are large and the penalty, not the data, decides the fit. Raw pixels in
+ * [0, 1] are what the paper's raw-pixel baseline used unstandardised; the caller decides.
+ *
+ * Classes without a training sample are left out of the optimisation, as scikit-learn only knows
+ * the classes it saw: their weights are 0 and their bias −∞ (the limit an unpenalised intercept
+ * tends to), so they are never predicted.
+ *
+ * @example
+ * ```ts
+ * import { fitProbe, probeAccuracy } from "./probe.ts";
+ * import { tf } from "../tf.ts";
+ * import assert from "node:assert";
+ * await tf.setBackend("cpu");
+ * // Two classes on a line, label 1 right of 0.
+ * const x = new Float32Array([-2, -1, -0.5, 0.5, 1, 2]);
+ * const labels = new Uint8Array([0, 0, 0, 1, 1, 1]);
+ * const fit = await fitProbe(x, labels, 1, { classes: 2 });
+ * assert.ok(fit.converged);
+ * assert.equal(await probeAccuracy(fit, x, labels), 1);
+ * ```
+ *
+ * @module
+ */
+
+import { type Tensor2D, tf } from "../tf.ts";
+
+/** How the probe is fitted. */
+export interface ProbeOptions {
+  /** Inverse L2 strength, as scikit-learn's C. @default 1 */
+  readonly C?: number;
+  /** Most L-BFGS iterations (scikit-learn's max_iter counts the same). @default 1000 */
+  readonly maxIter?: number;
+  /** Stop when the largest |gradient| of the scaled objective is at most this. @default 1e-5 */
+  readonly tol?: number;
+  /** Standardise each feature on the training set (see the module doc). @default false */
+  readonly standardize?: boolean;
+  /** L-BFGS memory: curvature pairs kept. @default 10 */
+  readonly memory?: number;
+  /** Number of classes; labels must be below it. @default max(10, largest label + 1) */
+  readonly classes?: number;
+}
+
+/** Why the fit stopped. */
+export type ProbeStop = "tolerance" | "maxIter" | "lineSearch";
+
+/** A fitted probe and how the fit went. */
+export interface ProbeFit {
+  /** W, `dim × classes` row-major (0 for classes without training samples). */
+  readonly weights: Float32Array;
+  /** b, one per class (−∞ for classes without training samples). */
+  readonly bias: Float32Array;
+  /** Per-feature mean subtracted before W, or null without standardisation. */
+  readonly mean: Float32Array | null;
+  /** Per-feature divisor applied after the mean, or null without standardisation. */
+  readonly scale: Float32Array | null;
+  readonly classes: number;
+  readonly dim: number;
+  /** L-BFGS iterations taken. */
+  readonly iterations: number;
+  /** Loss and gradient evaluations (one matrix product pair and one read-back each). */
+  readonly evaluations: number;
+  /** Whether `gradNorm ≤ tol`. */
+  readonly converged: boolean;
+  readonly stopped: ProbeStop;
+  /** Largest |gradient| of the scaled objective at the result: what `tol` is tested on. */
+  readonly gradNorm: number;
+  /** The scaled objective (mean cross-entropy + ‖W‖²/(2Cn)) at the result. */
+  readonly loss: number;
+  /** Wall time of the fit in milliseconds, upload and standardisation included. */
+  readonly ms: number;
+}
+
+const DEFAULTS = { C: 1, maxIter: 1000, tol: 1e-5, standardize: false, memory: 10 } as const;
+
+// Strong-Wolfe constants (Nocedal & Wright's for quasi-Newton methods) and the most evaluations
+// one line search may take (scikit-learn raises scipy's 20 to 50).
+const C1 = 1e-4;
+const C2 = 0.9;
+const MAX_LINE_SEARCH = 50;
+// Relative size of f's rounding error tolerated by the approximate Wolfe test (see _lineSearch).
+const NOISE = 1e-6;
+
+// Above this many values X is not kept transposed as well: the gradient then multiplies the
+// transposed residual by X instead (≈ 1.8× slower on wasm for 60000×784), which saves a second
+// copy of X — shifted MNIST's 60000×7056 is 1.7 GB, and wasm memory ends at 4 GB.
+const MAX_CACHED_TRANSPOSE = 64 * 2 ** 20;
+
+/**
+ * Fits the probe.
+ *
+ * @param x Features, `n × dim` row-major.
+ * @param labels Class of each of the n rows.
+ * @param dim Features per row.
+ * @param options See {@linkcode ProbeOptions}.
+ * @returns The weights and how the fit went; a fit that did not reach `tol` is returned with
+ *   `converged: false`, never thrown.
+ * @throws {RangeError} If the sizes disagree, n < 2, fewer than two classes occur, a label is not
+ *   below `classes`, a value is not finite, or an option is out of range.
+ * @throws {TypeError} If `x` is not a Float32Array or `labels` not a Uint8Array.
+ */
+export async function fitProbe(
+  x: Float32Array,
+  labels: Uint8Array,
+  dim: number,
+  options: ProbeOptions = {},
+): Promise<ProbeFit> {
+  const start = performance.now();
+  const n = _checkData("fit probe", x, labels, dim);
+  if (n < 2) throw new RangeError(`Cannot fit probe: it needs at least 2 samples, got ${n}`);
+  const opts = _checkOptions(options);
+  let maxLabel = 0;
+  for (const y of labels) maxLabel = Math.max(maxLabel, y);
+  const classes = opts.classes ?? Math.max(10, maxLabel + 1);
+  if (maxLabel >= classes) {
+    throw new RangeError(`Cannot fit probe: label ${maxLabel} is not below classes = ${classes}`);
+  }
+  // Optimise only over the classes present; `column[c]` is class c's column, or −1.
+  const column = new Int32Array(classes).fill(-1);
+  for (const y of labels) column[y] = 0;
+  let k = 0;
+  for (let c = 0; c < classes; c++) if (column[c] === 0) column[c] = k++;
+  if (k < 2) {
+    throw new RangeError(`Cannot fit probe: the labels hold only one class (${labels[0]})`);
+  }
+
+  let mean: Float32Array | null = null, scale: Float32Array | null = null;
+  let features = x;
+  if (opts.standardize) {
+    ({ mean, scale } = _standardizer(x, n, dim));
+    features = _standardize(x, dim, mean, scale);
+  }
+  const oneHot = new Float32Array(n * k);
+  for (let i = 0; i < n; i++) oneHot[i * k + column[labels[i]!]!] = 1;
+
+  const xs = tf.tensor2d(features, [n, dim]);
+  const xT = n * dim <= MAX_CACHED_TRANSPOSE ? tf.transpose(xs) : null;
+  const ys = tf.tensor2d(oneHot, [n, k]);
+  let result;
+  try {
+    const objective = _objective(xs, xT, ys, n, dim, k, opts.C);
+    result = await _lbfgs(objective, new Float64Array((dim + 1) * k), opts);
+  } finally {
+    tf.dispose([xs, ys, ...(xT ? [xT] : [])]);
+  }
+
+  const weights = new Float32Array(dim * classes);
+  const bias = new Float32Array(classes).fill(-Infinity);
+  for (let c = 0; c < classes; c++) {
+    const j = column[c]!;
+    if (j < 0) continue;
+    for (let d = 0; d < dim; d++) weights[d * classes + c] = result.theta[d * k + j]!;
+    bias[c] = result.theta[dim * k + j]!;
+  }
+  return {
+    weights,
+    bias,
+    mean,
+    scale,
+    classes,
+    dim,
+    iterations: result.iterations,
+    evaluations: result.evaluations,
+    converged: result.gradNorm <= opts.tol,
+    stopped: result.stopped,
+    gradNorm: result.gradNorm,
+    loss: result.f,
+    ms: performance.now() - start,
+  };
+}
+
+/**
+ * Predicts the class of each row: the largest of `x·W + b` (after the fit's standardisation).
+ *
+ * @param fit A fitted probe.
+ * @param x Features, `m × fit.dim` row-major.
+ * @returns The predicted class of each of the m rows.
+ * @throws {RangeError} If `x.length` is not a positive multiple of `fit.dim` or a value is not
+ *   finite.
+ */
+export async function probePredict(fit: ProbeFit, x: Float32Array): Promise<Int32Array> {
+  const m = _checkData("score probe", x, null, fit.dim);
+  const features = fit.mean && fit.scale ? _standardize(x, fit.dim, fit.mean, fit.scale) : x;
+  const predicted = tf.tidy(() => {
+    const logits = tf.add(
+      tf.matMul(
+        tf.tensor2d(features, [m, fit.dim]),
+        tf.tensor2d(fit.weights, [fit.dim, fit.classes]),
+      ),
+      tf.tensor1d(fit.bias),
+    );
+    return tf.argMax(logits, 1);
+  });
+  try {
+    return new Int32Array(await predicted.data());
+  } finally {
+    predicted.dispose();
+  }
+}
+
+/**
+ * Fraction of rows whose predicted class is their label.
+ *
+ * @param fit A fitted probe.
+ * @param x Features, `m × fit.dim` row-major.
+ * @param labels Class of each of the m rows.
+ * @returns Accuracy in [0, 1].
+ * @throws {RangeError} If the sizes disagree, there are no rows, or a value is not finite.
+ */
+export async function probeAccuracy(
+  fit: ProbeFit,
+  x: Float32Array,
+  labels: Uint8Array,
+): Promise<number> {
+  const m = _checkData("score probe", x, labels, fit.dim);
+  const predicted = await probePredict(fit, x);
+  let correct = 0;
+  for (let i = 0; i < m; i++) if (predicted[i] === labels[i]) correct++;
+  return correct / m;
+}
+
+/** Loss and gradient of the scaled objective at θ = [W row-major, b]. */
+type Objective = (theta: Float64Array) => Promise<{ f: number; g: Float64Array }>;
+
+/**
+ * The scaled objective on uploaded data: `x` `[n, dim]`, its transpose or null, one-hot `y`
+ * `[n, k]`. The device computes the per-sample cross-entropies and the data part of the gradient;
+ * the penalty and the sums are added on the host in float64.
+ */
+function _objective(
+  x: Tensor2D,
+  xT: Tensor2D | null,
+  y: Tensor2D,
+  n: number,
+  dim: number,
+  k: number,
+  C: number,
+): Objective {
+  const wSize = dim * k;
+  return async (theta) => {
+    const out = tf.tidy(() => {
+      const w = tf.tensor2d(Float32Array.from(theta.subarray(0, wSize)), [dim, k]);
+      const b = tf.tensor1d(Float32Array.from(theta.subarray(wSize)));
+      // No gradient is taken here, so tf.matMul (no transpose flags) needs no custom gradient.
+      const z = tf.add(tf.matMul(x, w), b); // [n, k]
+      const lse = tf.logSumExp(z, 1, true); // [n, 1]
+      const ce = tf.sub(tf.reshape(lse, [n]), tf.sum(tf.mul(z, y), 1)); // [n]
+      const residual = tf.sub(tf.exp(tf.sub(z, lse)), y); // softmax − one-hot, [n, k]
+      const gw = xT ? tf.matMul(xT, residual) : tf.transpose(tf.matMul(tf.transpose(residual), x));
+      return tf.concat([ce, tf.reshape(gw, [wSize]), tf.sum(residual, 0)]);
+    });
+    let values: Float32Array;
+    try {
+      values = (await out.data()) as Float32Array; // the one read-back (a sync point)
+    } finally {
+      out.dispose();
+    }
+    let sum = 0, penalty = 0;
+    for (let i = 0; i < n; i++) sum += values[i]!;
+    for (let j = 0; j < wSize; j++) penalty += theta[j]! * theta[j]!;
+    const g = new Float64Array(theta.length);
+    for (let j = 0; j < theta.length; j++) g[j] = values[n + j]! / n;
+    for (let j = 0; j < wSize; j++) g[j]! += theta[j]! / (C * n);
+    return { f: sum / n + penalty / (2 * C * n), g };
+  };
+}
+
+/** One evaluation along a search direction: step α, f, gradient and φ′(α) = gᵀd. */
+interface Trial {
+  readonly alpha: number;
+  readonly f: number;
+  readonly g: Float64Array;
+  readonly slope: number;
+}
+
+interface LbfgsResult {
+  readonly theta: Float64Array;
+  readonly f: number;
+  readonly gradNorm: number;
+  readonly iterations: number;
+  readonly evaluations: number;
+  readonly stopped: ProbeStop;
+}
+
+/** Minimises `objective` from `theta` (which it updates) with L-BFGS. */
+async function _lbfgs(
+  objective: Objective,
+  theta: Float64Array,
+  opts: Required<Omit<ProbeOptions, "classes" | "standardize">>,
+): Promise<LbfgsResult> {
+  const size = theta.length;
+  let evaluations = 0;
+  const evaluate: Objective = (t) => {
+    evaluations++;
+    return objective(t);
+  };
+  let { f, g } = await evaluate(theta);
+  // Curvature pairs, oldest first.
+  const pairs: { s: Float64Array; y: Float64Array; rho: number }[] = [];
+  const trialTheta = new Float64Array(size);
+  let iterations = 0;
+  let stopped: ProbeStop = "maxIter";
+  while (true) {
+    if (_maxAbs(g) <= opts.tol) {
+      stopped = "tolerance";
+      break;
+    }
+    if (iterations >= opts.maxIter) break;
+    let d = _direction(g, pairs);
+    let slope0 = _dot(g, d);
+    if (!(slope0 < 0)) {
+      // Rounding can spoil the quasi-Newton direction; start the memory afresh.
+      pairs.length = 0;
+      d = _direction(g, pairs);
+      slope0 = _dot(g, d);
+    }
+    // The first step has no curvature to scale it: make it of unit length (as L-BFGS-B does).
+    const alpha0 = pairs.length === 0 ? Math.min(1, 1 / Math.sqrt(_dot(d, d))) : 1;
+    const trialAt = async (alpha: number): Promise<Trial> => {
+      for (let j = 0; j < size; j++) trialTheta[j] = theta[j]! + alpha * d[j]!;
+      const r = await evaluate(trialTheta);
+      return { alpha, f: r.f, g: r.g, slope: _dot(r.g, d) };
+    };
+    const accepted = await _lineSearch(trialAt, f, slope0, alpha0);
+    if (!accepted) {
+      stopped = "lineSearch";
+      break;
+    }
+    const s = new Float64Array(size), y = new Float64Array(size);
+    for (let j = 0; j < size; j++) {
+      s[j] = accepted.alpha * d[j]!;
+      y[j] = accepted.g[j]! - g[j]!;
+      theta[j]! += s[j]!;
+    }
+    f = accepted.f;
+    g = accepted.g;
+    iterations++;
+    const sy = _dot(s, y), yy = _dot(y, y);
+    if (sy > Number.EPSILON * yy) {
+      pairs.push({ s, y, rho: 1 / sy });
+      if (pairs.length > opts.memory) pairs.shift();
+    }
+  }
+  return { theta, f, gradNorm: _maxAbs(g), iterations, evaluations, stopped };
+}
+
+/** −H·g by the two-loop recursion, H₀ = (sᵀy / yᵀy)·I from the newest pair. */
+function _direction(
+  g: Float64Array,
+  pairs: readonly { s: Float64Array; y: Float64Array; rho: number }[],
+): Float64Array {
+  const q = Float64Array.from(g);
+  const a = new Float64Array(pairs.length);
+  for (let i = pairs.length - 1; i >= 0; i--) {
+    const { s, y, rho } = pairs[i]!;
+    a[i] = rho * _dot(s, q);
+    _axpy(-a[i]!, y, q);
+  }
+  const newest = pairs[pairs.length - 1];
+  if (newest) {
+    const gamma = 1 / (newest.rho * _dot(newest.y, newest.y));
+    for (let j = 0; j < q.length; j++) q[j]! *= gamma;
+  }
+  for (let i = 0; i < pairs.length; i++) {
+    const { s, y, rho } = pairs[i]!;
+    _axpy(a[i]! - rho * _dot(y, q), s, q);
+  }
+  for (let j = 0; j < q.length; j++) q[j] = -q[j]!;
+  return q;
+}
+
+/**
+ * A step satisfying the strong Wolfe conditions, or null when none is found within the budget.
+ *
+ * The objective is convex, so along d the slope φ′ increases and its sign tells on which side
+ * of the minimum a step lies: the bracket is kept with the slope's sign and narrowed by the
+ * secant of φ′ (exact on a quadratic), safeguarded to the middle 80 %. Near the optimum the
+ * decrease f(θ + αd) − f(θ) falls below the float32 rounding of f while φ′ is still accurate, so
+ * sufficient decrease may also be shown by the derivative: φ(α) ≤ φ(0) + ε|φ(0)| and
+ * φ′(α) ≤ (2c₁ − 1)φ′(0) (Hager & Zhang 2005's approximate Wolfe conditions, ε = 1e-6), which on
+ * a quadratic is exactly the Armijo condition.
+ */
+async function _lineSearch(
+  trialAt: (alpha: number) => Promise<Trial>,
+  f0: number,
+  slope0: number,
+  alpha0: number,
+): Promise<Trial | null> {
+  const noise = NOISE * Math.abs(f0);
+  const sufficient = (t: Trial) =>
+    t.f <= f0 + C1 * t.alpha * slope0 ||
+    (t.f <= f0 + noise && t.slope <= (2 * C1 - 1) * slope0);
+  let lo: Trial = { alpha: 0, f: f0, g: new Float64Array(0), slope: slope0 };
+  let hi: Trial | null = null;
+  let alpha = alpha0;
+  for (let budget = MAX_LINE_SEARCH; budget > 0; budget--) {
+    const t = await trialAt(alpha);
+    const decrease = sufficient(t);
+    if (decrease && Math.abs(t.slope) <= -C2 * slope0) return t;
+    if (decrease && t.slope < 0) lo = t;
+    else hi = t;
+    if (hi === null) {
+      alpha *= 4;
+      continue;
+    }
+    const width = hi.alpha - lo.alpha;
+    alpha = lo.alpha - lo.slope * width / (hi.slope - lo.slope);
+    if (!(Math.abs(alpha - lo.alpha - width / 2) <= 0.4 * Math.abs(width))) {
+      alpha = lo.alpha + width / 2;
+    }
+    if (alpha === lo.alpha || alpha === hi.alpha) break; // the bracket is below float resolution
+  }
+  return lo.alpha > 0 ? lo : null;
+}
+
+function _dot(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let j = 0; j < a.length; j++) s += a[j]! * b[j]!;
+  return s;
+}
+
+/** y += a·x */
+function _axpy(a: number, x: Float64Array, y: Float64Array): void {
+  for (let j = 0; j < y.length; j++) y[j]! += a * x[j]!;
+}
+
+function _maxAbs(a: Float64Array): number {
+  let m = 0;
+  for (let j = 0; j < a.length; j++) m = Math.max(m, Math.abs(a[j]!));
+  return m;
+}
+
+/** Per-feature mean and standard deviation (1 where it is 0), in float64, rounded to float32. */
+function _standardizer(x: Float32Array, n: number, dim: number) {
+  const sum = new Float64Array(dim), squares = new Float64Array(dim);
+  for (let i = 0; i < n; i++) {
+    for (let d = 0, o = i * dim; d < dim; d++) sum[d]! += x[o + d]!;
+  }
+  const mean = Float32Array.from(sum, (s) => s / n);
+  for (let i = 0; i < n; i++) {
+    for (let d = 0, o = i * dim; d < dim; d++) squares[d]! += (x[o + d]! - mean[d]!) ** 2;
+  }
+  const scale = Float32Array.from(squares, (s) => Math.sqrt(s / n) || 1);
+  return { mean, scale };
+}
+
+/** `(x − mean) / scale` per feature; train and test go through this same map. */
+function _standardize(x: Float32Array, dim: number, mean: Float32Array, scale: Float32Array) {
+  const out = new Float32Array(x.length);
+  for (let o = 0; o < x.length; o += dim) {
+    for (let d = 0; d < dim; d++) out[o + d] = (x[o + d]! - mean[d]!) / scale[d]!;
+  }
+  return out;
+}
+
+/** Checks sizes and values; returns the number of rows. */
+function _checkData(
+  action: string,
+  x: Float32Array,
+  labels: Uint8Array | null,
+  dim: number,
+): number {
+  if (!(x instanceof Float32Array)) {
+    throw new TypeError(`Cannot ${action}: x must be a Float32Array`);
+  }
+  if (labels !== null && !(labels instanceof Uint8Array)) {
+    throw new TypeError(`Cannot ${action}: labels must be a Uint8Array`);
+  }
+  if (!Number.isInteger(dim) || dim < 1) {
+    throw new RangeError(`Cannot ${action}: dim must be a positive integer, got ${dim}`);
+  }
+  const n = labels?.length ?? x.length / dim;
+  if (!Number.isInteger(n) || x.length !== n * dim || n === 0) {
+    throw new RangeError(
+      labels === null
+        ? `Cannot ${action}: x has ${x.length} values, not a positive multiple of dim = ${dim}`
+        : `Cannot ${action}: x has ${x.length} values, not n·dim = ${n}·${dim} = ${n * dim}`,
+    );
+  }
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(x[i]!)) {
+      throw new RangeError(`Cannot ${action}: x[${i}] (row ${Math.floor(i / dim)}) is ${x[i]}`);
+    }
+  }
+  return n;
+}
+
+function _checkOptions(options: ProbeOptions) {
+  const opts = { ...DEFAULTS, ...options };
+  const check = (ok: boolean, name: string, what: string) => {
+    if (!ok) {
+      throw new RangeError(
+        `Cannot fit probe: ${name} must be ${what}, got ${options[name as keyof ProbeOptions]}`,
+      );
+    }
+  };
+  check(opts.C > 0 && Number.isFinite(opts.C), "C", "a positive finite number");
+  check(Number.isInteger(opts.maxIter) && opts.maxIter >= 0, "maxIter", "an integer ≥ 0");
+  check(opts.tol >= 0, "tol", "a number ≥ 0");
+  check(Number.isInteger(opts.memory) && opts.memory >= 1, "memory", "an integer ≥ 1");
+  if (opts.classes !== undefined) {
+    check(Number.isInteger(opts.classes) && opts.classes >= 2, "classes", "an integer ≥ 2");
+  }
+  return opts;
+}

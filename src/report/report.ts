@@ -1,0 +1,256 @@
+/**
+ * The study's report: the side-by-side table (stdout and REPORT.md), the claims, every run with
+ * its timings, the figures, and results.json with everything machine-readable.
+ *
+ * @module
+ */
+
+import type { Profile } from "../config.ts";
+import type { RawResult } from "../eval/evaluate.ts";
+import type { CellComparison, Comparison } from "../study/compare.ts";
+import type { CellStats, RunRecord } from "../study/results.ts";
+import { sortedInnerProductsFigure } from "./figures.ts";
+import { formatDuration } from "./progress.ts";
+
+const WORDS: Record<string, string> = {
+  shifted: "shifted",
+  original: "original",
+  crltac: "CRL-TAC",
+  simclr: "SimCLR",
+  head: "head",
+  f: "f",
+  integrated: "P-integrated",
+  top8: "top-8",
+  oracle: "oracle",
+  raw: "raw pixels",
+  concentration: "crop concentration",
+  uniformity: "uniformity potential",
+};
+
+/** A cell key in words: `shifted/crltac/head/top8` → `shifted · CRL-TAC · head · top-8`. */
+export function cellLabel(key: string): string {
+  return key.split("/").map((w) => WORDS[w] ?? w).join(" · ");
+}
+
+function fmt(x: number): string {
+  return x.toFixed(4);
+}
+
+/** `mean ± std (n)`, or `mean` for a single value. */
+export function formatStats(s: CellStats | null): string {
+  if (!s) return "not run";
+  return s.n === 1 ? `${fmt(s.mean)} (n=1)` : `${fmt(s.mean)} ± ${fmt(s.std)} (n=${s.n})`;
+}
+
+function paperText(r: CellComparison): string {
+  if (!r.paper) return "—";
+  return r.paper.std === null ? fmt(r.paper.mean) : `${fmt(r.paper.mean)} ± ${fmt(r.paper.std)}`;
+}
+
+function fixtureText(r: CellComparison): string {
+  if (!r.fixture) return "—";
+  return `${r.fixture.ok ? "ok" : "FAIL"} (|Δ| ≤ ${r.fixture.worst.toFixed(4)}, tol ${r.fixture.tolerance})`;
+}
+
+function rows(c: Comparison): string[][] {
+  return c.cells.filter((r) => r.paper || r.ours).map((r) => [
+    cellLabel(r.key),
+    paperText(r),
+    formatStats(r.ours),
+    r.z === null ? "—" : `${r.z >= 0 ? "+" : ""}${r.z.toFixed(1)}`,
+    r.verdict ?? "—",
+    fixtureText(r),
+  ]);
+}
+
+const HEADER = ["cell", "paper", "ours (mean ± std, n)", "Δ/σ", "vs paper", "fixture check"];
+
+/** The comparison as aligned plain text, for stdout. */
+export function comparisonText(c: Comparison): string {
+  const table = [HEADER, ...rows(c)];
+  const widths = HEADER.map((_, i) => Math.max(...table.map((r) => [...r[i]!].length)));
+  const line = (r: string[]) => r.map((v, i) => v + " ".repeat(widths[i]! - [...v].length)).join("  ").trimEnd();
+  const claims = c.claims.map((k) =>
+    `  [${k.ok === null ? "not run" : k.ok ? "holds" : "FAILS"}] ${k.text}: ${k.detail}`
+  );
+  return [
+    line(table[0]!),
+    widths.map((w) => "─".repeat(w)).join("  "),
+    ...table.slice(1).map(line),
+    "",
+    "Claims:",
+    ...claims,
+    "",
+    c.failures.length === 0
+      ? "Every checked comparison passes."
+      : `Checked comparisons that fail: ${c.failures.join(", ")}`,
+  ].join("\n");
+}
+
+/** The comparison as a Markdown table with the per-seed values listed. */
+export function comparisonMarkdown(c: Comparison): string {
+  const body = rows(c).map((r, i) => {
+    const cell = c.cells.filter((x) => x.paper || x.ours)[i]!;
+    const seeds = cell.ours && cell.ours.n > 1
+      ? `<br><sub>${Object.entries(cell.ours.values).map(([s, v]) => `${s}: ${fmt(v)}`).join(", ")}</sub>`
+      : "";
+    return `| ${r[0]} | ${r[1]} | ${r[2]}${seeds} | ${r[3]} | ${r[4]} | ${r[5]} |`;
+  });
+  return [`| ${HEADER.join(" | ")} |`, `|${HEADER.map(() => " --- ").join("|")}|`, ...body].join("\n");
+}
+
+/** Facts about the machine and software, for the report. */
+export interface Environment {
+  readonly versions: Readonly<Record<string, string>>;
+  readonly backend: string;
+  readonly adapter: string | null;
+  readonly cpu: string;
+  readonly cores: number;
+  readonly os: string;
+}
+
+/** Reads the machine's description. */
+export async function environment(
+  backend: string,
+  adapter: string | null,
+  versions: Record<string, string>,
+): Promise<Environment> {
+  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
+  const cpu = /model name\s*:\s*(.+)/.exec(cpuinfo)?.[1] ?? "unknown";
+  return {
+    versions,
+    backend,
+    adapter,
+    cpu,
+    cores: navigator.hardwareConcurrency,
+    os: `${Deno.build.os} ${Deno.build.arch}`,
+  };
+}
+
+/** Everything the report shows. */
+export interface ReportInput {
+  readonly profile: Profile;
+  readonly comparison: Comparison;
+  readonly records: readonly RunRecord[];
+  readonly raws: readonly RawResult[];
+  readonly env: Environment;
+  readonly wallMs: number;
+  readonly command: string;
+}
+
+async function studyFigures(out: string, records: readonly RunRecord[]): Promise<string[]> {
+  const lines: string[] = [];
+  const first = (data: string, method: string) =>
+    records.find((r) => r.spec.data === data && r.spec.method === method && r.eval);
+  for (const data of ["shifted", "original"]) {
+    const tac = first(data, "crltac"), sim = first(data, "simclr");
+    if (!tac && !sim) continue;
+    lines.push(`### ${data === "shifted" ? "Shifted" : "Original"} MNIST`, "");
+    if (tac) {
+      lines.push(
+        `P(T|x) of CRL-TAC (${tac.name}) on test images (Fig. 3):`,
+        "",
+        `![Fig. 3](${tac.name}/figures/fig3-crop-heatmaps.png)`,
+        "",
+      );
+    }
+    const pair = [tac, sim].filter((r): r is RunRecord => r !== undefined);
+    lines.push("200 superimposed head representations (Fig. 7):", "");
+    for (const r of pair) lines.push(`![Fig. 7, ${r.name}](${r.name}/figures/fig7-representations.svg)`);
+    lines.push("");
+    const name = `fig8-inner-products-${data}.svg`;
+    await Deno.writeTextFile(
+      `${out}/${name}`,
+      await sortedInnerProductsFigure(
+        pair.map((r) => ({
+          label: `${WORDS[r.spec.method]} (seed ${r.spec.seed})`,
+          values: [...r.eval!.innerProducts],
+        })),
+      ),
+    );
+    lines.push("Sorted |⟨h(x), h(x')⟩| over random test pairs (Fig. 8):", "", `![Fig. 8](${name})`, "");
+  }
+  return lines;
+}
+
+/**
+ * Writes REPORT.md and results.json into `out`.
+ *
+ * @returns The paths written.
+ */
+export async function writeReport(out: string, input: ReportInput): Promise<string[]> {
+  const { profile, comparison, records, raws, env } = input;
+  const runRows = records.map((r) => {
+    const train = r.summary ? formatDuration(r.summary.trainMs / 1000) : "—";
+    const evaluation = r.eval ? formatDuration(r.eval.ms / 1000) : "—";
+    const mass = r.eval ? fmt(r.eval.crops.nonEmptyMass) : "—";
+    const sha = r.summary ? `\`${r.summary.weightsSha256.slice(0, 12)}\`` : "—";
+    return `| ${r.name} | ${r.summary?.steps ?? "—"} | ${train} | ${evaluation} | ${mass} | ${sha} |`;
+  });
+  const rawRows = raws.map((r) =>
+    `| ${r.data} | ${fmt(r.probe.accuracy)} | ${r.probeTrainSize} / ${r.probeTestSize} | ${r.probe.iterations} | ${
+      r.probe.gradNorm.toExponential(1)
+    } | ${r.probe.converged ? "yes" : "no"} |`
+  );
+  const md = [
+    `# CRL-TAC reproduction: ${profile.name} profile`,
+    "",
+    `${profile.description}. Command: \`${input.command}\`. Wall time ${formatDuration(input.wallMs / 1000)}.`,
+    "",
+    `Machine: ${env.cpu}, ${env.cores} cores, ${env.os}; backend ${env.backend}${
+      env.adapter ? ` (adapter: ${env.adapter})` : ""
+    }. ` +
+    `Versions: ${Object.entries(env.versions).map(([k, v]) => `${k} ${v}`).join(", ")}.`,
+    "",
+    "## Comparison",
+    "",
+    "Δ/σ is (ours − paper) over the combined standard deviation of the seeds (floored at 0.005); " +
+    "a cell is reproduced within 2σ. The fixture check compares every seed with this package's own " +
+    `fixture (fixtures/${profile.name}.json). ${
+      profile.name === "paper"
+        ? "Every paper cell and claim is checked."
+        : "Checked here: the fixture and the claims listed below; the paper cells are shown for context only, as this profile is far smaller than the paper's setting."
+    }`,
+    "",
+    comparisonMarkdown(comparison),
+    "",
+    "## Claims",
+    "",
+    ...comparison.claims.map((c) =>
+      `- **${c.ok === null ? "not run" : c.ok ? "holds" : "fails"}**: ${c.text} — ${c.detail}`
+    ),
+    "",
+    comparison.failures.length === 0
+      ? "Every checked comparison passes."
+      : `Checked comparisons that fail: ${comparison.failures.join(", ")}.`,
+    "",
+    "## Runs",
+    "",
+    "| run | steps | training | evaluation | P mass on non-empty crops | weights sha256 |",
+    "| --- | --- | --- | --- | --- | --- |",
+    ...runRows,
+    "",
+    "Raw-pixel baselines (probe on pixels in [0, 1]):",
+    "",
+    "| data | accuracy | probe train / test images | L-BFGS iterations | final max-abs gradient | converged |",
+    "| --- | --- | --- | --- | --- | --- |",
+    ...rawRows,
+    "",
+    "## Figures",
+    "",
+    ...(await studyFigures(out, records)),
+  ].join("\n");
+  await Deno.writeTextFile(`${out}/REPORT.md`, md + "\n");
+  const results = {
+    profile: profile.name,
+    command: input.command,
+    wallMs: Math.round(input.wallMs),
+    environment: env,
+    settings: { train: profile.train, eval: profile.eval, seeds: profile.seeds },
+    comparison,
+    runs: records.map((r) => ({ name: r.name, spec: r.spec, summary: r.summary, eval: r.eval })),
+    raw: raws,
+  };
+  await Deno.writeTextFile(`${out}/results.json`, JSON.stringify(results, null, 2) + "\n");
+  return [`${out}/REPORT.md`, `${out}/results.json`];
+}

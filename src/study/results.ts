@@ -1,0 +1,95 @@
+/**
+ * Collecting a study's results: each run's evaluation as named metrics, and per cell (dataset ×
+ * method × metric) the values over seeds with their mean and standard deviation.
+ *
+ * Cell keys: `<data>/<method>/<level>/<weighting>` for probe accuracies (e.g.
+ * `shifted/crltac/head/integrated`), `<data>/<method>/concentration`, `<data>/<method>/uniformity`,
+ * and `<data>/raw` for the raw-pixel baseline.
+ *
+ * @module
+ */
+
+import type { EvalResult, RawResult } from "../eval/evaluate.ts";
+import { meanStd } from "../eval/metrics.ts";
+import type { TrainSummary } from "../train/trainer.ts";
+import type { RunSpec } from "./plan.ts";
+
+/** A run of the study and what it has produced so far. */
+export interface RunRecord {
+  readonly name: string;
+  readonly spec: RunSpec;
+  readonly summary: TrainSummary | null;
+  readonly eval: EvalResult | null;
+}
+
+/** One cell: the value of every seed, their mean and standard deviation. */
+export interface CellStats {
+  readonly mean: number;
+  /** Population standard deviation over seeds (numpy's default, ddof = 0); 0 for one seed. */
+  readonly std: number;
+  readonly n: number;
+  /** Value by seed. */
+  readonly values: Readonly<Record<string, number>>;
+}
+
+/**
+ * The metrics of one evaluated run, keyed without the `<data>/<method>/` prefix. On original
+ * MNIST every crop lies inside the digit's cell, so the oracle weighting equals uniform P and the
+ * crop concentration is 1 by construction: neither is reported there.
+ */
+export function runMetrics(e: EvalResult): Record<string, number> {
+  const metrics: Record<string, number> = {};
+  const shifted = e.data === "shifted";
+  for (const [key, probe] of Object.entries(e.probes)) {
+    if (shifted || !key.endsWith("/oracle")) metrics[key] = probe.accuracy;
+  }
+  if (shifted) metrics.concentration = e.crops.nonEmptyMass;
+  metrics.uniformity = e.uniformity.potential;
+  return metrics;
+}
+
+/** Mean and population standard deviation of `values` by seed. */
+export function cellStats(values: Record<string, number>): CellStats {
+  const xs = Object.values(values);
+  return { ...meanStd(xs), n: xs.length, values };
+}
+
+/**
+ * Every cell of the evaluated runs, plus the raw baselines (one value each: the raw probe has
+ * no seed).
+ */
+export function aggregate(runs: readonly RunRecord[], raws: readonly RawResult[]): Record<string, CellStats> {
+  const byKey: Record<string, Record<string, number>> = {};
+  for (const run of runs) {
+    if (!run.eval) continue;
+    for (const [metric, value] of Object.entries(runMetrics(run.eval))) {
+      (byKey[`${run.spec.data}/${run.spec.method}/${metric}`] ??= {})[String(run.spec.seed)] = value;
+    }
+  }
+  for (const raw of raws) byKey[`${raw.data}/raw`] = { raw: raw.probe.accuracy };
+  return Object.fromEntries(Object.entries(byKey).map(([k, v]) => [k, cellStats(v)]));
+}
+
+async function readJson<T>(path: string): Promise<T | null> {
+  try {
+    return JSON.parse(await Deno.readTextFile(path)) as T;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw new Error(`Cannot read ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Reads a run folder's summary and evaluation (null where not written yet). */
+export async function readRun(dir: string, name: string, spec: RunSpec): Promise<RunRecord> {
+  return {
+    name,
+    spec,
+    summary: await readJson<TrainSummary>(`${dir}/summary.json`),
+    eval: await readJson<EvalResult>(`${dir}/eval.json`),
+  };
+}
+
+/** Reads a raw baseline written by the study (null if absent). */
+export function readRaw(path: string): Promise<RawResult | null> {
+  return readJson<RawResult>(path);
+}

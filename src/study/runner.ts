@@ -1,0 +1,235 @@
+/**
+ * Running a study: every run trained and evaluated in its own process (tfjs's wasm backend is
+ * single-threaded, so `jobs` processes use `jobs` cores), the raw baselines beside them, one
+ * progress line for the whole study, and nothing redone that is already done: a finished run is
+ * skipped, an interrupted one resumes from its checkpoint.
+ *
+ * @module
+ */
+
+import { type BackendChoice } from "../backend.ts";
+import { iterationsPerEpoch, type ProfileName, resolveConfig, type TrainConfig } from "../config.ts";
+import type { RawResult } from "../eval/evaluate.ts";
+import { formatDuration } from "../report/progress.ts";
+import { runFiles } from "../train/trainer.ts";
+import { runName, type RunSpec } from "./plan.ts";
+import { readRaw, readRun, type RunRecord } from "./results.ts";
+
+/** Options of {@linkcode runStudy}. */
+export interface StudyOptions {
+  readonly profile: ProfileName;
+  readonly out: string;
+  readonly runs: readonly RunSpec[];
+  /** Processes at a time. */
+  readonly jobs: number;
+  readonly backend: BackendChoice;
+  readonly saveFeatures: boolean;
+  readonly mnistDir?: string;
+  /** Where status lines go. */
+  readonly log: (line: string) => void;
+}
+
+/** What the study produced. */
+export interface StudyOutput {
+  readonly records: RunRecord[];
+  readonly raws: RawResult[];
+  /** Runs that failed, with the last lines of their logs. */
+  readonly failed: { readonly name: string; readonly error: string }[];
+}
+
+const SCRIPTS = new URL("../../scripts/", import.meta.url);
+const CONFIG = new URL("../../deno.json", import.meta.url);
+
+/** Relative cost of an iteration by kind, before any has been measured (wasm, 2-core CPU). */
+const PRIOR_COST: Record<string, number> = {
+  "shifted/crltac": 4.4,
+  "shifted/simclr": 1.0,
+  "original/crltac": 1.4,
+  "original/simclr": 1.0,
+};
+
+async function runProcess(script: string, args: string[], logPath: string): Promise<{ ok: boolean; tail: string }> {
+  const file = await Deno.open(logPath, { write: true, create: true, append: true });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--config", CONFIG.pathname, new URL(script, SCRIPTS).pathname, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  running.add(child);
+  const encoder = new TextEncoder();
+  await file.write(encoder.encode(`\n$ ${script} ${args.join(" ")}\n`));
+  const lines: string[] = [];
+  const drain = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      await file.write(encoder.encode(chunk));
+      lines.push(...chunk.split("\n").filter((l) => l.trim()));
+      lines.splice(0, Math.max(0, lines.length - 20));
+    }
+  };
+  try {
+    await Promise.all([drain(child.stdout), drain(child.stderr)]);
+    const status = await child.status;
+    return { ok: status.success, tail: lines.slice(-8).join("\n") };
+  } finally {
+    running.delete(child);
+    file.close();
+  }
+}
+
+const running = new Set<Deno.ChildProcess>();
+
+/** Stops every child process (on Ctrl-C): their last checkpoints stay for a resume. */
+export function stopChildren(): void {
+  for (const child of running) {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* already gone */ }
+  }
+}
+
+/** The resolved config of a run of the study. */
+export function studyConfig(profile: ProfileName, spec: RunSpec, backend: BackendChoice): TrainConfig {
+  return resolveConfig(profile, spec.data, spec.method, spec.seed, { backend });
+}
+
+async function countLines(path: string): Promise<number> {
+  try {
+    return (await Deno.readTextFile(path)).split("\n").filter((l) => l.trim()).length;
+  } catch {
+    return 0;
+  }
+}
+
+/** A run is done when its evaluation exists and was made from a model of the same config. */
+function isDone(record: RunRecord, config: TrainConfig): boolean {
+  const c = record.summary?.config;
+  return record.eval !== null && c !== undefined && c.seed === config.seed && c.trainSize === config.trainSize &&
+    c.epochs === config.epochs && c.batch === config.batch && c.method === config.method && c.data === config.data;
+}
+
+/**
+ * Trains and evaluates the runs that are not done yet, `jobs` at a time, with the raw baselines.
+ */
+export async function runStudy(o: StudyOptions): Promise<StudyOutput> {
+  await Deno.mkdir(o.out, { recursive: true });
+  const mnist = o.mnistDir ? ["--mnist", o.mnistDir] : [];
+  type Job = { name: string; kind: string; steps: number; dir: string; work: () => Promise<void> };
+  const failed: StudyOutput["failed"] = [];
+  const jobs: Job[] = [];
+  const datasets = [...new Set(o.runs.map((r) => r.data))];
+  for (const data of datasets) {
+    const path = `${o.out}/raw-${data}.json`;
+    if (await readRaw(path)) continue;
+    jobs.push({
+      name: `raw-${data}`,
+      kind: "raw",
+      steps: 0,
+      dir: o.out,
+      work: async () => {
+        const args = ["--raw", data, "--profile", o.profile, "--out", path, ...mnist];
+        const r = await runProcess("evaluate.ts", args, `${o.out}/raw-${data}.log`);
+        if (!r.ok) throw new Error(r.tail);
+      },
+    });
+  }
+  for (const spec of o.runs) {
+    const name = runName(spec);
+    const dir = `${o.out}/${name}`;
+    const config = studyConfig(o.profile, spec, o.backend);
+    if (isDone(await readRun(dir, name, spec), config)) continue;
+    const steps = iterationsPerEpoch(config) * config.epochs;
+    jobs.push({
+      name,
+      kind: `${spec.data}/${spec.method}`,
+      steps,
+      dir,
+      work: async () => {
+        await Deno.mkdir(dir, { recursive: true });
+        const files = runFiles(dir);
+        const hasSummary = await Deno.stat(files.summary).then(() => true, () => false);
+        if (!hasSummary) {
+          const resume = await Deno.stat(files.checkpoint).then(() => ["--resume"], () => []);
+          const args = [
+            "--profile",
+            o.profile,
+            "--data",
+            spec.data,
+            "--method",
+            spec.method,
+            "--seed",
+            String(spec.seed),
+            "--out",
+            dir,
+            "--backend",
+            o.backend,
+            ...resume,
+            ...mnist,
+          ];
+          const r = await runProcess("train.ts", args, `${dir}/run.log`);
+          if (!r.ok) throw new Error(r.tail);
+        }
+        const features = o.saveFeatures ? ["--save-features", `${dir}/features`] : [];
+        const r = await runProcess("evaluate.ts", ["--run", dir, ...features, ...mnist], `${dir}/run.log`);
+        if (!r.ok) throw new Error(r.tail);
+      },
+    });
+  }
+
+  const total = o.runs.length + datasets.length;
+  let finished = total - jobs.length;
+  const active = new Set<Job>();
+  const finishedJobs = new Set<Job>();
+  const started = performance.now();
+  // Work units for the ETA: training steps weighted by their kind's relative cost, plus a share
+  // for evaluation; wall time per unit is measured as the study goes.
+  const units = (job: Job) => job.kind === "raw" ? 10 : 1.2 * job.steps * (PRIOR_COST[job.kind] ?? 1);
+  const status = async () => {
+    let done = 0;
+    const parts: string[] = [];
+    for (const job of jobs) {
+      if (finishedJobs.has(job)) done += units(job);
+      else if (active.has(job) && job.kind !== "raw") {
+        const steps = Math.min(await countLines(runFiles(job.dir).log), job.steps);
+        done += steps * (PRIOR_COST[job.kind] ?? 1);
+        parts.push(`${job.name} ${steps === job.steps ? "evaluating" : `step ${steps}/${job.steps}`}`);
+      } else if (active.has(job)) parts.push(job.name);
+    }
+    const elapsed = (performance.now() - started) / 1000;
+    const all = jobs.reduce((sum, j) => sum + units(j), 0);
+    const eta = done > 0 ? ((all - done) * elapsed) / done : NaN;
+    o.log(
+      `[${finished}/${total} done, ${formatDuration(elapsed)}] ${parts.join(", ") || "starting"}` +
+        (Number.isFinite(eta) ? ` | study ETA ${formatDuration(eta)}` : ""),
+    );
+  };
+  const timer = setInterval(() => void status(), 20_000);
+  const queue = [...jobs];
+  const worker = async () => {
+    for (let job = queue.shift(); job; job = queue.shift()) {
+      active.add(job);
+      o.log(`start ${job.name}`);
+      try {
+        await job.work();
+        o.log(`done ${job.name}`);
+      } catch (e) {
+        failed.push({ name: job.name, error: (e as Error).message });
+        o.log(`FAILED ${job.name} (log: ${job.kind === "raw" ? `${o.out}/${job.name}.log` : `${job.dir}/run.log`})`);
+      } finally {
+        active.delete(job);
+        finishedJobs.add(job);
+        finished++;
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, o.jobs) }, worker));
+  } finally {
+    clearInterval(timer);
+  }
+  const records = await Promise.all(o.runs.map((spec) => readRun(`${o.out}/${runName(spec)}`, runName(spec), spec)));
+  const raws = (await Promise.all(datasets.map((d) => readRaw(`${o.out}/raw-${d}.json`)))).filter((r): r is RawResult =>
+    r !== null
+  );
+  return { records, raws, failed };
+}

@@ -1,0 +1,177 @@
+/**
+ * Checkpoints: everything a run needs to continue exactly where it stopped (weights, optimiser
+ * moments, generator state, resolved config), in one file written atomically, so that a crash
+ * mid-write leaves the previous checkpoint intact.
+ *
+ * Layout: the 8 bytes `CRLTAC1\n`, a little-endian uint32 header length, a UTF-8 JSON header
+ * (padded to a multiple of 4 bytes), then float32 arrays back to back, in header order.
+ *
+ * @module
+ */
+
+import type { TrainConfig } from "../config.ts";
+import type { PrngState } from "../data/prng.ts";
+import type { AdamState } from "./adam.ts";
+
+/** A saved training state. */
+export interface Checkpoint {
+  readonly config: TrainConfig;
+  /** Epochs completed. */
+  readonly epoch: number;
+  /** Iterations completed. */
+  readonly step: number;
+  /** Generator state after the last completed epoch. */
+  readonly rng: PrngState;
+  /** Training time so far, across resumes. */
+  readonly elapsedMs: number;
+  readonly encoder: Float32Array[];
+  readonly encoderAdam: AdamState;
+  /** Null for SimCLR (P(T|X) fixed uniform). */
+  readonly policy: Float32Array[] | null;
+  readonly policyAdam: AdamState | null;
+}
+
+const MAGIC = new TextEncoder().encode("CRLTAC1\n");
+
+/** The error for a checkpoint file that cannot be read. */
+export class CheckpointError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CheckpointError";
+  }
+}
+
+interface Header {
+  config: TrainConfig;
+  epoch: number;
+  step: number;
+  rng: PrngState;
+  elapsedMs: number;
+  encoderAdamStep: number;
+  policyAdamStep: number | null;
+  /** Array lengths by group, in payload order. */
+  groups: Record<string, number[]>;
+}
+
+const GROUPS = ["encoder", "encoderAdamM", "encoderAdamV", "policy", "policyAdamM", "policyAdamV"] as const;
+
+function groupsOf(c: Checkpoint): Record<(typeof GROUPS)[number], Float32Array[]> {
+  return {
+    encoder: c.encoder,
+    encoderAdamM: c.encoderAdam.m,
+    encoderAdamV: c.encoderAdam.v,
+    policy: c.policy ?? [],
+    policyAdamM: c.policyAdam?.m ?? [],
+    policyAdamV: c.policyAdam?.v ?? [],
+  };
+}
+
+/** Encodes a checkpoint as bytes. */
+export function encodeCheckpoint(c: Checkpoint): Uint8Array {
+  const groups = groupsOf(c);
+  const header: Header = {
+    config: c.config,
+    epoch: c.epoch,
+    step: c.step,
+    rng: c.rng,
+    elapsedMs: c.elapsedMs,
+    encoderAdamStep: c.encoderAdam.step,
+    policyAdamStep: c.policyAdam?.step ?? null,
+    groups: Object.fromEntries(GROUPS.map((g) => [g, groups[g].map((a) => a.length)])),
+  };
+  let json = new TextEncoder().encode(JSON.stringify(header));
+  const padded = Math.ceil(json.length / 4) * 4;
+  if (padded !== json.length) json = new Uint8Array([...json, ...new Array(padded - json.length).fill(0x20)]);
+  const arrays = GROUPS.flatMap((g) => groups[g]);
+  const payload = arrays.reduce((n, a) => n + a.byteLength, 0);
+  const out = new Uint8Array(MAGIC.length + 4 + json.length + payload);
+  out.set(MAGIC, 0);
+  new DataView(out.buffer).setUint32(MAGIC.length, json.length, true);
+  out.set(json, MAGIC.length + 4);
+  let offset = MAGIC.length + 4 + json.length;
+  for (const a of arrays) {
+    out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), offset);
+    offset += a.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Decodes a checkpoint.
+ *
+ * @param name The file name, for error messages.
+ * @throws {CheckpointError} If the bytes are not a complete checkpoint.
+ */
+export function decodeCheckpoint(bytes: Uint8Array, name: string): Checkpoint {
+  const fail = (what: string) => new CheckpointError(`Cannot read checkpoint "${name}": ${what}`);
+  if (bytes.length < MAGIC.length + 4 || !MAGIC.every((b, i) => bytes[i] === b)) {
+    throw fail("not a crl-tac checkpoint (bad magic)");
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getUint32(MAGIC.length, true);
+  const start = MAGIC.length + 4;
+  if (start + headerLength > bytes.length) throw fail("truncated header");
+  let header: Header;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(start, start + headerLength)));
+  } catch (e) {
+    throw fail(`bad header (${(e as Error).message})`);
+  }
+  let offset = start + headerLength;
+  const read = (group: (typeof GROUPS)[number]) =>
+    (header.groups[group] ?? []).map((length) => {
+      const end = offset + 4 * length;
+      if (end > bytes.length) throw fail(`truncated payload in ${group}`);
+      const a = new Float32Array(bytes.slice(offset, end).buffer);
+      offset = end;
+      return a;
+    });
+  const [encoder, em, ev, policy, pm, pv] = GROUPS.map(read) as Float32Array[][];
+  if (offset !== bytes.length) throw fail(`${bytes.length - offset} trailing bytes`);
+  const hasPolicy = header.policyAdamStep !== null;
+  return {
+    config: header.config,
+    epoch: header.epoch,
+    step: header.step,
+    rng: header.rng,
+    elapsedMs: header.elapsedMs,
+    encoder: encoder!,
+    encoderAdam: { step: header.encoderAdamStep, m: em!, v: ev! },
+    policy: hasPolicy ? policy! : null,
+    policyAdam: hasPolicy ? { step: header.policyAdamStep!, m: pm!, v: pv! } : null,
+  };
+}
+
+/**
+ * Writes `bytes` to `path` atomically: to a temporary file in the same folder, flushed to disk,
+ * then renamed over `path`.
+ */
+export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  const tmp = `${path}.tmp-${Deno.pid}`;
+  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+  try {
+    let written = 0;
+    while (written < bytes.length) written += await file.write(bytes.subarray(written));
+    await file.syncData();
+  } finally {
+    file.close();
+  }
+  await Deno.rename(tmp, path);
+}
+
+/** Saves a checkpoint atomically. */
+export async function saveCheckpoint(path: string, c: Checkpoint): Promise<void> {
+  await writeFileAtomic(path, encodeCheckpoint(c));
+}
+
+/** Loads a checkpoint, or returns null when the file does not exist. */
+export async function loadCheckpoint(path: string): Promise<Checkpoint | null> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+  return decodeCheckpoint(bytes, path);
+}

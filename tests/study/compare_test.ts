@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { compare, type OwnFixture, type PaperFixture } from "../../src/study/compare.ts";
+import { cellStats } from "../../src/study/results.ts";
+import { comparisonMarkdown, comparisonText } from "../../src/report/report.ts";
+
+const paper: PaperFixture = {
+  cells: {
+    "shifted/crltac/head/integrated": { mean: 0.955, std: 0.0023, source: "Table 1" },
+    "shifted/simclr/head/integrated": { mean: 0.3156, std: 0.0044, source: "Table 1" },
+    "shifted/crltac/concentration": { mean: 0.998, std: 0.003, source: "text" },
+  },
+  claims: { headAdvantage: { minGap: 0 }, concentration: { min: 0.99 }, uniformity: { maxRatio: 0.5 } },
+};
+
+const cells = {
+  "shifted/crltac/head/integrated": cellStats({ 0: 0.95, 1: 0.954 }),
+  "shifted/simclr/head/integrated": cellStats({ 0: 0.5, 1: 0.52 }),
+  "shifted/crltac/concentration": cellStats({ 0: 0.999, 1: 0.997 }),
+  "shifted/crltac/uniformity": cellStats({ 0: 0.1, 1: 0.12 }),
+  "shifted/simclr/uniformity": cellStats({ 0: 0.97, 1: 0.98 }),
+};
+
+Deno.test("compare() gives each paper cell a verdict in units of the combined std", () => {
+  const c = compare("paper", cells, paper, null);
+  const row = (key: string) => c.cells.find((r) => r.key === key)!;
+  const tac = row("shifted/crltac/head/integrated");
+  // ours 0.952 ± 0.002, paper 0.955 ± 0.0023: combined 0.00305 < floor 0.005 → z = −0.6.
+  assert.ok(Math.abs(tac.z! - (0.952 - 0.955) / 0.005) < 1e-9);
+  assert.equal(tac.verdict, "reproduced");
+  assert.equal(row("shifted/simclr/head/integrated").verdict, "not reproduced");
+  assert.equal(row("shifted/crltac/uniformity").verdict, null);
+  assert.deepEqual(c.failures, ["shifted/simclr/head/integrated"]);
+  assert.deepEqual(c.claims.map((k) => [k.id, k.ok]), [["headAdvantage", true], ["concentration", true], [
+    "uniformity",
+    true,
+  ]]);
+});
+
+Deno.test("compare() on the smoke profile checks the own fixture per seed, not the paper", () => {
+  const own: OwnFixture = {
+    profile: "smoke",
+    tolerances: { accuracy: 0.03, concentration: 0.05, uniformity: 0.05 },
+    cells: {
+      "shifted/crltac/head/integrated": cellStats({ 0: 0.95, 1: 0.90 }),
+      "shifted/crltac/uniformity": cellStats({ 0: 0.1, 1: 0.12 }),
+    },
+    claims: { uniformity: { maxRatio: 0.1 } },
+  };
+  const c = compare("smoke", cells, paper, own);
+  const tac = c.cells.find((r) => r.key === "shifted/crltac/head/integrated")!;
+  assert.equal(tac.fixture!.ok, false);
+  assert.ok(Math.abs(tac.fixture!.worst - 0.054) < 1e-9);
+  assert.equal(c.cells.find((r) => r.key === "shifted/crltac/uniformity")!.fixture!.ok, true);
+  // The paper cells are shown but not checked at this scale.
+  assert.equal(c.cells.find((r) => r.key === "shifted/simclr/head/integrated")!.checked, false);
+  assert.deepEqual(c.failures, ["shifted/crltac/head/integrated", "claim uniformity"]);
+});
+
+Deno.test("compare() marks claims whose runs are missing as not run, not as failures", () => {
+  const c = compare("paper", { "shifted/crltac/concentration": cellStats({ 0: 0.999 }) }, paper, null);
+  assert.deepEqual(c.claims.map((k) => k.ok), [null, true, null]);
+  assert.equal(c.cells.find((r) => r.key === "shifted/simclr/head/integrated")!.verdict, "not run");
+  assert.deepEqual(c.failures, []);
+});
+
+Deno.test("the comparison renders as a text table and as Markdown with every seed's value", () => {
+  const c = compare("paper", cells, paper, null);
+  const text = comparisonText(c);
+  assert.match(
+    text,
+    /shifted · CRL-TAC · head · P-integrated\s+0\.9550 ± 0\.0023\s+0\.9520 ± 0\.0020 \(n=2\)\s+-0\.6\s+reproduced/,
+  );
+  assert.match(text, /Checked comparisons that fail: shifted\/simclr\/head\/integrated/);
+  const md = comparisonMarkdown(c);
+  assert.match(md, /<sub>0: 0\.9500, 1: 0\.9540<\/sub>/);
+});

@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import { resolveConfig } from "../../src/config.ts";
+import {
+  type Checkpoint,
+  CheckpointError,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+} from "../../src/train/checkpoint.ts";
+
+const checkpoint = (policy: boolean): Checkpoint => ({
+  config: resolveConfig("smoke", "shifted", policy ? "crltac" : "simclr", 1),
+  epoch: 2,
+  step: 64,
+  rng: [1, 2, 3, 4],
+  elapsedMs: 1234,
+  encoder: [Float32Array.of(1, 2, 3), Float32Array.of(-0.5)],
+  encoderAdam: {
+    step: 64,
+    m: [Float32Array.of(0.1, 0.2, 0.3), Float32Array.of(0)],
+    v: [Float32Array.of(1, 1, 1), Float32Array.of(2)],
+  },
+  policy: policy ? [Float32Array.of(7, 8)] : null,
+  policyAdam: policy ? { step: 64, m: [Float32Array.of(0, 1)], v: [Float32Array.of(3, 4)] } : null,
+});
+
+Deno.test("a checkpoint round-trips through its bytes, with and without P(T|X)", () => {
+  for (const policy of [true, false]) {
+    const c = checkpoint(policy);
+    assert.deepEqual(decodeCheckpoint(encodeCheckpoint(c), "x"), c);
+  }
+});
+
+Deno.test("decodeCheckpoint() rejects damaged files with a reason", () => {
+  const bytes = encodeCheckpoint(checkpoint(true));
+  assert.throws(
+    () => decodeCheckpoint(bytes.subarray(0, bytes.length - 4), "f"),
+    (e) => e instanceof CheckpointError && /"f": truncated payload/.test(e.message),
+  );
+  assert.throws(() => decodeCheckpoint(new Uint8Array([...bytes, 0, 0, 0, 0]), "f"), /4 trailing bytes/);
+  assert.throws(() => decodeCheckpoint(new TextEncoder().encode("not a checkpoint at all"), "f"), /bad magic/);
+});
+
+Deno.test("saveCheckpoint() replaces the file atomically and leaves no temporary file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/checkpoint.bin`;
+    assert.equal(await loadCheckpoint(path), null);
+    await saveCheckpoint(path, checkpoint(false));
+    await saveCheckpoint(path, checkpoint(true));
+    assert.deepEqual(await loadCheckpoint(path), checkpoint(true));
+    const names = [];
+    for await (const e of Deno.readDir(dir)) names.push(e.name);
+    assert.deepEqual(names, ["checkpoint.bin"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

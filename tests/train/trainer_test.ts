@@ -1,0 +1,136 @@
+import assert from "node:assert/strict";
+import { resolveConfig } from "../../src/config.ts";
+import { useBackend } from "../../src/backend.ts";
+import { tf } from "../../src/tf.ts";
+import { type StepRecord, train } from "../../src/train/trainer.ts";
+import { loadCheckpoint } from "../../src/train/checkpoint.ts";
+
+// A run small enough for a unit test: 32 shifted images, batches of 8, 4 crops each.
+const tiny = (method: "crltac" | "simclr", epochs = 2) =>
+  resolveConfig("smoke", "shifted", method, 3, {
+    trainSize: 32,
+    batch: 8,
+    crops: 4,
+    policyCrops: 4,
+    epochs,
+    backend: "wasm",
+  });
+
+await useBackend("wasm");
+
+const TRAIN = new URL("../../scripts/train.ts", import.meta.url).pathname;
+const tinyArgs = (out: string) => [
+  "run",
+  "--allow-all",
+  TRAIN,
+  "--profile",
+  "smoke",
+  "--data",
+  "shifted",
+  "--method",
+  "crltac",
+  "--seed",
+  "3",
+  "--train-size",
+  "32",
+  "--batch",
+  "8",
+  "--crops",
+  "4",
+  "--policy-crops",
+  "4",
+  "--epochs",
+  "3",
+  "--backend",
+  "wasm",
+  "--out",
+  out,
+];
+
+async function tempDir(t: () => Promise<void>, dirs: string[]) {
+  try {
+    await t();
+  } finally {
+    for (const d of dirs) await Deno.remove(d, { recursive: true }).catch(() => {});
+  }
+}
+
+Deno.test("train() keeps the tensor count flat across steps and frees everything at the end", async () => {
+  const dir = await Deno.makeTempDir();
+  await tempDir(async () => {
+    const before = tf.memory().numTensors;
+    const counts: number[] = [];
+    const records: StepRecord[] = [];
+    const summary = await train(tiny("crltac"), {
+      dir,
+      progress: false,
+      onStep: (r) => {
+        counts.push(tf.memory().numTensors);
+        records.push(r);
+      },
+    });
+    assert.equal(summary.steps, 8);
+    assert.equal(records.length, 8);
+    assert.deepEqual(new Set(counts).size, 1, `tensor counts per step: ${counts}`);
+    assert.equal(tf.memory().numTensors, before);
+    for (const r of records) {
+      assert.ok(Number.isFinite(r.hLoss) && Number.isFinite(r.pLoss!));
+      assert.ok(r.entropy > 0 && r.entropy <= Math.log(289) + 1e-6);
+    }
+  }, [dir]);
+});
+
+Deno.test("train() refuses to overwrite a run and to resume a different config", async () => {
+  const dir = await Deno.makeTempDir();
+  await tempDir(async () => {
+    await train(tiny("simclr", 1), { dir, progress: false });
+    await assert.rejects(train(tiny("simclr", 1), { dir, progress: false }), /pass --resume/);
+    const other = { ...tiny("simclr", 1), lr: 0.5 };
+    await assert.rejects(train(other, { dir, progress: false, resume: true }), /Cannot resume/);
+  }, [dir]);
+});
+
+Deno.test("a run killed mid-epoch and resumed ends with the same weights as one never stopped", async () => {
+  const whole = await Deno.makeTempDir();
+  const killed = await Deno.makeTempDir();
+  await tempDir(async () => {
+    const run = (args: string[]) => new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "piped" });
+    const full = await run(tinyArgs(whole)).output();
+    assert.ok(full.success, new TextDecoder().decode(full.stderr));
+    const child = run(tinyArgs(killed)).spawn();
+    // Wait until epoch 2 is under way (one checkpoint written, steps of the next epoch logged).
+    const perEpoch = 4;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 50));
+      const log = await Deno.readTextFile(`${killed}/log.jsonl`).catch(() => "");
+      if (log.split("\n").filter((l) => l).length >= perEpoch + 1) break;
+    }
+    child.kill("SIGKILL");
+    await child.status;
+    await child.stderr.cancel();
+    const saved = await loadCheckpoint(`${killed}/checkpoint.bin`);
+    assert.ok(saved && saved.epoch >= 1 && saved.epoch < 3, `killed after epoch ${saved?.epoch}`);
+    const resumed = await run([...tinyArgs(killed), "--resume"]).output();
+    assert.ok(resumed.success, new TextDecoder().decode(resumed.stderr));
+    const a = JSON.parse(await Deno.readTextFile(`${whole}/summary.json`));
+    const b = JSON.parse(await Deno.readTextFile(`${killed}/summary.json`));
+    assert.equal(b.weightsSha256, a.weightsSha256);
+    const logA = await Deno.readTextFile(`${whole}/log.jsonl`);
+    const logB = await Deno.readTextFile(`${killed}/log.jsonl`);
+    const strip = (log: string) => log.split("\n").filter((l) => l).map((l) => ({ ...JSON.parse(l), ms: 0 }));
+    assert.deepEqual(strip(logB), strip(logA));
+  }, [whole, killed]);
+});
+
+Deno.test("a diverging run stops with the step and the last good checkpoint", async () => {
+  const dir = await Deno.makeTempDir();
+  await tempDir(async () => {
+    // A step size of 1e30 blows the weights up on the first update: the next loss is not finite.
+    const config = { ...tiny("simclr", 2), lr: 1e30 };
+    await assert.rejects(
+      train(config, { dir, progress: false }),
+      (e) =>
+        e instanceof Error && e.name === "DivergenceError" && /at step \d+ \(epoch \d, iteration \d\)/.test(e.message),
+    );
+  }, [dir]);
+});
