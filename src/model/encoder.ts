@@ -15,7 +15,7 @@
  */
 
 import { Rank, type Tensor2D, type Tensor4D, tf } from "../tf.ts";
-import { biasAdd, conv2d, matMul, type Stride } from "./ops.ts";
+import { biasAdd, conv2d, mapBatches, matMul, type Stride } from "./ops.ts";
 import { param, type Params, type ParamSpec } from "./params.ts";
 
 /** Width of f's output. */
@@ -28,6 +28,9 @@ const CONVS: readonly { name: string; in: number; out: number; stride: Stride }[
 ];
 const TRUNK_OUT = { side: 3, channels: 128 };
 const DENSE_IN = TRUNK_OUT.side * TRUNK_OUT.side * TRUNK_OUT.channels;
+// The largest tensor per crop in a training step: conv2's input gradient works on dy dilated
+// and padded to 20 × 20 × 64 floats.
+const CROP_BYTES = 4 * 20 * 20 * 64;
 
 /**
  * The encoder's parameters.
@@ -68,11 +71,13 @@ function dense(p: Params, name: string, x: Tensor2D): Tensor2D {
  * @returns `[N,200]`.
  */
 export function encodeF(p: Params, x: Tensor4D): Tensor2D {
-  const t = trunk(p, x);
-  if (t.shape[1] !== TRUNK_OUT.side || t.shape[2] !== TRUNK_OUT.side) {
+  if (x.shape[1] !== 20 || x.shape[2] !== 20) {
     throw new RangeError(`encodeF() takes 20×20 crops, got ${x.shape[1]}×${x.shape[2]}`);
   }
-  return tf.relu(dense(p, "f/dense", tf.reshape(t, [t.shape[0], DENSE_IN])));
+  return mapBatches(x, CROP_BYTES, (part) => {
+    const t = trunk(p, part);
+    return tf.relu(dense(p, "f/dense", tf.reshape(t, [t.shape[0], DENSE_IN])));
+  });
 }
 
 /**
@@ -107,8 +112,11 @@ export function embed(p: Params, x: Tensor4D): Tensor2D {
  * @returns `[N,P,P,200]`: entry (n, i, j) is f of the crop with corner (4i, 4j).
  */
 export function allCropFeatures(p: Params, images: Tensor4D): Tensor4D {
-  const t = trunk(p, images);
   const { side, channels } = TRUNK_OUT;
-  const w = tf.reshape<Rank.R4>(param(p, "f/dense/w"), [side, side, channels, F_DIM]);
-  return tf.relu(tf.add<Tensor4D>(tf.conv2d(t, w, 1, "valid"), param(p, "f/dense/b")));
+  // The largest activation per image: the first layer's output, (S − 2)² × 32 floats.
+  const bytes = 4 * (images.shape[1] - 2) ** 2 * CONVS[0]!.out;
+  return mapBatches(images, bytes, (part) => {
+    const w = tf.reshape<Rank.R4>(param(p, "f/dense/w"), [side, side, channels, F_DIM]);
+    return tf.relu(tf.add<Tensor4D>(tf.conv2d(trunk(p, part), w, 1, "valid"), param(p, "f/dense/b")));
+  });
 }

@@ -22,8 +22,20 @@ import { type GradSaveFunc, type Tensor, type Tensor2D, type Tensor4D, tf } from
 /** Stride of a convolution: this package uses 1 and 2. */
 export type Stride = 1 | 2;
 
+let stockKernels = false;
+
 /**
- * Filter gradient of a valid convolution as a convolution (see the module doc).
+ * Switches every operation here to tfjs's own kernels and gradients (and off again), for the
+ * benchmark's baseline and for checking that training agrees with and without the fast paths.
+ * The stock path cannot train convolutions on wasm (no `Conv2DBackpropFilter` kernel there).
+ */
+export function useStockKernels(on: boolean): void {
+  stockKernels = on;
+}
+
+/**
+ * Filter gradient of a valid convolution. On WebGPU: {@linkcode conv2dFilterGradIm2col}; elsewhere
+ * a convolution with the batch as channels (see the module doc).
  *
  * @param x Input `[N,H,W,C]`.
  * @param dy Output gradient `[N,Ho,Wo,O]`.
@@ -32,14 +44,55 @@ export type Stride = 1 | 2;
  * @returns `[k,k,C,O]`.
  */
 export function conv2dFilterGrad(x: Tensor4D, dy: Tensor4D, k: number, stride: Stride): Tensor4D {
+  if (tf.getBackend() === "webgpu") return conv2dFilterGradIm2col(x, dy, k, stride);
   return tf.tidy(() => {
-    const xT = tf.transpose(x, [3, 1, 2, 0]);
-    const dyT = tf.transpose(dy, [1, 2, 0, 3]);
-    let g = tf.conv2d(xT, dyT, 1, "valid", "NHWC", stride);
+    let g = tf.conv2d(tf.transpose(x, [3, 1, 2, 0]), tf.transpose(dy, [1, 2, 0, 3]), 1, "valid", "NHWC", stride);
     // With a stride, rows of x past the last window leave extra rows here; they are not taps.
     if (g.shape[1] !== k || g.shape[2] !== k) g = tf.slice(g, [0, 0, 0, 0], [-1, k, k, -1]);
     return tf.transpose(g, [1, 2, 0, 3]);
   });
+}
+
+/**
+ * Filter gradient as im2col and a batched matrix product: the k² strided views of `x` side by
+ * side are the patches P `[rows, k²C]`, and dW = Pᵀ·dy, computed as one product per group of
+ * rows and summed. On tfjs-webgpu this replaces a convolution with the batch as channels, which
+ * gave wrong results on Mesa llvmpipe for 32 × 86 × 86 × 64 inputs with 84 × 84 filters; the
+ * groups keep every product small and without atomics, so the sum is deterministic.
+ */
+export function conv2dFilterGradIm2col(x: Tensor4D, dy: Tensor4D, k: number, stride: Stride): Tensor4D {
+  return tf.tidy(() => {
+    const [n, , , c] = x.shape;
+    const [, ho, wo, o] = dy.shape;
+    // Slices of the batch whose patches fit one buffer binding.
+    const chunk = maxBatchItems(4 * ho * wo * k * k * c);
+    let sum: Tensor2D | null = null;
+    for (let start = 0; start < n; start += chunk) {
+      const size = Math.min(chunk, n - start);
+      const taps: Tensor4D[] = [];
+      for (let a = 0; a < k; a++) {
+        for (let b = 0; b < k; b++) {
+          const end = [start + size, a + stride * (ho - 1) + 1, b + stride * (wo - 1) + 1, c];
+          taps.push(tf.stridedSlice(x, [start, a, b, 0], end, [1, stride, stride, 1]) as Tensor4D);
+        }
+      }
+      const rows = size * ho * wo;
+      const groups = largestDivisorAtMost(rows, IM2COL_GROUPS);
+      const patches = tf.reshape(tf.concat(taps, 3), [groups, rows / groups, k * k * c]);
+      const grads = tf.slice(dy, [start, 0, 0, 0], [size, -1, -1, -1]).reshape([groups, rows / groups, o]);
+      const part = tf.sum(tf.matMul(patches, grads, true, false), 0) as Tensor2D;
+      sum = sum ? tf.add(sum, part) : part;
+    }
+    return tf.reshape(sum!, [k, k, c, o]);
+  });
+}
+
+/** Groups of rows in {@linkcode conv2dFilterGradIm2col}: ~256 was fastest on an H200. */
+const IM2COL_GROUPS = 256;
+
+function largestDivisorAtMost(n: number, max: number): number {
+  for (let d = Math.min(n, max); d > 1; d--) if (n % d === 0) return d;
+  return 1;
 }
 
 /**
@@ -58,22 +111,25 @@ export function conv2dInputGrad(
   inputShape: readonly number[],
 ): Tensor4D {
   return tf.tidy(() => {
-    const [n, ho, wo, o] = dy.shape;
+    const [, ho, wo, o] = dy.shape;
     const k = w.shape[0];
-    let d = dy;
-    if (stride === 2) {
-      // Interleave zeros: [N,Ho,1,Wo,1,O] padded to [N,Ho,2,Wo,2,O] is [N,2Ho,2Wo,O] with dy at
-      // the even positions and one trailing zero row and column.
-      d = tf.reshape(
-        tf.pad(tf.reshape(dy, [n, ho, 1, wo, 1, o]), [[0, 0], [0, 0], [0, 1], [0, 0], [0, 1], [0, 0]]),
-        [n, 2 * ho, 2 * wo, o],
-      );
-    }
     // Rows of x past the last window (when (H − k) is not a multiple of the stride) get zero.
     const bottom = k - 1 + inputShape[1]! - (stride * (ho - 1) + k) - (stride - 1);
     const right = k - 1 + inputShape[2]! - (stride * (wo - 1) + k) - (stride - 1);
-    d = tf.pad(d, [[0, 0], [k - 1, bottom], [k - 1, right], [0, 0]]);
-    return tf.conv2d(d, flipFilter(w), 1, "valid");
+    const padded = (stride * ho + k - 1 + bottom) * (stride * wo + k - 1 + right);
+    const flipped = flipFilter(w);
+    return mapBatches(dy, 4 * padded * o, (part) => {
+      const n = part.shape[0];
+      let d = part;
+      if (stride === 2) {
+        // Interleave zeros with rank-4 operations only (tfjs-webgpu's rank-6 pad gave wrong
+        // results on Mesa llvmpipe): zero channels after each pixel, read as [N,Ho,2Wo,O], put
+        // columns after each row, then zero rows, read as [N,2Ho,2Wo,O] with dy at even places.
+        const cols = tf.reshape(tf.pad(part, [[0, 0], [0, 0], [0, 0], [0, o]]), [n, ho, 2 * wo, o]);
+        d = tf.reshape(tf.pad(cols, [[0, 0], [0, 0], [0, 2 * wo], [0, 0]]), [n, 2 * ho, 2 * wo, o]);
+      }
+      return tf.conv2d(tf.pad(d, [[0, 0], [k - 1, bottom], [k - 1, right], [0, 0]]), flipped, 1, "valid");
+    });
   });
 }
 
@@ -97,11 +153,17 @@ export interface ConvOptions {
  */
 export function conv2d(x: Tensor4D, w: Tensor4D, options: ConvOptions): Tensor4D {
   const { stride, padding = "valid", inputGrad = true } = options;
+  if (stockKernels) return tf.conv2d(x, w, stride, padding);
   const k = w.shape[0];
   if (padding === "same" && (stride !== 1 || k % 2 !== 1)) {
     throw new RangeError(`conv2d() supports "same" padding at stride 1 with odd filters, got stride ${stride}, k ${k}`);
   }
-  const forward = (input: Tensor4D, filter: Tensor4D) => tf.conv2d(input, filter, stride, padding);
+  const forward = (input: Tensor4D, filter: Tensor4D) =>
+    mapBatches(
+      input,
+      4 * (input.shape[1] + k) ** 2 * Math.max(input.shape[3], filter.shape[3]),
+      (part) => tf.conv2d(part, filter, stride, padding),
+    );
   // A "same" convolution is the valid one on the input padded by (k − 1) / 2: its filter gradient
   // is taken on that padded input, and its input gradient is the "same" convolution of dy with
   // the flipped filter (no padding and cropping round trip).
@@ -111,7 +173,14 @@ export function conv2d(x: Tensor4D, w: Tensor4D, options: ConvOptions): Tensor4D
       : conv2dFilterGrad(input, dy, k, stride);
   const inputGradOf = (dy: Tensor4D, filter: Tensor4D, shape: readonly number[]) =>
     padding === "same"
-      ? tf.tidy(() => tf.conv2d(dy, flipFilter(filter), 1, "same"))
+      ? tf.tidy(() => {
+        const flipped = flipFilter(filter);
+        return mapBatches(
+          dy,
+          4 * (dy.shape[1] + k) ** 2 * Math.max(dy.shape[3], filter.shape[2]),
+          (part) => tf.conv2d(part, flipped, 1, "same"),
+        );
+      })
       : conv2dInputGrad(dy, filter, stride, shape);
   // Gradient functions take their tensors from `save`: tfjs then keeps copies alive until the
   // backward pass, even when the forward inputs were intermediates of an inner tf.tidy.
@@ -148,6 +217,7 @@ function flipFilter(w: Tensor4D): Tensor4D {
  * is a product with a row of ones: on wasm 15× faster than tfjs's Sum over leading axes.
  */
 export function biasAdd<T extends Tensor>(x: T, b: Tensor): T {
+  if (stockKernels) return tf.add(x, b);
   const f = tf.customGrad((input, bias) => ({
     value: tf.add(input as Tensor, bias as Tensor),
     gradFunc: (dy: Tensor) => {
@@ -164,6 +234,7 @@ export function biasAdd<T extends Tensor>(x: T, b: Tensor): T {
  * nearest-neighbour upsampling: on wasm 4× faster than tfjs's AvgPoolGrad.
  */
 export function avgPool2(x: Tensor4D): Tensor4D {
+  if (stockKernels) return tf.avgPool(x, 2, 2, "valid");
   const f = tf.customGrad((input) => {
     const [, h, w] = (input as Tensor4D).shape;
     return {
@@ -176,6 +247,7 @@ export function avgPool2(x: Tensor4D): Tensor4D {
 
 /** `a · b` with gradients computed on explicitly transposed operands (see the module doc). */
 export function matMul(a: Tensor2D, b: Tensor2D): Tensor2D {
+  if (stockKernels) return tf.matMul(a, b);
   const f = tf.customGrad((x, y, save) => {
     (save as GradSaveFunc)([x as Tensor2D, y as Tensor2D]);
     return {
@@ -190,6 +262,34 @@ export function matMul(a: Tensor2D, b: Tensor2D): Tensor2D {
     };
   });
   return f(a, b) as Tensor2D;
+}
+
+/**
+ * The most batch items whose largest tensor fits one storage-buffer binding of the current
+ * backend: WebGPU devices cap a binding (Mesa llvmpipe at 128 MiB), and tfjs-webgpu computes
+ * wrong results past the cap instead of failing. Other backends have no such cap.
+ *
+ * @param bytesPerItem Bytes of the largest tensor per batch item.
+ */
+export function maxBatchItems(bytesPerItem: number): number {
+  if (tf.getBackend() !== "webgpu") return Infinity;
+  const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+  return Math.max(1, Math.floor(device.limits.maxStorageBufferBindingSize / bytesPerItem));
+}
+
+/**
+ * `f` applied to slices of the batch that fit {@linkcode maxBatchItems}, results concatenated
+ * (and differentiable through the concatenation): one call where the batch fits.
+ */
+export function mapBatches<T extends Tensor>(x: Tensor4D, bytesPerItem: number, f: (part: Tensor4D) => T): T {
+  const n = x.shape[0];
+  const chunk = maxBatchItems(bytesPerItem);
+  if (n <= chunk) return f(x);
+  const parts: T[] = [];
+  for (let start = 0; start < n; start += chunk) {
+    parts.push(f(tf.slice(x, [start, 0, 0, 0], [Math.min(chunk, n - start), -1, -1, -1])));
+  }
+  return tf.concat(parts) as T;
 }
 
 /** Zero padding of `p` pixels on each side of the two spatial axes of an NHWC tensor. */

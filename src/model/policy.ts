@@ -14,7 +14,7 @@
  */
 
 import { Rank, type Tensor2D, type Tensor4D, tf } from "../tf.ts";
-import { avgPool2, biasAdd, conv2d, matMul } from "./ops.ts";
+import { avgPool2, biasAdd, conv2d, mapBatches, matMul } from "./ops.ts";
 import { param, type Params, type ParamSpec } from "./params.ts";
 
 const CHANNELS = 32;
@@ -54,7 +54,13 @@ export function policyLogProbs(p: Params, images: Tensor4D): Tensor2D {
   };
   const dense = (x: Tensor2D, name: string) =>
     biasAdd(matMul(x, param<Tensor2D>(p, `${name}/w`)), param(p, `${name}/b`));
-  const h = avgPool2(conv(conv(images, "p/conv1", false), "p/conv2", true));
-  const flat = tf.reshape<Rank.R2>(h, [h.shape[0], -1]);
-  return tf.logSoftmax(dense(tf.relu(dense(flat, "p/fc1")), "p/fc2"));
+  // The largest tensor per image: conv2's padded input seen with the batch as channels by the
+  // filter gradient, (S + 2)² × 32 floats.
+  const bytes = 4 * (images.shape[1] + 2) ** 2 * CHANNELS;
+  const logits = mapBatches(images, bytes, (part) => {
+    const h = avgPool2(conv(conv(part, "p/conv1", false), "p/conv2", true));
+    const flat = tf.reshape<Rank.R2>(h, [h.shape[0], -1]);
+    return dense(tf.relu(dense(flat, "p/fc1")), "p/fc2");
+  });
+  return tf.logSoftmax(logits);
 }

@@ -369,3 +369,14 @@ Deno.test("fitProbe() with standardize is invariant to per-feature affine maps",
   const raw = await fitProbe(mapped, labels, dim, { maxIter: 50 });
   assert.notDeepEqual(raw.weights, fitMapped.weights);
 });
+
+Deno.test("fitProbe() with standardize only centres a constant feature", async () => {
+  const { x, labels } = blobs(60, 3, 3, 19);
+  for (let i = 0; i < 60; i++) x[i * 3 + 1] = 4.5;
+  const fit = await fitProbe(x, labels, 3, { standardize: true, classes: 3 });
+  assert.ok(fit.converged);
+  assert.equal(fit.mean![1], 4.5);
+  assert.equal(fit.scale![1], 1);
+  // A feature that is 0 after centring gets no gradient but the penalty's: its weights stay 0.
+  assert.deepEqual([...fit.weights.subarray(3, 6)], [0, 0, 0]);
+});

@@ -3,11 +3,9 @@ import { avgPool2, biasAdd, conv2d, matMul, type Padding, padSpatial, type Strid
 import { type Tensor, type Tensor2D, type Tensor4D, tf } from "../../src/tf.ts";
 import { assertClose, onBackend, randomValues } from "../helpers.ts";
 import { conv2dGradsRef, conv2dRef, convOut } from "../reference.ts";
+import { TEST_BACKENDS } from "../webgpu.ts";
 
 await tf.setBackend("wasm");
-
-/** The backends the fast paths run on here: wasm always, webgpu when CRL_TAC_TEST_WEBGPU is set. */
-const BACKENDS = ["wasm", ...(Deno.env.get("CRL_TAC_TEST_WEBGPU") ? ["webgpu"] : [])];
 
 interface Layer {
   what: string;
@@ -54,7 +52,7 @@ for (const layer of LAYERS) {
           ]),
       ))[0]!
       : dxPadded;
-    for (const backend of BACKENDS) {
+    for (const backend of TEST_BACKENDS) {
       await t.step(backend, async () => {
         const [yb, dxb, dwb] = await onBackend(backend, () => {
           const xt = tf.tensor4d(x, [n, side, side, c]);
@@ -109,6 +107,8 @@ Deno.test("matMul(), biasAdd() and avgPool2() gradients equal the cpu backend's 
     return [...tf.grads(dense)([at, bt, ct]), tf.grad(pool)(it)];
   };
   const reference = await onBackend("cpu", run(false));
-  const fast = await onBackend("wasm", run(true));
-  reference.forEach((r, i) => assertClose(fast[i]!, r, 1e-5, `gradient ${i}`));
+  for (const backend of TEST_BACKENDS) {
+    const fast = await onBackend(backend, run(true));
+    reference.forEach((r, i) => assertClose(fast[i]!, r, 1e-5, `${backend} gradient ${i}`));
+  }
 });
