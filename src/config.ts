@@ -117,7 +117,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
       headDim: 50,
       backend: "auto",
     },
-    eval: { probeTrainSize: 2048, probeTestSize: 1000, uniformityPairs: 2000 },
+    eval: { probeTrainSize: 1024, probeTestSize: 1000, uniformityPairs: 2000 },
     seeds: [0, 1, 2, 3],
   },
 };
@@ -188,4 +188,10 @@ export function validateConfig(c: TrainConfig): void {
 /** Iterations in one epoch: the last partial batch is dropped, as every batch must be full. */
 export function iterationsPerEpoch(c: TrainConfig): number {
   return Math.floor(c.trainSize / c.batch);
+}
+
+/** Whether two configs train the same model: equal in every field but the backend. */
+export function sameScience(a: TrainConfig, b: TrainConfig): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof TrainConfig>;
+  return [...keys].every((k) => k === "backend" || a[k] === b[k]);
 }

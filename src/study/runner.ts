@@ -8,7 +8,14 @@
  */
 
 import { type BackendChoice } from "../backend.ts";
-import { iterationsPerEpoch, type ProfileName, resolveConfig, type TrainConfig } from "../config.ts";
+import {
+  iterationsPerEpoch,
+  type ProfileName,
+  PROFILES,
+  resolveConfig,
+  sameScience,
+  type TrainConfig,
+} from "../config.ts";
 import type { RawResult } from "../eval/evaluate.ts";
 import { formatDuration } from "../report/progress.ts";
 import { runFiles } from "../train/trainer.ts";
@@ -101,11 +108,16 @@ async function countLines(path: string): Promise<number> {
   }
 }
 
-/** A run is done when its evaluation exists and was made from a model of the same config. */
+/**
+ * A run is done when its evaluation exists, at the profile's probe sizes, of a model trained with
+ * the same config (the backend aside).
+ */
 function isDone(record: RunRecord, config: TrainConfig): boolean {
   const c = record.summary?.config;
-  return record.eval !== null && c !== undefined && c.seed === config.seed && c.trainSize === config.trainSize &&
-    c.epochs === config.epochs && c.batch === config.batch && c.method === config.method && c.data === config.data;
+  const e = record.eval;
+  const sizes = PROFILES[config.profile].eval;
+  return c !== undefined && e !== null && sameScience(c, config) &&
+    e.probeTrainSize === sizes.probeTrainSize && e.probeTestSize === sizes.probeTestSize;
 }
 
 /**

@@ -10,8 +10,8 @@
  * @module
  */
 
-import { type BackendInfo, useBackend } from "../backend.ts";
-import { iterationsPerEpoch, type TrainConfig } from "../config.ts";
+import { type BackendInfo, describeBackend, useBackend } from "../backend.ts";
+import { iterationsPerEpoch, sameScience, type TrainConfig } from "../config.ts";
 import { type Dataset, datasetCropGrid, extractCrops, loadDataset, renderImages, takeFirst } from "../data/dataset.ts";
 import { cropGrid } from "../data/crops.ts";
 import { Prng } from "../data/prng.ts";
@@ -224,12 +224,6 @@ function meanOf(records: StepRecord[]): Record<string, number | null> {
   }));
 }
 
-function sameConfig(a: TrainConfig, b: TrainConfig): boolean {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof TrainConfig>;
-  // The backend may change between a crash and a resume; the science may not.
-  return [...keys].every((k) => k === "backend" || a[k] === b[k]);
-}
-
 /**
  * Trains one run to the end, checkpointing every epoch.
  *
@@ -243,7 +237,8 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
   if (saved && !options.resume) {
     throw new Error(`${files.checkpoint} exists: pass --resume to continue that run, or choose a new --out`);
   }
-  if (saved && !sameConfig(saved.config, config)) {
+  // The backend may change between a crash and a resume; the science may not.
+  if (saved && !sameScience(saved.config, config)) {
     throw new Error(
       `Cannot resume ${files.checkpoint}: it was trained with ${JSON.stringify(saved.config)}, not ${
         JSON.stringify(config)
@@ -251,6 +246,9 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
     );
   }
   const backend = await useBackend(config.backend);
+  if (options.progress !== false) {
+    console.error(describeBackend(backend));
+  }
   const ds = takeFirst(await loadDataset(config.data, "train", options.mnistDir), config.trainSize);
   const s = createState(config, ds, saved);
   // Log lines past the checkpoint belong to the interrupted epoch, which is replayed.
