@@ -13,7 +13,7 @@ import { Prng } from "../src/data/prng.ts";
 import { fitProbe } from "../src/eval/probe.ts";
 import { allCropFeatures, embed, encoderSpecs, l2Normalize, project } from "../src/model/encoder.ts";
 import { matMul, useStockKernels } from "../src/model/ops.ts";
-import { disposeParams, initialValues, makeParams } from "../src/model/params.ts";
+import { disposeParams, initialValues, makeParams, type Params } from "../src/model/params.ts";
 import { policyLogProbs, policySpecs } from "../src/model/policy.ts";
 import { jensenLoss } from "../src/objective/hstep.ts";
 import { policyLoss } from "../src/objective/pstep.ts";
@@ -106,8 +106,7 @@ await runMain(USAGE, async (args) => {
   const ds = takeFirst(await loadDataset("shifted", "train", o.mnist), 256);
   const rng = Prng.fromSeed(0, "bench");
   const eSpecs = encoderSpecs(50), pSpecs = policySpecs(84, 289);
-  const encoder = makeParams(eSpecs, initialValues(eSpecs, rng));
-  const policy = makeParams(pSpecs, initialValues(pSpecs, rng));
+  const eValues = initialValues(eSpecs, rng), pValues = initialValues(pSpecs, rng);
   const indices = (n: number) => Array.from({ length: n }, (_, i) => i);
   const cropsOf = (n: number) => ({
     owners: indices(n * M).map((i) => Math.floor(i / M)),
@@ -119,62 +118,80 @@ await runMain(USAGE, async (args) => {
   const pImages = renderImages(ds, indices(sizes.p));
   const allImages = renderImages(ds, indices(sizes.all));
 
-  const steps: Record<string, { images: number; gflop: number; run: () => Promise<void> }> = {
-    h_step: {
-      images: sizes.h,
-      gflop: (2 * TRAIN_FACTOR * ENCODER_CROP_MACS * sizes.h * M) / 1e9,
-      run: step(() => {
-        const x = tf.tensor4d(hX, [sizes.h * M, 20, 20, 1]);
-        const { value, grads } = tf.variableGrads(() => jensenLoss(embed(encoder, x), M, 0.5), [...encoder.values()]);
-        return [value, ...Object.values(grads)];
-      }),
-    },
+  // Variables are made per backend: tfjs moves a tensor to another backend by a synchronous
+  // read, which tfjs-webgpu does not support under Deno.
+  const work: Record<string, { images: number; gflop: number }> = {
+    h_step: { images: sizes.h, gflop: (2 * TRAIN_FACTOR * ENCODER_CROP_MACS * sizes.h * M) / 1e9 },
     p_step: {
       images: sizes.p,
       gflop: (2 * (TRAIN_FACTOR * POLICY_IMAGE_MACS * sizes.p + ENCODER_CROP_MACS * sizes.p * M)) / 1e9,
-      run: step(() => {
-        const z = embed(encoder, tf.tensor4d(pX, [sizes.p * M, 20, 20, 1]));
-        const sims = tf.mul(matMul(z, tf.transpose(z)), 0.5) as Tensor2D;
-        const images = tf.tensor4d(pImages, [sizes.p, 84, 84, 1]);
-        const crops = Int32Array.from(pCrops.crops);
-        const { value, grads } = tf.variableGrads(
-          () => policyLoss(policyLogProbs(policy, images), crops, sims, 0.0025).loss,
-          [...policy.values()],
-        );
-        return [value, ...Object.values(grads)];
-      }),
     },
-    all_crops: {
-      images: sizes.all,
-      gflop: (2 * ALL_CROPS_IMAGE_MACS * sizes.all) / 1e9,
-      run: step(() => {
-        const f = allCropFeatures(encoder, tf.tensor4d(allImages, [sizes.all, 84, 84, 1]));
-        const flat = tf.reshape(f, [-1, 200]) as Tensor2D;
-        return [l2Normalize(project(encoder, flat))];
-      }),
-    },
+    all_crops: { images: sizes.all, gflop: (2 * ALL_CROPS_IMAGE_MACS * sizes.all) / 1e9 },
+  };
+  const makeSteps = (encoder: Params, policy: Params): Record<string, () => Promise<void>> => ({
+    h_step: step(() => {
+      const x = tf.tensor4d(hX, [sizes.h * M, 20, 20, 1]);
+      const { value, grads } = tf.variableGrads(() => jensenLoss(embed(encoder, x), M, 0.5), [...encoder.values()]);
+      return [value, ...Object.values(grads)];
+    }),
+    p_step: step(() => {
+      const z = embed(encoder, tf.tensor4d(pX, [sizes.p * M, 20, 20, 1]));
+      const sims = tf.mul(matMul(z, tf.transpose(z)), 0.5) as Tensor2D;
+      const images = tf.tensor4d(pImages, [sizes.p, 84, 84, 1]);
+      const crops = Int32Array.from(pCrops.crops);
+      const { value, grads } = tf.variableGrads(
+        () => policyLoss(policyLogProbs(policy, images), crops, sims, 0.0025).loss,
+        [...policy.values()],
+      );
+      return [value, ...Object.values(grads)];
+    }),
+    all_crops: step(() => {
+      const f = allCropFeatures(encoder, tf.tensor4d(allImages, [sizes.all, 84, 84, 1]));
+      const flat = tf.reshape(f, [-1, 200]) as Tensor2D;
+      return [l2Normalize(project(encoder, flat))];
+    }),
+  });
+  const withSteps = async <T>(f: (steps: ReturnType<typeof makeSteps>) => Promise<T>): Promise<T> => {
+    const encoder = makeParams(eSpecs, eValues), policy = makeParams(pSpecs, pValues);
+    try {
+      return await f(makeSteps(encoder, policy));
+    } finally {
+      disposeParams(encoder);
+      disposeParams(policy);
+    }
   };
 
   const results: Record<string, StepResult> = {};
-  for (const [name, s] of Object.entries(steps)) {
-    log(`timing ${name} (${s.images} images)...`);
-    const ms = await timeMedian(s.run, reps);
-    let baselineMs: number | null = null;
-    let baselineNote: string | undefined;
-    useStockKernels(true);
-    try {
-      if (baselineBackend !== info.backend) await tf.setBackend(baselineBackend);
-      baselineMs = await timeMedian(s.run, reps);
-    } catch (e) {
-      baselineNote = `stock kernels failed on ${baselineBackend}: ${(e as Error).message.split("\n")[0]}`;
-    } finally {
-      useStockKernels(false);
-      if (baselineBackend !== info.backend) await tf.setBackend(info.backend);
+  const fast = await withSteps(async (steps) => {
+    const ms: Record<string, number> = {};
+    for (const [name, run] of Object.entries(steps)) {
+      log(`timing ${name} (${work[name]!.images} images)...`);
+      ms[name] = await timeMedian(run, reps);
     }
+    return ms;
+  });
+  if (baselineBackend !== info.backend) await tf.setBackend(baselineBackend);
+  useStockKernels(true);
+  const stock = await withSteps(async (steps) => {
+    const ms: Record<string, number | string> = {};
+    for (const [name, run] of Object.entries(steps)) {
+      log(`timing ${name} with stock kernels on ${baselineBackend}...`);
+      try {
+        ms[name] = await timeMedian(run, reps);
+      } catch (e) {
+        ms[name] = `stock kernels failed on ${baselineBackend}: ${(e as Error).message.split("\n")[0]}`;
+      }
+    }
+    return ms;
+  });
+  useStockKernels(false);
+  if (baselineBackend !== info.backend) await tf.setBackend(info.backend);
+  for (const [name, s] of Object.entries(work)) {
+    const ms = fast[name]!, base = stock[name]!;
     results[name] = {
       ms,
-      baselineMs,
-      ...(baselineNote ? { baselineNote } : {}),
+      baselineMs: typeof base === "number" ? base : null,
+      ...(typeof base === "string" ? { baselineNote: base } : {}),
       imagesPerS: (1000 * s.images) / ms,
       gflops: s.gflop / (ms / 1000),
       images: s.images,
@@ -195,9 +212,6 @@ await runMain(USAGE, async (args) => {
     gflops: (2 * 2 * n * dim * 10) / 1e9 / (probeMs / 1000),
     images: n,
   };
-  disposeParams(encoder);
-  disposeParams(policy);
-
   const report = {
     adapter: info.adapter,
     backend: info.backend,

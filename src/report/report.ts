@@ -49,7 +49,7 @@ function paperText(r: CellComparison): string {
 
 function fixtureText(r: CellComparison): string {
   if (!r.fixture) return "—";
-  return `${r.fixture.ok ? "ok" : "FAIL"} (|Δ| ≤ ${r.fixture.worst.toFixed(4)}, tol ${r.fixture.tolerance})`;
+  return `${r.fixture.ok ? "ok" : "FAIL"}: max |Δ| ${r.fixture.worst.toFixed(4)} (tol ${r.fixture.tolerance})`;
 }
 
 function rows(c: Comparison): string[][] {
@@ -94,7 +94,8 @@ export function comparisonMarkdown(c: Comparison): string {
     const seeds = cell.ours && cell.ours.n > 1
       ? `<br><sub>${Object.entries(cell.ours.values).map(([s, v]) => `${s}: ${fmt(v)}`).join(", ")}</sub>`
       : "";
-    return `| ${r[0]} | ${r[1]} | ${r[2]}${seeds} | ${r[3]} | ${r[4]} | ${r[5]} |`;
+    const esc = (v: string) => v.replaceAll("|", "\\|");
+    return `| ${esc(r[0]!)} | ${esc(r[1]!)} | ${esc(r[2]!)}${seeds} | ${esc(r[3]!)} | ${esc(r[4]!)} | ${esc(r[5]!)} |`;
   });
   return [`| ${HEADER.join(" | ")} |`, `|${HEADER.map(() => " --- ").join("|")}|`, ...body].join("\n");
 }

@@ -12,13 +12,13 @@ import type { RunSpec } from "./plan.ts";
 /**
  * Seconds per image: one training iteration (m = 8 crops, and the P-step for CRL-TAC), and the
  * evaluation of one image (all-crop features, and P(T|X) for CRL-TAC). Measured with the smoke
- * profile (batch 64) on 2 cores, wasm backend, one run per core.
+ * profile (batch 64) on a 2-core Xeon, wasm backend, one run per core (REPRODUCE.md).
  */
 const SECONDS_PER_IMAGE: Record<string, { train: number; eval: number }> = {
-  "shifted/crltac": { train: 0.067, eval: 0.021 },
-  "shifted/simclr": { train: 0.016, eval: 0.012 },
-  "original/crltac": { train: 0.022, eval: 0.003 },
-  "original/simclr": { train: 0.016, eval: 0.002 },
+  "shifted/crltac": { train: 0.0625, eval: 0.0178 },
+  "shifted/simclr": { train: 0.0137, eval: 0.0109 },
+  "original/crltac": { train: 0.0205, eval: 0.0020 },
+  "original/simclr": { train: 0.0137, eval: 0.0012 },
 };
 
 /** Estimated wall time of `runs` under `profile`, `jobs` at a time. */

@@ -74,3 +74,16 @@ Deno.test("the comparison renders as a text table and as Markdown with every see
   const md = comparisonMarkdown(c);
   assert.match(md, /<sub>0: 0\.9500, 1: 0\.9540<\/sub>/);
 });
+
+Deno.test("Markdown cells escape the pipes of |Δ| so the table keeps its columns", () => {
+  const own: OwnFixture = {
+    profile: "smoke",
+    tolerances: { accuracy: 0.03, concentration: 0.05, uniformity: 0.05 },
+    cells: { "shifted/crltac/head/integrated": cellStats({ 0: 0.95, 1: 0.954 }) },
+    claims: {},
+  };
+  const md = comparisonMarkdown(compare("smoke", cells, paper, own));
+  const row = md.split("\n").find((l) => l.startsWith("| shifted · CRL-TAC · head · P-integrated"))!;
+  assert.equal(row.replaceAll("\\|", "").split("|").length - 2, 6);
+  assert.match(row, /ok: max \\\|Δ\\\| 0\.0000 \(tol 0\.03\)/);
+});
