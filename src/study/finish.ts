@@ -9,7 +9,7 @@ import { type ProfileName, PROFILES } from "../config.ts";
 import type { RawResult } from "../eval/evaluate.ts";
 import { comparisonText, environment, writeReport } from "../report/report.ts";
 import { compare, type Comparison, type OwnFixture, type PaperFixture, type Tolerances } from "./compare.ts";
-import { aggregate, type RunRecord } from "./results.ts";
+import { aggregate, readJson, type RunRecord } from "./results.ts";
 
 const FIXTURES = new URL("../../fixtures/", import.meta.url);
 
@@ -24,15 +24,6 @@ export function ownFixtureUrl(profile: ProfileName): URL {
  * float differences between CPUs; a broken objective moves these numbers by far more.
  */
 export const DEFAULT_TOLERANCES: Tolerances = { accuracy: 0.03, concentration: 0.05, uniformity: 0.05 };
-
-async function readJson<T>(url: URL): Promise<T | null> {
-  try {
-    return JSON.parse(await Deno.readTextFile(url)) as T;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw new Error(`Cannot read ${url.pathname}: ${(e as Error).message}`);
-  }
-}
 
 /** Options of {@linkcode finishStudy}. */
 export interface FinishOptions {

@@ -70,12 +70,13 @@ export function aggregate(runs: readonly RunRecord[], raws: readonly RawResult[]
   return Object.fromEntries(Object.entries(byKey).map(([k, v]) => [k, cellStats(v)]));
 }
 
-async function readJson<T>(path: string): Promise<T | null> {
+/** Parses a JSON file; null when it does not exist, an error naming it when it is not JSON. */
+export async function readJson<T>(path: string | URL): Promise<T | null> {
   try {
     return JSON.parse(await Deno.readTextFile(path)) as T;
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return null;
-    throw new Error(`Cannot read ${path}: ${(e as Error).message}`);
+    throw new Error(`Cannot read ${path instanceof URL ? path.pathname : path}: ${(e as Error).message}`);
   }
 }
 
