@@ -1,0 +1,92 @@
+import assert from "node:assert/strict";
+import { resolveConfig } from "../../src/config.ts";
+import { runName, studyRuns } from "../../src/study/plan.ts";
+
+const MERGE = new URL("../../scripts/merge.ts", import.meta.url).pathname;
+
+/** A finished run folder with made-up numbers: enough of summary.json and eval.json to report. */
+async function fakeRun(dir: string, data: "shifted" | "original", method: "crltac" | "simclr", seed: number) {
+  const name = runName({ data, method, seed });
+  await Deno.mkdir(`${dir}/${name}/figures`, { recursive: true });
+  const config = resolveConfig("smoke", data, method, seed);
+  const backend = { backend: "wasm", adapter: null, fallbackAdapter: null, versions: { deno: "2.9.6" } };
+  await Deno.writeTextFile(
+    `${dir}/${name}/summary.json`,
+    JSON.stringify({ config, backend, epochs: 1, steps: 32, trainMs: 1000, final: {}, weightsSha256: "ab".repeat(32) }),
+  );
+  const probe = (accuracy: number) => ({
+    accuracy,
+    trainAccuracy: 1,
+    converged: true,
+    iterations: 9,
+    gradNorm: 1e-6,
+    loss: 0.1,
+    ms: 5,
+  });
+  const probes: Record<string, unknown> = {
+    "head/integrated": probe(0.5 + seed / 100),
+    "f/integrated": probe(0.6),
+    "head/oracle": probe(0.7),
+    "f/oracle": probe(0.8),
+  };
+  await Deno.writeTextFile(
+    `${dir}/${name}/eval.json`,
+    JSON.stringify({
+      run: name,
+      method,
+      data,
+      seed,
+      weightsSha256: "ab".repeat(32),
+      backend,
+      probeTrainSize: 1024,
+      probeTestSize: 1000,
+      probes,
+      crops: {
+        entropy: 1,
+        nonEmptyMass: method === "crltac" ? 0.9 : 0.16,
+        oracleMass: 0.3,
+        cellOverlap: 0.6,
+        maxProb: 0.5,
+        concentrationStd: 0.1,
+        concentrationAbove099: 0.2,
+      },
+      uniformity: { potential: method === "crltac" ? 0.2 : 0.99, pairs: 10 },
+      innerProducts: [1, 0.5, 0],
+      figures: [],
+      ms: 1000,
+    }),
+  );
+}
+
+Deno.test("merge combines shard folders into the report a single study would give", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const runs = studyRuns([0, 1]).filter((r) => r.data === "shifted");
+    for (const [k, r] of runs.entries()) await fakeRun(`${root}/shard-${(k % 2) + 1}`, r.data, r.method, r.seed);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", MERGE, "--out", `${root}/all`, `${root}/shard-1`, `${root}/shard-2`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    const results = JSON.parse(await Deno.readTextFile(`${root}/all/results.json`));
+    const cells = Object.fromEntries(
+      results.comparison.cells.map((c: { key: string; ours: unknown }) => [c.key, c.ours]),
+    );
+    assert.deepEqual(cells["shifted/crltac/head/integrated"].values, { 0: 0.5, 1: 0.51 });
+    assert.equal(cells["shifted/simclr/uniformity"].n, 2);
+    assert.equal(results.runs.length, 4);
+    assert.ok(await Deno.stat(`${root}/all/REPORT.md`));
+    // The made-up numbers are not the fixture's: the merged study fails its checks.
+    assert.equal(out.code, 1, stderr);
+    const again = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", MERGE, "--out", `${root}/twice`, `${root}/shard-1`, `${root}/shard-1`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(again.code, 1);
+    assert.match(new TextDecoder().decode(again.stderr), /appears in more than one shard/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
