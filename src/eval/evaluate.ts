@@ -7,7 +7,8 @@
  * scikit-learn's C = 1 penalty is not scale-invariant, and head representations on the unit
  * sphere have per-dimension scale ~1/√50, where the penalty rather than the data would decide
  * the fit. Raw pixels are probed unstandardised in [0, 1], the protocol of the paper's raw
- * baseline (0.9255 on original MNIST, which {@linkcode evaluateRaw} reproduces).
+ * baseline (0.9255 on original MNIST, which {@linkcode evaluateRaw} reproduces). Probes always
+ * run on the wasm backend (see {@linkcode evaluateRun}).
  *
  * @module
  */
@@ -181,6 +182,10 @@ export async function evaluateRun(dir: string, options: EvaluateOptions): Promis
   }
   if (options.saveFeaturesDir) await saveFeatures(options.saveFeaturesDir, sets, labels);
 
+  // The probes run on wasm whatever trained the model: a deterministic post-processing step whose
+  // result is then the same on every machine for the same features, and free of WebGPU's buffer
+  // binding limit (60,000 × 784 floats exceed llvmpipe's 128 MiB).
+  await useBackend("wasm");
   const probes: Record<string, ProbeResult> = {};
   for (const [level, weighting] of probeKeys(sets.test)) {
     const dim = level === "head" ? config.headDim : F_DIM;
@@ -281,7 +286,7 @@ export async function evaluateRaw(
   sizes: Pick<EvalConfig, "probeTrainSize" | "probeTestSize">,
   mnistDir?: string,
 ): Promise<RawResult> {
-  const backend = await useBackend("auto");
+  const backend = await useBackend("wasm"); // see evaluateRun: probes run on wasm
   const load = async (split: Split, n: number) => takeFirst(await loadDataset(data, split, mnistDir), n);
   const train = await load("train", sizes.probeTrainSize);
   const test = await load("test", sizes.probeTestSize);

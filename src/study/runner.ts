@@ -126,7 +126,7 @@ function isDone(record: RunRecord, config: TrainConfig): boolean {
 export async function runStudy(o: StudyOptions): Promise<StudyOutput> {
   await Deno.mkdir(o.out, { recursive: true });
   const mnist = o.mnistDir ? ["--mnist", o.mnistDir] : [];
-  type Job = { name: string; kind: string; steps: number; dir: string; work: () => Promise<void> };
+  type Job = { name: string; kind: string; steps: number; epochs: number; dir: string; work: () => Promise<void> };
   const failed: StudyOutput["failed"] = [];
   const jobs: Job[] = [];
   const datasets = [...new Set(o.runs.map((r) => r.data))];
@@ -137,6 +137,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyOutput> {
       name: `raw-${data}`,
       kind: "raw",
       steps: 0,
+      epochs: 0,
       dir: o.out,
       work: async () => {
         const args = ["--raw", data, "--profile", o.profile, "--out", path, ...mnist];
@@ -155,6 +156,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyOutput> {
       name,
       kind: `${spec.data}/${spec.method}`,
       steps,
+      epochs: config.epochs,
       dir,
       work: async () => {
         await Deno.mkdir(dir, { recursive: true });
@@ -204,7 +206,13 @@ export async function runStudy(o: StudyOptions): Promise<StudyOutput> {
       else if (active.has(job) && job.kind !== "raw") {
         const steps = Math.min(await countLines(runFiles(job.dir).log), job.steps);
         done += steps * (PRIOR_COST[job.kind] ?? 1);
-        parts.push(`${job.name} ${steps === job.steps ? "evaluating" : `step ${steps}/${job.steps}`}`);
+        const perEpoch = job.steps / job.epochs;
+        const epoch = Math.min(job.epochs, Math.floor(steps / perEpoch) + 1);
+        parts.push(
+          `${job.name} ${
+            steps === job.steps ? "evaluating" : `epoch ${epoch}/${job.epochs} step ${steps}/${job.steps}`
+          }`,
+        );
       } else if (active.has(job)) parts.push(job.name);
     }
     const elapsed = (performance.now() - started) / 1000;
