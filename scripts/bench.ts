@@ -118,8 +118,6 @@ await runMain(USAGE, async (args) => {
   const pImages = renderImages(ds, indices(sizes.p));
   const allImages = renderImages(ds, indices(sizes.all));
 
-  // Variables are made per backend: tfjs moves a tensor to another backend by a synchronous
-  // read, which tfjs-webgpu does not support under Deno.
   const work: Record<string, { images: number; gflop: number }> = {
     h_step: { images: sizes.h, gflop: (2 * TRAIN_FACTOR * ENCODER_CROP_MACS * sizes.h * M) / 1e9 },
     p_step: {
@@ -151,6 +149,8 @@ await runMain(USAGE, async (args) => {
       return [l2Normalize(project(encoder, flat))];
     }),
   });
+  // Variables are made per backend: tfjs moves a tensor to another backend by a synchronous
+  // read, which tfjs-webgpu does not support under Deno.
   const withSteps = async <T>(f: (steps: ReturnType<typeof makeSteps>) => Promise<T>): Promise<T> => {
     const encoder = makeParams(eSpecs, eValues), policy = makeParams(pSpecs, pValues);
     try {

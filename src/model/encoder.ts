@@ -115,8 +115,10 @@ export function allCropFeatures(p: Params, images: Tensor4D): Tensor4D {
   const { side, channels } = TRUNK_OUT;
   // The largest activation per image: the first layer's output, (S − 2)² × 32 floats.
   const bytes = 4 * (images.shape[1] - 2) ** 2 * CONVS[0]!.out;
-  return mapBatches(images, bytes, (part) => {
-    const w = tf.reshape<Rank.R4>(param(p, "f/dense/w"), [side, side, channels, F_DIM]);
-    return tf.relu(tf.add<Tensor4D>(tf.conv2d(trunk(p, part), w, 1, "valid"), param(p, "f/dense/b")));
-  });
+  const w = tf.reshape<Rank.R4>(param(p, "f/dense/w"), [side, side, channels, F_DIM]);
+  return mapBatches(
+    images,
+    bytes,
+    (part) => tf.relu(tf.add<Tensor4D>(tf.conv2d(trunk(p, part), w, 1, "valid"), param(p, "f/dense/b"))),
+  );
 }

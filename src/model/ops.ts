@@ -25,9 +25,9 @@ export type Stride = 1 | 2;
 let stockKernels = false;
 
 /**
- * Switches every operation here to tfjs's own kernels and gradients (and off again), for the
- * benchmark's baseline and for checking that training agrees with and without the fast paths.
- * The stock path cannot train convolutions on wasm (no `Conv2DBackpropFilter` kernel there).
+ * Switches every operation here to tfjs's own kernels and gradients (and off again): the
+ * benchmark's baseline. The stock path cannot train convolutions on wasm (no
+ * `Conv2DBackpropFilter` kernel there).
  */
 export function useStockKernels(on: boolean): void {
   stockKernels = on;
@@ -87,7 +87,7 @@ export function conv2dFilterGradIm2col(x: Tensor4D, dy: Tensor4D, k: number, str
   });
 }
 
-/** Groups of rows in {@linkcode conv2dFilterGradIm2col}: ~256 was fastest on an H200. */
+/** Groups of rows in {@linkcode conv2dFilterGradIm2col}: ~256 was fastest on an H200 (../shared/GPU.md). */
 const IM2COL_GROUPS = 256;
 
 function largestDivisorAtMost(n: number, max: number): number {
