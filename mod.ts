@@ -48,6 +48,7 @@ export * from "./src/data/crops.ts";
 export * from "./src/data/dataset.ts";
 export * from "./src/model/params.ts";
 export * from "./src/model/ops.ts";
+export * from "./src/model/agreement.ts";
 export * from "./src/model/encoder.ts";
 export * from "./src/model/policy.ts";
 export { jensenLoss } from "./src/objective/hstep.ts";

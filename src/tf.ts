@@ -7,9 +7,16 @@
  * @module
  */
 
+import { fileURLToPath } from "node:url";
 import * as tf from "npm:@tensorflow/tfjs@4.22.0";
 import "npm:@tensorflow/tfjs-backend-wasm@4.22.0";
 import "npm:@tensorflow/tfjs-backend-webgpu@4.22.0";
+
+// Inside a `deno bundle` (how a script travels to a machine without the npm registry, REPRODUCE.md)
+// the wasm backend looks for its binary in `__dirname`, which a bundle leaves undefined: there it is
+// the bundle's own folder, where `tfjs-backend-wasm-simd.wasm` is copied beside the bundle.
+const bundled = import.meta.url.startsWith("file:") && !import.meta.url.endsWith("/src/tf.ts");
+if (bundled) (globalThis as { __dirname?: string }).__dirname ??= fileURLToPath(new URL(".", import.meta.url));
 
 // PROD silences tfjs's advice to install tfjs-node, which does not apply under Deno.
 tf.env().set("PROD", true);

@@ -2,6 +2,7 @@
 
 import assert from "node:assert/strict";
 import { Prng } from "../src/data/prng.ts";
+import { readOutputs, relativeError } from "../src/model/agreement.ts";
 import { type Tensor, tf } from "../src/tf.ts";
 
 /** `n` seeded standard-normal values. */
@@ -11,33 +12,15 @@ export function randomValues(n: number, seed: number, scale = 1): Float32Array {
 }
 
 /** Runs `f` on `backend` and returns its tensors' values; the previous backend is restored. */
-export async function onBackend<T extends Tensor | Tensor[]>(
-  backend: string,
-  f: () => T,
-): Promise<Float32Array[]> {
+export async function onBackend(backend: string, f: () => Tensor | Tensor[]): Promise<Float32Array[]> {
   // engine().backendName, unlike getBackend(), does not start a backend when none is set.
   const previous = tf.engine().backendName ?? "wasm";
   await tf.setBackend(backend);
   try {
-    const out = tf.tidy(f);
-    const list = Array.isArray(out) ? out : [out];
-    const values = await Promise.all(list.map(async (t) => new Float32Array(await t.data())));
-    tf.dispose(list);
-    return values;
+    return await readOutputs(f);
   } finally {
     await tf.setBackend(previous);
   }
-}
-
-/** Largest |a − b| over the largest |b|: the relative error of `a` against reference `b`. */
-export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, "lengths differ");
-  let diff = 0, scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return scale === 0 ? diff : diff / scale;
 }
 
 /** Asserts `a` equals reference `b` to `tol` relative error (see {@linkcode relativeError}). */

@@ -77,3 +77,15 @@ export function conv2dGradsRef(
   }
   return { dx, dw };
 }
+
+/** `a · b` in float64 for row-major `a` `[m,k]` and `b` `[k,n]`. */
+export function matMulRef(a: Float32Array, b: Float32Array, m: number, k: number, n: number): Float64Array {
+  const out = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let p = 0; p < k; p++) {
+      const ai = a[i * k + p]!;
+      for (let j = 0; j < n; j++) out[i * n + j]! += ai * b[p * n + j]!;
+    }
+  }
+  return out;
+}

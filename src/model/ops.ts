@@ -5,7 +5,9 @@
  * - tfjs's wasm backend has no `Conv2DBackpropFilter` kernel, and its matMul with a transpose
  *   flag ran ~10× slower than on a pre-transposed operand (../shared/BACKENDS.md);
  * - tfjs-webgpu's own `Conv2DBackpropFilter` gave wrong results on Mesa llvmpipe at batch 256
- *   and is the slowest kernel of a training step on a real GPU.
+ *   and is the slowest kernel of a training step on a real GPU;
+ * - tfjs-webgpu runs a matrix product with a small output on a handful of workgroups (see
+ *   {@linkcode matMulSplitK}).
  *
  * So the filter gradient of a convolution is itself a convolution: with the batch as channels,
  * `dW[a,b,c,o] = Σ_{n,i,j} x[n, s·i+a, s·j+b, c] · dy[n,i,j,o]` is the valid convolution of
@@ -17,7 +19,7 @@
  * @module
  */
 
-import { type GradSaveFunc, type Tensor, type Tensor2D, type Tensor4D, tf } from "../tf.ts";
+import { type GradSaveFunc, type Tensor, type Tensor2D, type Tensor3D, type Tensor4D, tf } from "../tf.ts";
 
 /** Stride of a convolution: this package uses 1 and 2. */
 export type Stride = 1 | 2;
@@ -223,7 +225,7 @@ export function biasAdd<T extends Tensor>(x: T, b: Tensor): T {
     gradFunc: (dy: Tensor) => {
       const c = dy.shape.at(-1)!;
       const rows = dy.size / c;
-      return [dy, tf.tidy(() => tf.reshape(tf.matMul(tf.ones([1, rows]), tf.reshape(dy, [rows, c])), [c]))];
+      return [dy, tf.tidy(() => tf.reshape(product(tf.ones([1, rows]), tf.reshape(dy, [rows, c])), [c]))];
     },
   }));
   return f(x, b) as T;
@@ -251,17 +253,62 @@ export function matMul(a: Tensor2D, b: Tensor2D): Tensor2D {
   const f = tf.customGrad((x, y, save) => {
     (save as GradSaveFunc)([x as Tensor2D, y as Tensor2D]);
     return {
-      value: tf.matMul(x as Tensor2D, y as Tensor2D),
+      value: product(x as Tensor2D, y as Tensor2D),
       gradFunc: (dz: Tensor, saved: Tensor[]) => {
         const [xs, ys] = saved as [Tensor2D, Tensor2D];
         return [
-          tf.matMul(dz as Tensor2D, tf.transpose(ys)),
-          tf.matMul(tf.transpose(xs), dz as Tensor2D),
+          product(dz as Tensor2D, tf.transpose(ys)),
+          product(tf.transpose(xs), dz as Tensor2D),
         ];
       },
     };
   });
   return f(a, b) as Tensor2D;
+}
+
+/**
+ * `a · b`, split where tfjs-webgpu would leave a GPU nearly idle. It gives each 32 × 32 block of
+ * the output one workgroup that walks the whole shared dimension (program type 3, kept for
+ * determinism, src/backend.ts): a bias gradient, a row of ones times 663,552 rows of dy, runs on
+ * one workgroup, and P(T|X)'s 56448 → 128 layer on 32. There the shared dimension is cut into
+ * slices, multiplied as one batch and summed ({@linkcode matMulSplitK}).
+ */
+function product(a: Tensor2D, b: Tensor2D): Tensor2D {
+  if (tf.getBackend() !== "webgpu") return tf.matMul(a, b);
+  const [m, k] = a.shape;
+  const blocks = Math.ceil(m / 32) * Math.ceil(b.shape[1] / 32);
+  const slices = largestDivisorAtMost(k, Math.min(Math.ceil(MIN_WORKGROUPS / blocks), Math.floor(k / MIN_SLICE)));
+  return slices > 1 ? matMulSplitK(a, b, slices) : tf.matMul(a, b);
+}
+
+/** Workgroups {@linkcode product} aims for: two per streaming multiprocessor of an H200 (132). */
+const MIN_WORKGROUPS = 256;
+
+/** Shortest slice of the shared dimension {@linkcode product} cuts. */
+const MIN_SLICE = 256;
+
+/**
+ * `a · b` as the sum over `slices` equal slices of the shared dimension, multiplied as one batched
+ * product: more workgroups for a small output, and, unlike tfjs's split-K kernel (atomics), the
+ * same sum in the same order on every run.
+ *
+ * @param a `[m, k]`.
+ * @param b `[k, n]`.
+ * @param slices A divisor of `k`.
+ * @throws {RangeError} When `slices` does not divide `k`.
+ */
+export function matMulSplitK(a: Tensor2D, b: Tensor2D, slices: number): Tensor2D {
+  const [m, k] = a.shape;
+  if (!(Number.isInteger(slices) && slices >= 1 && k % slices === 0)) {
+    throw new RangeError(`matMulSplitK(): ${slices} slices do not divide the shared dimension ${k}`);
+  }
+  return tf.tidy(() => {
+    const width = k / slices;
+    // a's slices side by side: for a single row a reshape, otherwise a transposed copy.
+    const as = m === 1 ? tf.reshape(a, [slices, 1, width]) : tf.transpose(tf.reshape(a, [m, slices, width]), [1, 0, 2]);
+    const parts = tf.matMul(as as Tensor3D, tf.reshape(b, [slices, width, b.shape[1]]) as Tensor3D);
+    return tf.sum(parts, 0) as Tensor2D;
+  });
 }
 
 /**

@@ -55,13 +55,31 @@ const PRIOR_COST: Record<string, number> = {
   "original/simclr": 1.0,
 };
 
-async function runProcess(script: string, args: string[], logPath: string): Promise<{ ok: boolean; tail: string }> {
+/**
+ * Environment of the child processes. On a CPU-only machine WebGPU runs on Mesa, which compiles
+ * every shader before its first use (minutes on a cold cache, ../shared/BACKENDS.md): the cache
+ * lives in the study's folder, so that the runs after the first one, a resumed study, and a CI
+ * job that keeps the results folder find it warm. A cache the user chose is kept.
+ */
+export function childEnv(
+  out: string,
+  userCache: string | undefined = Deno.env.get("MESA_SHADER_CACHE_DIR"),
+): Record<string, string> {
+  return { NO_COLOR: "1", MESA_SHADER_CACHE_DIR: userCache ?? `${Deno.realPathSync(out)}/.mesa-shader-cache` };
+}
+
+async function runProcess(
+  script: string,
+  args: string[],
+  logPath: string,
+  env: Record<string, string>,
+): Promise<{ ok: boolean; tail: string }> {
   const file = await Deno.open(logPath, { write: true, create: true, append: true });
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", "--config", CONFIG.pathname, new URL(script, SCRIPTS).pathname, ...args],
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env,
   }).spawn();
   running.add(child);
   const encoder = new TextEncoder();
@@ -125,6 +143,7 @@ function isDone(record: RunRecord, config: TrainConfig): boolean {
  */
 export async function runStudy(o: StudyOptions): Promise<StudyOutput> {
   await Deno.mkdir(o.out, { recursive: true });
+  const env = childEnv(o.out);
   const mnist = o.mnistDir ? ["--mnist", o.mnistDir] : [];
   type Job = { name: string; kind: string; steps: number; epochs: number; dir: string; work: () => Promise<void> };
   const failed: StudyOutput["failed"] = [];
@@ -141,7 +160,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyOutput> {
       dir: o.out,
       work: async () => {
         const args = ["--raw", data, "--profile", o.profile, "--out", path, ...mnist];
-        const r = await runProcess("evaluate.ts", args, `${o.out}/raw-${data}.log`);
+        const r = await runProcess("evaluate.ts", args, `${o.out}/raw-${data}.log`, env);
         if (!r.ok) throw new Error(r.tail);
       },
     });
@@ -180,11 +199,11 @@ export async function runStudy(o: StudyOptions): Promise<StudyOutput> {
             ...resume,
             ...mnist,
           ];
-          const r = await runProcess("train.ts", args, `${dir}/run.log`);
+          const r = await runProcess("train.ts", args, `${dir}/run.log`, env);
           if (!r.ok) throw new Error(r.tail);
         }
         const features = o.saveFeatures ? ["--save-features", `${dir}/features`] : [];
-        const r = await runProcess("evaluate.ts", ["--run", dir, ...features, ...mnist], `${dir}/run.log`);
+        const r = await runProcess("evaluate.ts", ["--run", dir, ...features, ...mnist], `${dir}/run.log`, env);
         if (!r.ok) throw new Error(r.tail);
       },
     });

@@ -37,8 +37,11 @@ export interface PolicyStepResult {
 export interface CropPolicy {
   /** Parameters of P(T|X), or null when P is fixed. */
   readonly params: Params | null;
-  /** P(t|x) for the batch, `N × |T|` on the host (one read-back for a learned P). */
-  probabilities(batch: Batch): Promise<Float32Array>;
+  /**
+   * P(t|x) for the batch, `N × |T|`: for a learned P a tensor, which the caller reads back (with
+   * whatever else it needs then, in one GPU sync) and disposes; for a fixed P the values.
+   */
+  probabilities(batch: Batch): Tensor2D | Float32Array;
   /** The P-step, after the encoder's step; null when P is fixed. */
   update(batch: Batch, encoder: Params, rng: Prng): PolicyStepResult | null;
 }
@@ -47,7 +50,7 @@ export interface CropPolicy {
 export function uniformPolicy(cropCount: number): CropPolicy {
   return {
     params: null,
-    probabilities: (batch) => Promise.resolve(new Float32Array(batch.indices.length * cropCount).fill(1 / cropCount)),
+    probabilities: (batch) => new Float32Array(batch.indices.length * cropCount).fill(1 / cropCount),
     update: () => null,
   };
 }
@@ -69,14 +72,7 @@ export function learnedPolicy(
   const vars = [...params.values()];
   return {
     params,
-    async probabilities(batch) {
-      const probs = tf.tidy(() => tf.exp(policyLogProbs(params, batch.images())));
-      try {
-        return new Float32Array(await probs.data()); // GPU sync: P(t|x) is needed for sampling
-      } finally {
-        probs.dispose();
-      }
-    },
+    probabilities: (batch) => tf.tidy(() => tf.exp(policyLogProbs(params, batch.images()))),
     update(batch, encoder, rng) {
       const k = config.policyCrops;
       const n = batch.indices.length;

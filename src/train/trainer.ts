@@ -4,8 +4,9 @@
  * policy update P(T|X) (P-step; nothing for SimCLR). Every epoch ends with an atomic checkpoint;
  * a resumed run replays exactly what an uninterrupted one computes.
  *
- * GPU sync points: one read-back of P(t|x) before the h-step (needed to sample crops) and one of
- * the losses at the end of the iteration.
+ * One GPU sync per iteration (each costs ~14 ms on an H200): its losses are read back together
+ * with P(t|x) of the next batch, which the next iteration samples its crops from. Only the first
+ * batch of an epoch has its P(t|x) read on its own.
  *
  * @module
  */
@@ -153,11 +154,30 @@ export function weightsHash(c: Checkpoint, ds: Pick<Dataset, "side">): string {
   return hashValues(specs, values);
 }
 
-/** One iteration: h-step, then P-step. Returns the batch's record (without timing). */
-async function iteration(config: TrainConfig, s: State, batch: Batch): Promise<Omit<StepRecord, "ms">> {
+/** P(t|x) of a batch on the host: a read-back of its own for a learned P. */
+async function hostProbabilities(policy: CropPolicy, batch: Batch): Promise<Float32Array> {
+  const probs = policy.probabilities(batch);
+  if (probs instanceof Float32Array) return probs;
+  try {
+    return new Float32Array(await probs.data()); // GPU sync: P(t|x) is needed for sampling
+  } finally {
+    probs.dispose();
+  }
+}
+
+/**
+ * One iteration: h-step on crops drawn from `probs` (P(t|x) of `batch`), then P-step. Returns the
+ * batch's record (without timing) and P(t|x) of `next`, read back with the losses.
+ */
+async function iteration(
+  config: TrainConfig,
+  s: State,
+  batch: Batch,
+  probs: Float32Array,
+  next: Batch | null,
+): Promise<{ record: Omit<StepRecord, "ms">; nextProbs: Float32Array | null }> {
   const { ds, indices } = batch;
   const cropCount = datasetCropGrid(ds).count;
-  const probs = await s.policy.probabilities(batch);
   const m = config.crops;
   const owners = new Int32Array(indices.length * m);
   const crops = new Int32Array(indices.length * m);
@@ -173,20 +193,26 @@ async function iteration(config: TrainConfig, s: State, batch: Batch): Promise<O
   tf.dispose([x, ...Object.values(h.grads)]);
   const p = s.policy.update(batch, s.encoder, s.rng);
   const scalars = p ? [h.value, p.loss, p.objective, p.entropy] : [h.value];
-  const packed = tf.stack(scalars);
-  const values = await packed.data(); // GPU sync: the iteration's losses
-  tf.dispose([packed, ...scalars]);
+  const upcoming = next ? s.policy.probabilities(next) : null;
+  const onDevice = upcoming instanceof Float32Array ? null : upcoming;
+  const packed = tf.tidy(() => tf.concat([tf.stack(scalars), ...(onDevice ? [tf.reshape(onDevice, [-1])] : [])]));
+  const values = await packed.data(); // the iteration's GPU sync: its losses and the next P(t|x)
+  tf.dispose([packed, ...scalars, ...(onDevice ? [onDevice] : [])]);
   const stats = cropStats(ds, indices, probs);
   return {
-    step: s.step + 1,
-    epoch: s.epoch + 1,
-    hLoss: values[0]!,
-    pLoss: p ? values[1]! : null,
-    pObjective: p ? values[2]! : null,
-    ...stats,
+    record: {
+      step: s.step + 1,
+      epoch: s.epoch + 1,
+      hLoss: values[0]!,
+      pLoss: p ? values[1]! : null,
+      pObjective: p ? values[2]! : null,
+      ...stats,
+    },
+    nextProbs: onDevice ? new Float32Array(values.subarray(scalars.length)) : upcoming as Float32Array | null,
   };
 }
 
+/** A batch whose images are rendered on first use and freed by `dispose` (again a no-op). */
 function makeBatch(ds: Dataset, indices: number[]): Batch & { dispose(): void } {
   let images: Tensor4D | null = null;
   return {
@@ -194,7 +220,10 @@ function makeBatch(ds: Dataset, indices: number[]): Batch & { dispose(): void } 
     indices,
     // Kept: the first use may come inside a tf.tidy, which must not dispose the batch.
     images: () => images ??= tf.keep(tf.tensor4d(renderImages(ds, indices), [indices.length, ds.side, ds.side, 1])),
-    dispose: () => images?.dispose(),
+    dispose: () => {
+      images?.dispose();
+      images = null;
+    },
   };
 }
 
@@ -263,37 +292,48 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
   try {
     while (s.epoch < config.epochs) {
       const order = s.rng.shuffle(Array.from({ length: ds.count }, (_, i) => i));
+      // Each iteration also prepares the next batch: whatever stops the epoch, none is left alive.
+      const live: ReturnType<typeof makeBatch>[] = [];
+      const batchAt = (it: number) => {
+        const b = makeBatch(ds, order.slice(it * config.batch, (it + 1) * config.batch));
+        live.push(b);
+        return b;
+      };
       const epochRecords: StepRecord[] = [];
-      for (let it = 0; it < perEpoch; it++) {
-        const t0 = performance.now();
-        const batch = makeBatch(ds, order.slice(it * config.batch, (it + 1) * config.batch));
-        let record: StepRecord;
-        try {
-          record = { ...(await iteration(config, s, batch)), ms: 0 };
-        } finally {
+      try {
+        let t0 = performance.now();
+        let batch = batchAt(0);
+        let probs = await hostProbabilities(s.policy, batch);
+        for (let it = 0; it < perEpoch; it++) {
+          const next = it + 1 < perEpoch ? batchAt(it + 1) : null;
+          const result = await iteration(config, s, batch, probs, next);
           batch.dispose();
-        }
-        const ms = performance.now() - t0;
-        record = { ...record, ms: Math.round(ms) };
-        const bad = [record.hLoss, record.pLoss].find((v) => v !== null && !Number.isFinite(v));
-        if (bad !== undefined) {
-          throw new DivergenceError(
-            `Loss became ${bad} at step ${record.step} (epoch ${record.epoch}, iteration ${it + 1}); ` +
-              (s.epoch > 0
-                ? `the last good checkpoint is ${files.checkpoint} (epoch ${s.epoch})`
-                : "no checkpoint was written yet"),
+          const ms = performance.now() - t0;
+          t0 = performance.now();
+          const record: StepRecord = { ...result.record, ms: Math.round(ms) };
+          const bad = [record.hLoss, record.pLoss].find((v) => v !== null && !Number.isFinite(v));
+          if (bad !== undefined) {
+            throw new DivergenceError(
+              `Loss became ${bad} at step ${record.step} (epoch ${record.epoch}, iteration ${it + 1}); ` +
+                (s.epoch > 0
+                  ? `the last good checkpoint is ${files.checkpoint} (epoch ${s.epoch})`
+                  : "no checkpoint was written yet"),
+            );
+          }
+          s.step = record.step;
+          s.elapsedMs += ms;
+          epochRecords.push(record);
+          await logFile.write(new TextEncoder().encode(JSON.stringify(record) + "\n"));
+          options.onStep?.(record);
+          progress?.update(
+            s.step,
+            `epoch ${s.epoch + 1}/${config.epochs} h ${record.hLoss.toFixed(3)}` +
+              (record.pLoss === null ? "" : ` P-mass ${record.nonEmptyMass.toFixed(2)} H ${record.entropy.toFixed(2)}`),
           );
+          if (next) [batch, probs] = [next, result.nextProbs!];
         }
-        s.step = record.step;
-        s.elapsedMs += ms;
-        epochRecords.push(record);
-        await logFile.write(new TextEncoder().encode(JSON.stringify(record) + "\n"));
-        options.onStep?.(record);
-        progress?.update(
-          s.step,
-          `epoch ${s.epoch + 1}/${config.epochs} h ${record.hLoss.toFixed(3)}` +
-            (record.pLoss === null ? "" : ` P-mass ${record.nonEmptyMass.toFixed(2)} H ${record.entropy.toFixed(2)}`),
-        );
+      } finally {
+        for (const b of live) b.dispose();
       }
       s.epoch++;
       await saveCheckpoint(files.checkpoint, await snapshot(config, s));

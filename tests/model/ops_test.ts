@@ -1,8 +1,17 @@
 import assert from "node:assert/strict";
-import { avgPool2, biasAdd, conv2d, matMul, type Padding, padSpatial, type Stride } from "../../src/model/ops.ts";
+import {
+  avgPool2,
+  biasAdd,
+  conv2d,
+  matMul,
+  matMulSplitK,
+  type Padding,
+  padSpatial,
+  type Stride,
+} from "../../src/model/ops.ts";
 import { type Tensor, type Tensor2D, type Tensor4D, tf } from "../../src/tf.ts";
 import { assertClose, onBackend, randomValues } from "../helpers.ts";
-import { conv2dGradsRef, conv2dRef, convOut } from "../reference.ts";
+import { conv2dGradsRef, conv2dRef, convOut, matMulRef } from "../reference.ts";
 import { TEST_BACKENDS } from "../webgpu.ts";
 
 await tf.setBackend("wasm");
@@ -110,5 +119,60 @@ Deno.test("matMul(), biasAdd() and avgPool2() gradients equal the cpu backend's 
   for (const backend of TEST_BACKENDS) {
     const fast = await onBackend(backend, run(true));
     reference.forEach((r, i) => assertClose(fast[i]!, r, 1e-5, `${backend} gradient ${i}`));
+  }
+});
+
+// The products that WebGPU splits (src/model/ops.ts, product()): a convolution's bias gradient,
+// a row of ones times the 2048 × 18 × 18 rows of dy, and P(T|X)'s 56448 → 128 layer on 256 images.
+// Sums this long carry float32 rounding of ~1e-5 whichever the order: the reference is float64.
+Deno.test("matMulSplitK() equals the float64 product at the shapes WebGPU splits", async () => {
+  const cases = [{ m: 1, k: 2048 * 18 * 18, n: 32, slices: 256 }, { m: 256, k: 56448, n: 128, slices: 8 }];
+  for (const { m, k, n, slices } of cases) {
+    const a = randomValues(m * k, 15), b = randomValues(k * n, 16);
+    const reference = matMulRef(a, b, m, k, n);
+    for (const backend of TEST_BACKENDS) {
+      const [split] = await onBackend(
+        backend,
+        () => matMulSplitK(tf.tensor2d(a, [m, k]), tf.tensor2d(b, [k, n]), slices),
+      );
+      assertClose(split!, reference, 1e-5, `${backend} [${m},${k}]·[${k},${n}] in ${slices} slices`);
+    }
+  }
+  assert.throws(() => matMulSplitK(tf.zeros([2, 10]) as Tensor2D, tf.zeros([10, 3]) as Tensor2D, 3), RangeError);
+});
+
+Deno.test("matMul() and biasAdd() gradients equal the stock kernels at P(T|X)'s 56448 → 128 layer", async () => {
+  const n = 256, k = 56448, o = 128;
+  const x = randomValues(n * k, 17), w = randomValues(k * o, 18, 1 / Math.sqrt(k));
+  const c = randomValues(o, 19), dz = randomValues(n * o, 20);
+  const run = (fast: boolean) => () => {
+    const loss = (xt: Tensor, wt: Tensor, ct: Tensor) => {
+      const z = fast
+        ? biasAdd(matMul(xt as Tensor2D, wt as Tensor2D), ct)
+        : tf.add(tf.matMul(xt as Tensor2D, wt as Tensor2D), ct);
+      return tf.sum(tf.mul(z, tf.tensor2d(dz, [n, o])));
+    };
+    const { value, grads } = tf.valueAndGrads(loss)([tf.tensor2d(x, [n, k]), tf.tensor2d(w, [k, o]), tf.tensor1d(c)]);
+    return [value, ...grads];
+  };
+  const reference = await onBackend("wasm", run(false));
+  for (const backend of TEST_BACKENDS) {
+    const fast = await onBackend(backend, run(true));
+    reference.forEach((r, i) => assertClose(fast[i]!, r, 1e-5, `${backend} output ${i}`));
+  }
+});
+
+Deno.test("biasAdd()'s gradient is the float64 sum for a convolution's output on 2,048 crops", async () => {
+  const shape: [number, number, number, number] = [2048, 18, 18, 32];
+  const rows = 2048 * 18 * 18;
+  const dy = randomValues(rows * 32, 21);
+  const reference = matMulRef(new Float32Array(rows).fill(1), dy, 1, rows, 32);
+  for (const backend of TEST_BACKENDS) {
+    const [grad] = await onBackend(
+      backend,
+      () => tf.grad((b: Tensor) => tf.sum(tf.mul(biasAdd(tf.zeros(shape), b), tf.tensor4d(dy, shape))))(tf.zeros([32])),
+    );
+    // One unsplit float32 sum of 663,552 terms (wasm) is off by ~2e-5: the issue's bound, 1e-4.
+    assertClose(grad!, reference, 1e-4, `${backend} bias gradient`);
   }
 });

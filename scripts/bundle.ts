@@ -1,0 +1,59 @@
+/**
+ * `deno task bundle`: entry scripts bundled for a machine without the npm registry (a cluster's
+ * compute node, a GPU machine without internet): one JavaScript file per script with every npm
+ * package inside, the wasm backend's binary beside them, and the MNIST files gzipped.
+ *
+ * @module
+ */
+
+import { parseCli, runMain, UsageError } from "../src/cli.ts";
+import { MNIST_FILES, mnistPath } from "../src/data/mnist.ts";
+
+const ENTRIES = ["bench", "train", "evaluate", "dataset"] as const;
+
+const USAGE = `
+Usage: deno task bundle [--out DIR] [SCRIPT...]
+
+Writes into DIR (default: bundle/) SCRIPT.js for each script (default: ${ENTRIES.join(", ")}),
+tfjs-backend-wasm-simd.wasm, which the wasm backend loads from beside the bundle, and the four
+MNIST idx files gzipped (~11 MB). Copy DIR to the other machine and run, with a Deno of the same
+version, e.g.
+
+  deno run --allow-all DIR/bench.js --mnist DIR --check
+  deno run --allow-all DIR/train.js --mnist DIR --profile smoke --data shifted --method crltac --seed 0 --out run
+
+\`deno task reproduce\` runs each training in its own process from scripts/ and is not bundled.
+`;
+
+const WASM = "tfjs-backend-wasm-simd.wasm";
+
+async function gzip(from: string, to: string): Promise<void> {
+  const source = await Deno.open(from);
+  await source.readable.pipeThrough(new CompressionStream("gzip")).pipeTo(
+    (await Deno.open(to, { write: true, create: true, truncate: true })).writable,
+  );
+}
+
+await runMain(USAGE, async (args) => {
+  const { values, positionals } = parseCli(args, { out: { type: "string", default: "bundle" } }, true);
+  const unknown = positionals.filter((p) => !(ENTRIES as readonly string[]).includes(p));
+  if (unknown.length) throw new UsageError(`Unknown script ${unknown.join(", ")}: choose from ${ENTRIES.join(", ")}`);
+  const out = values.out;
+  await Deno.mkdir(out, { recursive: true });
+  for (const name of positionals.length ? positionals : ENTRIES) {
+    const entry = new URL(`./${name}.ts`, import.meta.url).pathname;
+    const bundled = await new Deno.Command(Deno.execPath(), {
+      args: ["bundle", "--quiet", "--platform", "deno", "-o", `${out}/${name}.js`, entry],
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output();
+    if (!bundled.success) throw new Error(`deno bundle failed for scripts/${name}.ts`);
+    console.error(`bundled scripts/${name}.ts → ${out}/${name}.js`);
+  }
+  const wasm = new URL(import.meta.resolve(`npm:@tensorflow/tfjs-backend-wasm@4.22.0/wasm-out/${WASM}`)).pathname;
+  await Deno.copyFile(wasm, `${out}/${WASM}`);
+  for (const file of Object.keys(MNIST_FILES) as (keyof typeof MNIST_FILES)[]) {
+    await gzip(mnistPath(file), `${out}/${file}.gz`);
+  }
+  console.error(`copied ${WASM} and the MNIST files (gzipped) into ${out}/`);
+});

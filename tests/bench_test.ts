@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+
+const ROOT = new URL("../", import.meta.url);
+
+Deno.test("deno task bench --json --check --profile reports every step, checked against cpu, with its kernels", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      new URL("scripts/bench.ts", ROOT).pathname,
+      "--json",
+      "--check",
+      "--profile",
+      "--reps",
+      "1",
+      "--backend",
+      "wasm",
+      "--images",
+      "8",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, stderr);
+  const report = JSON.parse(new TextDecoder().decode(out.stdout));
+  assert.equal(report.backend, "wasm");
+  assert.equal(report.checkBackend, "cpu");
+  assert.equal(typeof report.versions.tfjs, "string");
+  assert.deepEqual(Object.keys(report.steps).sort(), ["all_crops", "h_step", "p_step", "probe"]);
+  for (const [name, step] of Object.entries<Record<string, number | null>>(report.steps)) {
+    for (const key of ["ms", "imagesPerS", "gflops"]) {
+      assert.ok(step[key]! > 0 && Number.isFinite(step[key]), `${name}.${key} = ${step[key]}`);
+    }
+    assert.ok("baselineMs" in step, name);
+    if (name !== "probe") assert.equal(step.images, 8, name);
+    if (name === "probe") continue;
+    assert.ok(step.checkError! <= report.checkTolerance, `${name} check error ${step.checkError}`);
+    const checks = report.checks.filter((c: { step: string }) => c.step === name);
+    assert.ok(checks.length >= (name === "all_crops" ? 0 : 5), `${name}: ${checks.length} fast paths checked`);
+    for (const c of checks) assert.ok(c.error <= report.checkTolerance, `${name} ${c.name}: ${c.error}`);
+    const kernels = report.profile[name] as { kernel: string; calls: number; ms: number }[];
+    assert.ok(kernels.length > 3 && kernels.every((k) => k.calls >= 1 && k.ms >= 0), name);
+    assert.ok(kernels.some((k) => k.kernel === "Conv2D"), `${name} profile names no Conv2D`);
+  }
+  // Stock tfjs cannot train convolutions on wasm: the baseline says so instead of a time.
+  assert.equal(report.steps.h_step.baselineMs, null);
+  assert.match(report.steps.h_step.baselineNote, /Conv2DBackpropFilter/);
+});
