@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 
-const ROOT = new URL("../", import.meta.url);
+const ROOT = new URL("../../", import.meta.url);
 
 Deno.test("deno task bench --json --check --profile reports every step, checked against cpu, with its kernels", async () => {
   const out = await new Deno.Command(Deno.execPath(), {

@@ -1,0 +1,111 @@
+/**
+ * The steps `deno task bench` times, on shifted MNIST at the bench's batch sizes: an encoder
+ * h-step, a P-step and all-crop features, each as a function returning its outputs (loss and
+ * every gradient, or the features), with the FLOPs it costs.
+ *
+ * @module
+ */
+
+import { type Dataset, extractCrops, renderImages } from "../data/dataset.ts";
+import type { Prng } from "../data/prng.ts";
+import { allCropFeatures, embed, encoderSpecs, l2Normalize, project } from "../model/encoder.ts";
+import { matMul } from "../model/ops.ts";
+import { disposeParams, initialValues, makeParams, type Params } from "../model/params.ts";
+import { policyLogProbs, policySpecs } from "../model/policy.ts";
+import { jensenLoss } from "../objective/hstep.ts";
+import { policyLoss } from "../objective/pstep.ts";
+import { type Tensor, type Tensor2D, tf } from "../tf.ts";
+
+/** Crops per image of the h-step and the P-step. */
+export const CROPS_PER_IMAGE = 8;
+
+/** Images per step. */
+export interface BenchSizes {
+  readonly h: number;
+  readonly p: number;
+  readonly all: number;
+}
+
+/** The steps, by name. */
+export type StepName = "h_step" | "p_step" | "all_crops";
+
+/** Each step's outputs, computed on the current backend. */
+export type Steps = Record<StepName, () => Tensor[]>;
+
+// Multiply-adds of one forward pass, from the layer shapes (src/model/encoder.ts, policy.ts).
+const ENCODER_CROP_MACS = 18 * 18 * 9 * 32 + 8 * 8 * 9 * 32 * 64 + 3 * 3 * 9 * 64 * 128 + 1152 * 200 +
+  200 * 200 + 200 * 50;
+const POLICY_IMAGE_MACS = 84 * 84 * 9 * 32 + 84 * 84 * 9 * 32 * 32 + 42 * 42 * 32 * 128 + 128 * 289;
+const ALL_CROPS_IMAGE_MACS = 82 * 82 * 9 * 32 + 40 * 40 * 9 * 32 * 64 + 19 * 19 * 9 * 64 * 128 +
+  17 * 17 * 1152 * 200 + 289 * (200 * 200 + 200 * 50);
+// A training step costs about three forward passes: the forward, and the gradients of the
+// inputs and of the weights.
+const TRAIN_FACTOR = 3;
+
+/** Images and GFLOP of each step at `sizes`. */
+export function stepWork(sizes: BenchSizes): Record<StepName, { images: number; gflop: number }> {
+  const m = CROPS_PER_IMAGE;
+  return {
+    h_step: { images: sizes.h, gflop: (2 * TRAIN_FACTOR * ENCODER_CROP_MACS * sizes.h * m) / 1e9 },
+    p_step: {
+      images: sizes.p,
+      gflop: (2 * (TRAIN_FACTOR * POLICY_IMAGE_MACS * sizes.p + ENCODER_CROP_MACS * sizes.p * m)) / 1e9,
+    },
+    all_crops: { images: sizes.all, gflop: (2 * ALL_CROPS_IMAGE_MACS * sizes.all) / 1e9 },
+  };
+}
+
+/**
+ * The steps on the first images of `ds` with freshly initialised networks, crops drawn from
+ * `rng`. `withSteps` makes the networks on the current backend, runs `f`, and frees them:
+ * variables are made per backend, since tfjs moves a tensor to another backend by a synchronous
+ * read, which tfjs-webgpu does not support under Deno.
+ */
+export function benchSteps(ds: Dataset, sizes: BenchSizes, rng: Prng) {
+  const m = CROPS_PER_IMAGE;
+  const eSpecs = encoderSpecs(50), pSpecs = policySpecs(ds.side, 289);
+  const eValues = initialValues(eSpecs, rng), pValues = initialValues(pSpecs, rng);
+  const indices = (n: number) => Array.from({ length: n }, (_, i) => i);
+  const cropsOf = (n: number) => ({
+    owners: indices(n * m).map((i) => Math.floor(i / m)),
+    crops: indices(n * m).map(() => rng.nextInt(289)),
+  });
+  const hCrops = cropsOf(sizes.h), pCrops = cropsOf(sizes.p);
+  const hX = extractCrops(ds, hCrops.owners, hCrops.crops);
+  const pX = extractCrops(ds, pCrops.owners, pCrops.crops);
+  const pImages = renderImages(ds, indices(sizes.p));
+  const allImages = renderImages(ds, indices(sizes.all));
+  const side = ds.side;
+
+  const makeSteps = (encoder: Params, policy: Params): Steps => ({
+    h_step: () => {
+      const x = tf.tensor4d(hX, [sizes.h * m, 20, 20, 1]);
+      const { value, grads } = tf.variableGrads(() => jensenLoss(embed(encoder, x), m, 0.5), [...encoder.values()]);
+      return [value, ...Object.values(grads)];
+    },
+    p_step: () => {
+      const z = embed(encoder, tf.tensor4d(pX, [sizes.p * m, 20, 20, 1]));
+      const sims = tf.mul(matMul(z, tf.transpose(z)), 0.5) as Tensor2D;
+      const images = tf.tensor4d(pImages, [sizes.p, side, side, 1]);
+      const crops = Int32Array.from(pCrops.crops);
+      const { value, grads } = tf.variableGrads(
+        () => policyLoss(policyLogProbs(policy, images), crops, sims, 0.0025).loss,
+        [...policy.values()],
+      );
+      return [value, ...Object.values(grads)];
+    },
+    all_crops: () => {
+      const f = allCropFeatures(encoder, tf.tensor4d(allImages, [sizes.all, side, side, 1]));
+      return [l2Normalize(project(encoder, tf.reshape(f, [-1, 200]) as Tensor2D))];
+    },
+  });
+  return async <T>(f: (steps: Steps) => Promise<T>): Promise<T> => {
+    const encoder = makeParams(eSpecs, eValues), policy = makeParams(pSpecs, pValues);
+    try {
+      return await f(makeSteps(encoder, policy));
+    } finally {
+      disposeParams(encoder);
+      disposeParams(policy);
+    }
+  };
+}
