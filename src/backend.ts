@@ -54,7 +54,7 @@ export async function useBackend(choice: BackendChoice = "auto"): Promise<Backen
   }
   if (!(await tf.setBackend(backend))) {
     const hint = backend === "wasm"
-      ? ": inside a bundle, copy tfjs-backend-wasm-simd.wasm beside it (REPRODUCE.md, running without the npm registry)"
+      ? ": inside a bundle, copy tfjs-backend-wasm-simd.wasm beside it (REPRODUCE.md, machines without the npm registry)"
       : "";
     throw new Error(`Cannot start the tfjs ${backend} backend${hint}`);
   }

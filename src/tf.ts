@@ -12,7 +12,7 @@ import * as tf from "npm:@tensorflow/tfjs@4.22.0";
 import "npm:@tensorflow/tfjs-backend-wasm@4.22.0";
 import "npm:@tensorflow/tfjs-backend-webgpu@4.22.0";
 
-// Inside a `deno bundle` (how a script travels to a machine without the npm registry, REPRODUCE.md)
+// Inside a `deno bundle` (how a script travels to a machine without the npm registry, `deno task bundle`)
 // the wasm backend looks for its binary in `__dirname`, which a bundle leaves undefined: there it is
 // the bundle's own folder, where `tfjs-backend-wasm-simd.wasm` is copied beside the bundle.
 const bundled = import.meta.url.startsWith("file:") && !import.meta.url.endsWith("/src/tf.ts");
