@@ -1,18 +1,17 @@
 import assert from "node:assert/strict";
 
-const ROOT = new URL("../", import.meta.url);
+import { runDeno, scriptPath } from "./subprocess.ts";
 
 async function deno(args: string[], cwd: string): Promise<string> {
-  const out = await new Deno.Command(Deno.execPath(), { args, cwd, stdout: "piped", stderr: "piped" }).output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  assert.ok(out.success, `deno ${args.join(" ")} failed:\n${stderr}`);
+  const { code, stderr } = await runDeno(args, cwd);
+  assert.equal(code, 0, `deno ${args.join(" ")} failed:\n${stderr}`);
   return stderr;
 }
 
 Deno.test("a bundled train.js runs on wasm from its folder alone and trains the same weights", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    await deno(["run", "--allow-all", new URL("scripts/bundle.ts", ROOT).pathname, "--out", `${dir}/b`, "train"], dir);
+    await deno(["run", "--allow-all", scriptPath("bundle"), "--out", `${dir}/b`, "train"], dir);
     const files = [...Deno.readDirSync(`${dir}/b`)].map((e) => e.name).sort();
     assert.deepEqual(files, [
       "t10k-images-idx3-ubyte.gz",
@@ -30,7 +29,7 @@ Deno.test("a bundled train.js runs on wasm from its folder alone and trains the 
         ["run", "--allow-all", "--no-config", `${dir}/b/train.js`, "--mnist", `${dir}/b`, ...tiny, "--out", "a"],
         dir,
       ),
-      deno(["run", "--allow-all", new URL("scripts/train.ts", ROOT).pathname, ...tiny, "--out", "c"], dir),
+      deno(["run", "--allow-all", scriptPath("train"), ...tiny, "--out", "c"], dir),
     ]);
     const hash = (log: string) => log.match(/on wasm; weights sha256 ([0-9a-f]{64})/)?.[1];
     assert.ok(hash(bundled), bundled);
@@ -41,11 +40,7 @@ Deno.test("a bundled train.js runs on wasm from its folder alone and trains the 
 });
 
 Deno.test("deno task bundle rejects an unknown script with a usage error", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", new URL("scripts/bundle.ts", ROOT).pathname, "--out", "/nonexistent/x", "reproduce"],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  const out = await runDeno(["run", "--allow-all", scriptPath("bundle"), "--out", "/nonexistent/x", "reproduce"]);
   assert.equal(out.code, 2);
-  assert.match(new TextDecoder().decode(out.stderr), /Unknown script reproduce/);
+  assert.match(out.stderr, /Unknown script reproduce/);
 });

@@ -1,16 +1,8 @@
 import assert from "node:assert/strict";
 
-const script = (name: string) => new URL(`../scripts/${name}.ts`, import.meta.url).pathname;
+import { runDeno, scriptPath } from "./subprocess.ts";
 
-async function run(name: string, args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", script(name), ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  return { code: out.code, stdout: new TextDecoder().decode(out.stdout), stderr: new TextDecoder().decode(out.stderr) };
-}
+const run = (name: string, args: string[]) => runDeno(["run", "--allow-all", scriptPath(name), ...args]);
 
 Deno.test("every command rejects bad command lines with exit code 2 and says why", async (t) => {
   const cases: [string, string[], RegExp][] = [

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { runDeno } from "./subprocess.ts";
 
 const ROOT = new URL("../", import.meta.url);
 
@@ -23,15 +24,12 @@ const z = tf.tensor2d([[1, 0], [0.6, 0.8], [0, 1], [0.8, 0.6]]);
 console.log(JSON.stringify({ crops: cropGrid(84).count, backend: info.backend, loss: jensenLoss(z, 2, 0.5).dataSync()[0] }));
 `,
     );
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", "--no-config", "--no-lock", "--reload=http://127.0.0.1", "user.ts"],
-      cwd: dir,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stderr = new TextDecoder().decode(out.stderr);
-    assert.ok(out.success, stderr);
-    const result = JSON.parse(new TextDecoder().decode(out.stdout));
+    const out = await runDeno(
+      ["run", "--allow-all", "--no-config", "--no-lock", "--reload=http://127.0.0.1", "user.ts"],
+      dir,
+    );
+    assert.equal(out.code, 0, out.stderr);
+    const result = JSON.parse(out.stdout);
     assert.equal(result.crops, 289);
     assert.equal(result.backend, "wasm");
     assert.ok(Number.isFinite(result.loss));

@@ -292,20 +292,16 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
   try {
     while (s.epoch < config.epochs) {
       const order = s.rng.shuffle(Array.from({ length: ds.count }, (_, i) => i));
-      // Each iteration also prepares the next batch: whatever stops the epoch, none is left alive.
-      const live: ReturnType<typeof makeBatch>[] = [];
-      const batchAt = (it: number) => {
-        const b = makeBatch(ds, order.slice(it * config.batch, (it + 1) * config.batch));
-        live.push(b);
-        return b;
-      };
+      const batchAt = (it: number) => makeBatch(ds, order.slice(it * config.batch, (it + 1) * config.batch));
       const epochRecords: StepRecord[] = [];
+      // Each iteration also prepares the next batch: whatever stops the epoch, both are freed.
+      let batch = batchAt(0);
+      let next: typeof batch | null = null;
       try {
         let t0 = performance.now();
-        let batch = batchAt(0);
         let probs = await hostProbabilities(s.policy, batch);
         for (let it = 0; it < perEpoch; it++) {
-          const next = it + 1 < perEpoch ? batchAt(it + 1) : null;
+          next = it + 1 < perEpoch ? batchAt(it + 1) : null;
           const result = await iteration(config, s, batch, probs, next);
           batch.dispose();
           const ms = performance.now() - t0;
@@ -333,7 +329,8 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
           if (next) [batch, probs] = [next, result.nextProbs!];
         }
       } finally {
-        for (const b of live) b.dispose();
+        batch.dispose();
+        next?.dispose();
       }
       s.epoch++;
       await saveCheckpoint(files.checkpoint, await snapshot(config, s));

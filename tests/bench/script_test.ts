@@ -1,29 +1,25 @@
 import assert from "node:assert/strict";
 
-const ROOT = new URL("../../", import.meta.url);
+import { runDeno, scriptPath } from "../subprocess.ts";
 
 Deno.test("deno task bench --json --check --profile reports every step, checked against cpu, with its kernels", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      new URL("scripts/bench.ts", ROOT).pathname,
-      "--json",
-      "--check",
-      "--profile",
-      "--reps",
-      "1",
-      "--backend",
-      "wasm",
-      "--images",
-      "8",
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(out.stderr);
+  const out = await runDeno([
+    "run",
+    "--allow-all",
+    scriptPath("bench"),
+    "--json",
+    "--check",
+    "--profile",
+    "--reps",
+    "1",
+    "--backend",
+    "wasm",
+    "--images",
+    "8",
+  ]);
+  const stderr = out.stderr;
   assert.equal(out.code, 0, stderr);
-  const report = JSON.parse(new TextDecoder().decode(out.stdout));
+  const report = JSON.parse(out.stdout);
   assert.equal(report.backend, "wasm");
   assert.equal(report.checkBackend, "cpu");
   assert.equal(typeof report.versions.tfjs, "string");

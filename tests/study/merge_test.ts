@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { resolveConfig } from "../../src/config.ts";
 import { runName, studyRuns } from "../../src/study/plan.ts";
 
-const MERGE = new URL("../../scripts/merge.ts", import.meta.url).pathname;
+import { runDeno, scriptPath } from "../subprocess.ts";
+
+const MERGE = scriptPath("merge");
 
 /** A finished run folder with made-up numbers: enough of summary.json and eval.json to report. */
 async function fakeRun(dir: string, data: "shifted" | "original", method: "crltac" | "simclr", seed: number) {
@@ -63,12 +65,16 @@ Deno.test("merge combines shard folders into the report a single study would giv
   try {
     const runs = studyRuns([0, 1]).filter((r) => r.data === "shifted");
     for (const [k, r] of runs.entries()) await fakeRun(`${root}/shard-${(k % 2) + 1}`, r.data, r.method, r.seed);
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", MERGE, "--out", `${root}/all`, `${root}/shard-1`, `${root}/shard-2`],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stderr = new TextDecoder().decode(out.stderr);
+    const out = await runDeno([
+      "run",
+      "--allow-all",
+      MERGE,
+      "--out",
+      `${root}/all`,
+      `${root}/shard-1`,
+      `${root}/shard-2`,
+    ]);
+    const stderr = out.stderr;
     const results = JSON.parse(await Deno.readTextFile(`${root}/all/results.json`));
     const cells = Object.fromEntries(
       results.comparison.cells.map((c: { key: string; ours: unknown }) => [c.key, c.ours]),
@@ -79,13 +85,17 @@ Deno.test("merge combines shard folders into the report a single study would giv
     assert.ok(await Deno.stat(`${root}/all/REPORT.md`));
     // The made-up numbers are not the fixture's: the merged study fails its checks.
     assert.equal(out.code, 1, stderr);
-    const again = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", MERGE, "--out", `${root}/twice`, `${root}/shard-1`, `${root}/shard-1`],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    const again = await runDeno([
+      "run",
+      "--allow-all",
+      MERGE,
+      "--out",
+      `${root}/twice`,
+      `${root}/shard-1`,
+      `${root}/shard-1`,
+    ]);
     assert.equal(again.code, 1);
-    assert.match(new TextDecoder().decode(again.stderr), /appears in more than one shard/);
+    assert.match(again.stderr, /appears in more than one shard/);
   } finally {
     await Deno.remove(root, { recursive: true });
   }

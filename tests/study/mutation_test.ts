@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { runDeno } from "../subprocess.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -25,14 +26,11 @@ Deno.test("a sign flip in the h-step objective makes the smoke study fail its fi
     await Deno.writeTextFile(objective, broken);
     // The cheapest run of the study: SimCLR on original MNIST, seed 0, checked against its
     // per-seed values in fixtures/smoke.json.
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["task", "reproduce", "--profile", "smoke", "--only", "original/simclr/0", "--out", `${dir}/results`],
-      cwd: dir,
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).output();
-    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    const out = await runDeno(
+      ["task", "reproduce", "--profile", "smoke", "--only", "original/simclr/0", "--out", `${dir}/results`],
+      dir,
+    );
+    const text = out.stdout + out.stderr;
     assert.equal(out.code, 1, text);
     assert.match(text, /Checked comparisons that fail: .*original\/simclr\//);
   } finally {
