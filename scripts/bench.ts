@@ -27,9 +27,11 @@ Usage: deno task bench [--json] [--check] [--profile] [--backend NAME] [--reps N
                        [--baseline-backend NAME] [--mnist DIR]
 
 Times, after warm-up steps, the median of N of: (a) an encoder h-step on images × 8 crops,
-(b) a P-step, (c) all-crop features, (d) one loss-and-gradient evaluation of the linear probe on
-60,000 × 200 features (on wasm, where evaluation fits probes). (a)–(c) with this package's kernels
-and with tfjs's stock kernels.
+(b) P(T|X)'s work in an iteration: the forward pass that draws the crops and the P-step (which
+reuses it; the stock baseline differentiates with tfjs's tape, which runs it again), (c) all-crop
+features, (d) one loss-and-gradient evaluation of the linear probe on 60,000 × 200 features (on
+wasm, where evaluation fits probes). (a)–(c) with this package's kernels and with tfjs's stock
+kernels.
 
   --json                   print one JSON object instead of the table
   --profile                time each kernel of one step of (a)–(c) and list where the time goes

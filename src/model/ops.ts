@@ -19,7 +19,15 @@
  * @module
  */
 
-import { type GradSaveFunc, type Tensor, type Tensor2D, type Tensor3D, type Tensor4D, tf } from "../tf.ts";
+import {
+  type GradSaveFunc,
+  type Tensor,
+  type Tensor1D,
+  type Tensor2D,
+  type Tensor3D,
+  type Tensor4D,
+  tf,
+} from "../tf.ts";
 
 /** Stride of a convolution: this package uses 1 and 2. */
 export type Stride = 1 | 2;
@@ -147,8 +155,17 @@ export interface ConvOptions {
   readonly inputGrad?: boolean;
 }
 
+function checkPadding(k: number, options: ConvOptions): void {
+  if (options.padding === "same" && (options.stride !== 1 || k % 2 !== 1)) {
+    throw new RangeError(
+      `conv2d() supports "same" padding at stride 1 with odd filters, got stride ${options.stride}, k ${k}`,
+    );
+  }
+}
+
 /**
- * A 2-d convolution (NHWC) whose gradients avoid the slow and missing stock kernels.
+ * A 2-d convolution (NHWC) whose gradients avoid the slow and missing stock kernels
+ * ({@linkcode conv2dGrads}).
  *
  * @param x Input `[N,H,W,C]`.
  * @param w Filter `[k,k,C,O]`.
@@ -157,33 +174,13 @@ export function conv2d(x: Tensor4D, w: Tensor4D, options: ConvOptions): Tensor4D
   const { stride, padding = "valid", inputGrad = true } = options;
   if (stockKernels) return tf.conv2d(x, w, stride, padding);
   const k = w.shape[0];
-  if (padding === "same" && (stride !== 1 || k % 2 !== 1)) {
-    throw new RangeError(`conv2d() supports "same" padding at stride 1 with odd filters, got stride ${stride}, k ${k}`);
-  }
+  checkPadding(k, options);
   const forward = (input: Tensor4D, filter: Tensor4D) =>
     mapBatches(
       input,
       4 * (input.shape[1] + k) ** 2 * Math.max(input.shape[3], filter.shape[3]),
       (part) => tf.conv2d(part, filter, stride, padding),
     );
-  // A "same" convolution is the valid one on the input padded by (k − 1) / 2: its filter gradient
-  // is taken on that padded input, and its input gradient is the "same" convolution of dy with
-  // the flipped filter (no padding and cropping round trip).
-  const filterGrad = (input: Tensor4D, dy: Tensor4D) =>
-    padding === "same"
-      ? tf.tidy(() => conv2dFilterGrad(padSpatial(input, (k - 1) / 2), dy, k, 1))
-      : conv2dFilterGrad(input, dy, k, stride);
-  const inputGradOf = (dy: Tensor4D, filter: Tensor4D, shape: readonly number[]) =>
-    padding === "same"
-      ? tf.tidy(() => {
-        const flipped = flipFilter(filter);
-        return mapBatches(
-          dy,
-          4 * (dy.shape[1] + k) ** 2 * Math.max(dy.shape[3], filter.shape[2]),
-          (part) => tf.conv2d(part, flipped, 1, "same"),
-        );
-      })
-      : conv2dInputGrad(dy, filter, stride, shape);
   // Gradient functions take their tensors from `save`: tfjs then keeps copies alive until the
   // backward pass, even when the forward inputs were intermediates of an inner tf.tidy.
   if (!inputGrad) {
@@ -191,7 +188,8 @@ export function conv2d(x: Tensor4D, w: Tensor4D, options: ConvOptions): Tensor4D
       (save as GradSaveFunc)([x]);
       return {
         value: forward(x, filter as Tensor4D),
-        gradFunc: (dy: Tensor, saved: Tensor[]) => filterGrad(saved[0] as Tensor4D, dy as Tensor4D),
+        gradFunc: (dy: Tensor, saved: Tensor[]) =>
+          conv2dGrads(saved[0] as Tensor4D, filter as Tensor4D, dy as Tensor4D, options).filter,
       };
     });
     return f(w) as Tensor4D;
@@ -201,12 +199,54 @@ export function conv2d(x: Tensor4D, w: Tensor4D, options: ConvOptions): Tensor4D
     return {
       value: forward(input as Tensor4D, filter as Tensor4D),
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
-        const [xs, ws] = saved as [Tensor4D, Tensor4D];
-        return [inputGradOf(dy as Tensor4D, ws, xs.shape), filterGrad(xs, dy as Tensor4D)];
+        const { input: dx, filter: dw } = conv2dGrads(
+          saved[0] as Tensor4D,
+          saved[1] as Tensor4D,
+          dy as Tensor4D,
+          options,
+        );
+        return [dx!, dw];
       },
     };
   });
   return f(x, w) as Tensor4D;
+}
+
+/**
+ * The gradients of {@linkcode conv2d} given its output gradient `dy`: of the filter, and of the
+ * input unless `options.inputGrad` is false (then `input` is null).
+ *
+ * @param x The convolution's input `[N,H,W,C]`.
+ * @param w Its filter `[k,k,C,O]`.
+ * @param dy Output gradient `[N,Ho,Wo,O]`.
+ */
+export function conv2dGrads(
+  x: Tensor4D,
+  w: Tensor4D,
+  dy: Tensor4D,
+  options: ConvOptions,
+): { input: Tensor4D | null; filter: Tensor4D } {
+  const { stride, padding = "valid", inputGrad = true } = options;
+  const k = w.shape[0];
+  checkPadding(k, options);
+  // A "same" convolution is the valid one on the input padded by (k − 1) / 2: its filter gradient
+  // is taken on that padded input, and its input gradient is the "same" convolution of dy with
+  // the flipped filter (no padding and cropping round trip).
+  const filter = padding === "same"
+    ? tf.tidy(() => conv2dFilterGrad(padSpatial(x, (k - 1) / 2), dy, k, 1))
+    : conv2dFilterGrad(x, dy, k, stride);
+  if (!inputGrad) return { input: null, filter };
+  const input = padding === "same"
+    ? tf.tidy(() => {
+      const flipped = flipFilter(w);
+      return mapBatches(
+        dy,
+        4 * (dy.shape[1] + k) ** 2 * Math.max(dy.shape[3], w.shape[2]),
+        (part) => tf.conv2d(part, flipped, 1, "same"),
+      );
+    })
+    : conv2dInputGrad(dy, w, stride, x.shape);
+  return { input, filter };
 }
 
 /** `[k,k,C,O]` → `[k,k,O,C]` rotated by 180°: the filter of a convolution's input gradient. */
@@ -222,13 +262,16 @@ export function biasAdd<T extends Tensor>(x: T, b: Tensor): T {
   if (stockKernels) return tf.add(x, b);
   const f = tf.customGrad((input, bias) => ({
     value: tf.add(input as Tensor, bias as Tensor),
-    gradFunc: (dy: Tensor) => {
-      const c = dy.shape.at(-1)!;
-      const rows = dy.size / c;
-      return [dy, tf.tidy(() => tf.reshape(product(tf.ones([1, rows]), tf.reshape(dy, [rows, c])), [c]))];
-    },
+    gradFunc: (dy: Tensor) => [dy, biasGrad(dy)],
   }));
   return f(x, b) as T;
+}
+
+/** The gradient of {@linkcode biasAdd}'s bias: `dy` summed over all but its last axis. */
+export function biasGrad(dy: Tensor): Tensor1D {
+  const c = dy.shape.at(-1)!;
+  const rows = dy.size / c;
+  return tf.tidy(() => tf.reshape(product(tf.ones([1, rows]), tf.reshape(dy, [rows, c])), [c]));
 }
 
 /**
@@ -237,14 +280,16 @@ export function biasAdd<T extends Tensor>(x: T, b: Tensor): T {
  */
 export function avgPool2(x: Tensor4D): Tensor4D {
   if (stockKernels) return tf.avgPool(x, 2, 2, "valid");
-  const f = tf.customGrad((input) => {
-    const [, h, w] = (input as Tensor4D).shape;
-    return {
-      value: tf.avgPool(input as Tensor4D, 2, 2, "valid"),
-      gradFunc: (dy: Tensor) => tf.tidy(() => tf.mul(tf.image.resizeNearestNeighbor(dy as Tensor4D, [h, w]), 0.25)),
-    };
-  });
+  const f = tf.customGrad((input) => ({
+    value: tf.avgPool(input as Tensor4D, 2, 2, "valid"),
+    gradFunc: (dy: Tensor) => avgPool2Grad(dy as Tensor4D),
+  }));
   return f(x) as Tensor4D;
+}
+
+/** The input gradient of {@linkcode avgPool2} (for an input of even side). */
+export function avgPool2Grad(dy: Tensor4D): Tensor4D {
+  return tf.tidy(() => tf.mul(tf.image.resizeNearestNeighbor(dy, [2 * dy.shape[1], 2 * dy.shape[2]]), 0.25));
 }
 
 /** `a · b` with gradients computed on explicitly transposed operands (see the module doc). */
@@ -254,16 +299,26 @@ export function matMul(a: Tensor2D, b: Tensor2D): Tensor2D {
     (save as GradSaveFunc)([x as Tensor2D, y as Tensor2D]);
     return {
       value: product(x as Tensor2D, y as Tensor2D),
-      gradFunc: (dz: Tensor, saved: Tensor[]) => {
-        const [xs, ys] = saved as [Tensor2D, Tensor2D];
-        return [
-          product(dz as Tensor2D, tf.transpose(ys)),
-          product(tf.transpose(xs), dz as Tensor2D),
-        ];
-      },
+      gradFunc: (dz: Tensor, saved: Tensor[]) =>
+        matMulGrads(saved[0] as Tensor2D, saved[1] as Tensor2D, dz as Tensor2D),
     };
   });
   return f(a, b) as Tensor2D;
+}
+
+/** The gradients of {@linkcode matMul}`(a, b)` given the product's gradient `dz`: of `a`, then of `b`. */
+export function matMulGrads(a: Tensor2D, b: Tensor2D, dz: Tensor2D): [Tensor2D, Tensor2D] {
+  return [product(dz, tf.transpose(b)), product(tf.transpose(a), dz)];
+}
+
+/** The input gradient of `tf.relu`, from its output `y`: as tfjs's own, `dy` where the input was positive. */
+export function reluGrad<T extends Tensor>(dy: T, y: T): T {
+  return tf.mul(dy, tf.step(y));
+}
+
+/** Whether {@linkcode useStockKernels} is on. */
+export function usingStockKernels(): boolean {
+  return stockKernels;
 }
 
 /**

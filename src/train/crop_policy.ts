@@ -12,7 +12,7 @@ import type { Prng } from "../data/prng.ts";
 import { embed } from "../model/encoder.ts";
 import { matMul } from "../model/ops.ts";
 import type { Params } from "../model/params.ts";
-import { policyLogProbs } from "../model/policy.ts";
+import { type PolicyForward, policyForward, policyGrads } from "../model/policy.ts";
 import { policyLoss } from "../objective/pstep.ts";
 import { type Scalar, type Tensor2D, type Tensor4D, tf } from "../tf.ts";
 import type { Adam } from "./adam.ts";
@@ -38,22 +38,20 @@ export interface CropPolicy {
   /** Parameters of P(T|X), or null when P is fixed. */
   readonly params: Params | null;
   /**
-   * P(t|x) for the batch, `N × |T|`: for a learned P a tensor, which the caller reads back (with
-   * whatever else it needs then, in one GPU sync) and disposes; for a fixed P the values.
+   * P(T|X)'s forward pass on the batch, or null when P is fixed uniform. The caller reads P(t|x)
+   * from its logits (`policyProbs`) together with whatever else it needs then, in one GPU sync,
+   * keeps it for `update`, and disposes it.
    */
-  probabilities(batch: Batch): Tensor2D | Float32Array;
-  /** The P-step, after the encoder's step; null when P is fixed. */
-  update(batch: Batch, encoder: Params, rng: Prng): PolicyStepResult | null;
+  forward(batch: Batch): PolicyForward | null;
+  /**
+   * The P-step, after the encoder's step, from the batch's `forward` (the parameters unchanged
+   * since); null when P is fixed.
+   */
+  update(batch: Batch, forward: PolicyForward | null, encoder: Params, rng: Prng): PolicyStepResult | null;
 }
 
 /** P(T|X) fixed uniform: SimCLR. */
-export function uniformPolicy(cropCount: number): CropPolicy {
-  return {
-    params: null,
-    probabilities: (batch) => new Float32Array(batch.indices.length * cropCount).fill(1 / cropCount),
-    update: () => null,
-  };
-}
+export const uniformPolicy: CropPolicy = { params: null, forward: () => null, update: () => null };
 
 /**
  * P(T|X) learned by the P-step: CRL-TAC.
@@ -69,11 +67,11 @@ export function learnedPolicy(
   config: Pick<TrainConfig, "lambda" | "beta" | "policyCrops">,
   cropCount: number,
 ): CropPolicy {
-  const vars = [...params.values()];
   return {
     params,
-    probabilities: (batch) => tf.tidy(() => tf.exp(policyLogProbs(params, batch.images()))),
-    update(batch, encoder, rng) {
+    forward: (batch) => policyForward(params, batch.images()),
+    update(batch, forward, encoder, rng) {
+      if (!forward) throw new Error("learnedPolicy.update() needs the batch's forward pass");
       const k = config.policyCrops;
       const n = batch.indices.length;
       const crops = Int32Array.from({ length: n * k }, () => rng.nextInt(cropCount));
@@ -85,11 +83,11 @@ export function learnedPolicy(
         return tf.mul(matMul(z, tf.transpose(z)), config.beta) as Tensor2D;
       });
       let parts: { objective: Scalar; entropy: Scalar } | undefined;
-      const { value, grads } = tf.variableGrads(() => {
-        const out = policyLoss(policyLogProbs(params, batch.images()), crops, sims, config.lambda);
+      const { value, grads } = policyGrads(params, forward, (logProbs) => {
+        const out = policyLoss(logProbs, crops, sims, config.lambda);
         parts = { objective: tf.keep(out.objective), entropy: tf.keep(out.entropy) };
         return out.loss;
-      }, vars);
+      });
       optimizer.apply(grads);
       tf.dispose([sims, ...Object.values(grads)]);
       return { loss: value, ...parts! };

@@ -19,7 +19,7 @@ import { Prng } from "../data/prng.ts";
 import { cropStats } from "../eval/crop_stats.ts";
 import { embed, encoderSpecs } from "../model/encoder.ts";
 import { disposeParams, hashValues, initialValues, makeParams, type Params, readParams } from "../model/params.ts";
-import { policySpecs } from "../model/policy.ts";
+import { type PolicyForward, policyProbs, policySpecs } from "../model/policy.ts";
 import { jensenLoss } from "../objective/hstep.ts";
 import { Progress } from "../report/progress.ts";
 import { type Tensor4D, tf } from "../tf.ts";
@@ -108,7 +108,7 @@ function createState(config: TrainConfig, ds: Dataset, saved: Checkpoint | null)
   const encoder = makeParams(eSpecs, saved?.encoder ?? initialValues(eSpecs, init));
   const encoderAdam = new Adam(encoder, { lr: config.lr });
   if (saved) encoderAdam.restore(saved.encoderAdam);
-  let policy = uniformPolicy(cropCount), policyParams: Params | null = null, policyAdam: Adam | null = null;
+  let policy = uniformPolicy, policyParams: Params | null = null, policyAdam: Adam | null = null;
   if (config.method === "crltac") {
     const pSpecs = policySpecs(ds.side, cropCount);
     policyParams = makeParams(pSpecs, saved?.policy ?? initialValues(pSpecs, init));
@@ -154,10 +154,23 @@ export function weightsHash(c: Checkpoint, ds: Pick<Dataset, "side">): string {
   return hashValues(specs, values);
 }
 
-/** P(t|x) of a batch on the host: a read-back of its own for a learned P. */
-async function hostProbabilities(policy: CropPolicy, batch: Batch): Promise<Float32Array> {
-  const probs = policy.probabilities(batch);
-  if (probs instanceof Float32Array) return probs;
+/** A batch that also holds P(T|X)'s forward pass on it until its P-step. */
+interface TrainBatch extends Batch {
+  forward: PolicyForward | null;
+  /** Frees the images and the forward pass (again a no-op). */
+  dispose(): void;
+}
+
+/** Uniform P(t|x) for `n` images: SimCLR's. */
+function uniform(n: number, cropCount: number): Float32Array {
+  return new Float32Array(n * cropCount).fill(1 / cropCount);
+}
+
+/** P(t|x) of a batch on the host, its forward pass kept for the P-step: a read-back of its own for a learned P. */
+async function hostProbabilities(policy: CropPolicy, batch: TrainBatch): Promise<Float32Array> {
+  batch.forward = policy.forward(batch);
+  if (!batch.forward) return uniform(batch.indices.length, datasetCropGrid(batch.ds).count);
+  const probs = policyProbs(batch.forward.logits);
   try {
     return new Float32Array(await probs.data()); // GPU sync: P(t|x) is needed for sampling
   } finally {
@@ -172,9 +185,9 @@ async function hostProbabilities(policy: CropPolicy, batch: Batch): Promise<Floa
 async function iteration(
   config: TrainConfig,
   s: State,
-  batch: Batch,
+  batch: TrainBatch,
   probs: Float32Array,
-  next: Batch | null,
+  next: TrainBatch | null,
 ): Promise<{ record: Omit<StepRecord, "ms">; nextProbs: Float32Array | null }> {
   const { ds, indices } = batch;
   const cropCount = datasetCropGrid(ds).count;
@@ -191,13 +204,18 @@ async function iteration(
   const h = tf.variableGrads(() => jensenLoss(embed(s.encoder, x), m, config.beta), [...s.encoder.values()]);
   s.encoderAdam.apply(h.grads);
   tf.dispose([x, ...Object.values(h.grads)]);
-  const p = s.policy.update(batch, s.encoder, s.rng);
+  const p = s.policy.update(batch, batch.forward, s.encoder, s.rng);
+  // Freed before the next batch's forward pass: only one batch's activations at a time.
+  batch.forward?.dispose();
+  batch.forward = null;
   const scalars = p ? [h.value, p.loss, p.objective, p.entropy] : [h.value];
-  const upcoming = next ? s.policy.probabilities(next) : null;
-  const onDevice = upcoming instanceof Float32Array ? null : upcoming;
-  const packed = tf.tidy(() => tf.concat([tf.stack(scalars), ...(onDevice ? [tf.reshape(onDevice, [-1])] : [])]));
+  if (next) next.forward = s.policy.forward(next);
+  const upcoming = next?.forward?.logits ?? null;
+  const packed = tf.tidy(() =>
+    tf.concat([tf.stack(scalars), ...(upcoming ? [tf.reshape(policyProbs(upcoming), [-1])] : [])])
+  );
   const values = await packed.data(); // the iteration's GPU sync: its losses and the next P(t|x)
-  tf.dispose([packed, ...scalars, ...(onDevice ? [onDevice] : [])]);
+  tf.dispose([packed, ...scalars]);
   const stats = cropStats(ds, indices, probs);
   return {
     record: {
@@ -208,21 +226,28 @@ async function iteration(
       pObjective: p ? values[2]! : null,
       ...stats,
     },
-    nextProbs: onDevice ? new Float32Array(values.subarray(scalars.length)) : upcoming as Float32Array | null,
+    nextProbs: !next
+      ? null
+      : upcoming
+      ? new Float32Array(values.subarray(scalars.length))
+      : uniform(next.indices.length, cropCount),
   };
 }
 
-/** A batch whose images are rendered on first use and freed by `dispose` (again a no-op). */
-function makeBatch(ds: Dataset, indices: number[]): Batch & { dispose(): void } {
+/** A batch whose images are rendered on first use. */
+function makeBatch(ds: Dataset, indices: number[]): TrainBatch {
   let images: Tensor4D | null = null;
   return {
     ds,
     indices,
+    forward: null,
     // Kept: the first use may come inside a tf.tidy, which must not dispose the batch.
     images: () => images ??= tf.keep(tf.tensor4d(renderImages(ds, indices), [indices.length, ds.side, ds.side, 1])),
-    dispose: () => {
+    dispose() {
       images?.dispose();
       images = null;
+      this.forward?.dispose();
+      this.forward = null;
     },
   };
 }

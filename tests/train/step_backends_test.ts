@@ -3,7 +3,7 @@ import { Prng } from "../../src/data/prng.ts";
 import { embed, encoderSpecs } from "../../src/model/encoder.ts";
 import { matMul } from "../../src/model/ops.ts";
 import { initialValues, makeParams } from "../../src/model/params.ts";
-import { policyLogProbs, policySpecs } from "../../src/model/policy.ts";
+import { policyForward, policyGrads, policySpecs } from "../../src/model/policy.ts";
 import { jensenLoss } from "../../src/objective/hstep.ts";
 import { policyLoss } from "../../src/objective/pstep.ts";
 import { type Tensor, type Tensor2D, tf } from "../../src/tf.ts";
@@ -28,12 +28,9 @@ function iteration(): Tensor[] {
   const h = tf.variableGrads(() => jensenLoss(embed(encoder, xt), m, 0.5), [...encoder.values()]);
   const z = embed(encoder, xt);
   const sims = tf.mul(matMul(z, tf.transpose(z)), 0.5) as Tensor2D;
-  const p = tf.variableGrads(
-    () =>
-      policyLoss(policyLogProbs(policy, tf.tensor4d(images, [n, 84, 84, 1])), Int32Array.from(crops), sims, 0.0025)
-        .loss,
-    [...policy.values()],
-  );
+  const imagesT = tf.tensor4d(images, [n, 84, 84, 1]);
+  const forward = policyForward(policy, imagesT);
+  const p = policyGrads(policy, forward, (logProbs) => policyLoss(logProbs, Int32Array.from(crops), sims, 0.0025).loss);
   const out = [h.value, ...Object.values(h.grads), p.value, ...Object.values(p.grads)].map((t) => tf.keep(t));
   tf.dispose([...encoder.values(), ...policy.values()]);
   return out;

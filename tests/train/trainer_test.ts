@@ -96,9 +96,15 @@ Deno.test("train() keeps the tensor count flat across steps and frees everything
     assert.equal(summary.steps, 8);
     assert.equal(records.length, 8);
     // The same counts in both epochs (nothing accumulates); within one, the next batch's images
-    // are alive except after its last iteration.
+    // and P(T|X)'s forward pass on them (its logits and five saved activations, one pass) are
+    // alive except after its last iteration.
+    const nextBatch = 1 + 1 + 5;
     assert.deepEqual(counts.slice(0, 4), counts.slice(4), `tensor counts per step: ${counts}`);
-    assert.deepEqual(counts.slice(0, 4).map((c) => c - counts[3]!), [1, 1, 1, 0], `tensor counts per step: ${counts}`);
+    assert.deepEqual(
+      counts.slice(0, 4).map((c) => c - counts[3]!),
+      [nextBatch, nextBatch, nextBatch, 0],
+      `tensor counts per step: ${counts}`,
+    );
     assert.equal(tf.memory().numTensors, before);
     for (const r of records) {
       assert.ok(Number.isFinite(r.hLoss) && Number.isFinite(r.pLoss!));
