@@ -40,13 +40,16 @@ export interface KernelTime {
 
 /**
  * Where one run of `f` spends its time, by kernel and input shapes, most costly first: GPU time
- * from timestamp queries on WebGPU (one read-back per kernel, so only for profiling).
+ * from timestamp queries on WebGPU (one read-back per kernel, so only for profiling). Only
+ * kernels count: tfjs also lists each `tf.customGrad` call (as "unnamed scope" or its caller's
+ * name), whose time is that of the kernels inside it, listed on their own.
  */
 export async function kernelProfile(f: () => Tensor[]): Promise<KernelTime[]> {
   const info = await tf.profile(() => tf.tidy(f));
   tf.dispose(info.result as Tensor[]);
+  const backend = tf.getBackend();
   const byKey = new Map<string, KernelTime>();
-  for (const k of info.kernels) {
+  for (const k of info.kernels.filter((k) => tf.getKernel(k.name, backend) !== undefined)) {
     const inputShapes = k.inputShapes.map((shape) => `[${shape}]`).join(" ");
     const key = `${k.name} ${inputShapes}`;
     const entry = byKey.get(key) ?? { kernel: k.name, inputShapes, calls: 0, ms: 0 };

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { kernelProfile, timed, timeMedian } from "../../src/bench/timing.ts";
-import { tf } from "../../src/tf.ts";
+import { biasAdd, conv2d } from "../../src/model/ops.ts";
+import { Rank, tf } from "../../src/tf.ts";
 
 await tf.setBackend("wasm");
 
@@ -16,6 +17,16 @@ Deno.test("kernelProfile() groups a step's kernels by name and input shapes, cos
   assert.ok(kernels.some((k) => k.kernel === "Relu" && k.calls === 1));
   for (let i = 1; i < kernels.length; i++) assert.ok(kernels[i - 1]!.ms >= kernels[i]!.ms);
   tf.dispose([a, b]);
+});
+
+Deno.test("kernelProfile() counts kernels only, not the custom-gradient wrappers around them", async () => {
+  const x = tf.randomNormal<Rank.R4>([8, 6, 6, 2]), w = tf.randomNormal<Rank.R4>([3, 3, 2, 4]);
+  const b = tf.randomNormal([4]);
+  const kernels = await kernelProfile(() => [biasAdd(conv2d(x, w, { stride: 1 }), b)]);
+  const names = kernels.map((k) => k.kernel);
+  assert.ok(names.includes("Conv2D"), names.join());
+  for (const name of names) assert.ok(tf.getKernel(name, "wasm"), `${name} is not a kernel`);
+  tf.dispose([x, w, b]);
 });
 
 Deno.test("timeMedian() runs two warm-ups, then takes the median of the timed runs", async () => {
