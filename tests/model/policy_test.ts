@@ -14,6 +14,7 @@ import {
 import { policyLoss } from "../../src/objective/pstep.ts";
 import { type Scalar, type Tensor, type Tensor2D, type Tensor4D, tf } from "../../src/tf.ts";
 import { assertClose, onBackend } from "../helpers.ts";
+import { TEST_BACKENDS } from "../webgpu.ts";
 
 await tf.setBackend("wasm");
 
@@ -99,13 +100,15 @@ Deno.test("policyLogits() and policyForward() give the same logits in any number
   }
 });
 
-Deno.test("policyGrads() in passes sums to the whole graph's gradient", async (t) => {
+Deno.test("policyGrads() in passes, on every backend, equals the whole graph's gradient on cpu", async (t) => {
   const whole = await onBackend("cpu", wholeGraph);
-  for (const perPass of [1, 4]) {
-    await t.step(`${perPass} image(s) per pass`, async () => {
-      const passes = await onBackend("wasm", inPasses(perPass));
-      passes.forEach((v, i) => assertClose(v, whole[i]!, 1e-5, `output ${i}`));
-    });
+  for (const backend of TEST_BACKENDS) {
+    for (const perPass of [1, 4]) {
+      await t.step(`${backend}, ${perPass} image(s) per pass`, async () => {
+        const passes = await onBackend(backend, inPasses(perPass));
+        passes.forEach((v, i) => assertClose(v, whole[i]!, 1e-5, `output ${i}`));
+      });
+    }
   }
 });
 
