@@ -53,9 +53,9 @@ export function policySpecs(imageSide: number, cropCount: number): ParamSpec[] {
 }
 
 /**
- * Bytes per image that a training pass of P(T|X) holds: measured, a P-step on 64 84×84 images
- * peaked at 878 MB on wasm (13.7 MB per image, 15 maps of side² × 32 floats); 16 such maps leave
- * a margin.
+ * Bytes per image that a training pass of P(T|X) holds, at most: measured, a P-step on 64 84×84
+ * images differentiated by tfjs's tape peaked at 878 MB on wasm (13.7 MB per image, 15 maps of
+ * side² × 32 floats; {@linkcode policyGrads} holds fewer); 16 such maps leave a margin.
  */
 function passBytesPerImage(side: number): number {
   return 16 * side * side * CHANNELS * 4;
