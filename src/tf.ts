@@ -34,5 +34,6 @@ export type {
   Tensor2D,
   Tensor3D,
   Tensor4D,
+  TensorContainer,
   Variable,
 } from "npm:@tensorflow/tfjs@4.22.0";

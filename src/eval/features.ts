@@ -16,7 +16,7 @@ import { cropGrid, oracleCrops } from "../data/crops.ts";
 import { cellSquare, type Dataset, renderImages } from "../data/dataset.ts";
 import { allCropFeatures, F_DIM, l2Normalize, project } from "../model/encoder.ts";
 import type { Params } from "../model/params.ts";
-import { policyLogProbs } from "../model/policy.ts";
+import { policyLogits, policyProbs } from "../model/policy.ts";
 import { type Tensor, type Tensor2D, type Tensor3D, tf } from "../tf.ts";
 
 /** The crop weightings evaluated. */
@@ -103,7 +103,7 @@ export async function representations(
       const images = tf.tensor4d(renderImages(ds, part), [b, ds.side, ds.side, 1]);
       const f = tf.reshape(allCropFeatures(model.encoder, images), [b * t, F_DIM]) as Tensor2D;
       const h = l2Normalize(project(model.encoder, f));
-      const p: Tensor2D = model.policy ? tf.exp(policyLogProbs(model.policy, images)) : tf.fill([b, t], 1 / t);
+      const p: Tensor2D = model.policy ? policyProbs(policyLogits(model.policy, images)) : tf.fill([b, t], 1 / t);
       const weights = cropWeightings(p, tf.tensor2d(oracle, [b, t]), model.policy !== null);
       // [b,1,T] × [b,T,d]: each image's weighted mean over its crops.
       const average = (w: Tensor, x: Tensor2D, dim: number) =>

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { Rank, type Scalar, type Tensor, type Tensor2D, type Tensor4D, tf } from "../tf.ts";
+import { Rank, type Scalar, type Tensor, type Tensor2D, type Tensor4D, type TensorContainer, tf } from "../tf.ts";
 import {
   avgPool2,
   avgPool2Grad,
@@ -168,20 +168,33 @@ export function policyForward(
   images: Tensor4D,
   perPass: number = policyImagesPerPass(images.shape[1]),
 ): PolicyForward {
-  const passes = policyPasses(images.shape[0], perPass).map(([start, size]) =>
-    tf.tidy(() => {
-      const { logits, activations } = passForward(p, size === images.shape[0] ? images : slice(images, start, size));
-      return { logits, activations: { ...activations, images: tf.clone(activations.images) } };
-    })
-  );
-  const logits = passes.length === 1 ? passes[0]!.logits : tf.concat(passes.map((q) => q.logits));
-  if (passes.length > 1) tf.dispose(passes.map((q) => q.logits));
+  const passes = eachPass(images, perPass, (part) => {
+    const { logits, activations } = passForward(p, part);
+    // A copy, so that disposing the forward pass leaves the caller's images alone.
+    return { logits, activations: { ...activations, images: tf.clone(activations.images) } };
+  });
+  const logits = joinRows(passes.map((q) => q.logits));
   return {
     logits,
     passes: passes.map((q) => q.activations),
     dispose: () => tf.dispose([logits, ...passes.flatMap((q) => Object.values(q.activations))]),
   };
 }
+
+/** `f` on each pass of `images`, in a tf.tidy of its own so that a pass's intermediates go with it. */
+function eachPass<T extends TensorContainer>(images: Tensor4D, perPass: number, f: (part: Tensor4D) => T): T[] {
+  const passes = policyPasses(images.shape[0], perPass);
+  return passes.map(([start, size]) => tf.tidy(() => f(passes.length === 1 ? images : slice(images, start, size))));
+}
+
+/** The passes' rows as one tensor: the one pass's own, or their concatenation (the parts freed). */
+function joinRows(parts: Tensor2D[]): Tensor2D {
+  if (parts.length === 1) return parts[0]!;
+  const joined = tf.concat(parts);
+  tf.dispose(parts);
+  return joined;
+}
+
 /**
  * P(T|X)'s logits alone, one pass of {@linkcode policyImagesPerPass} images at a time.
  *
@@ -194,11 +207,7 @@ export function policyLogits(
   images: Tensor4D,
   perPass: number = policyImagesPerPass(images.shape[1]),
 ): Tensor2D {
-  const passes = policyPasses(images.shape[0], perPass);
-  if (passes.length === 1) return tf.tidy(() => passForward(p, images).logits);
-  return tf.tidy(() =>
-    tf.concat(passes.map(([start, size]) => tf.tidy(() => passForward(p, slice(images, start, size)).logits)))
-  );
+  return joinRows(eachPass(images, perPass, (part) => passForward(p, part).logits));
 }
 
 /** P(t|x) from {@linkcode policyLogits}: `[N,|T|]`, each row a distribution. */
