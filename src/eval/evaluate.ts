@@ -163,9 +163,8 @@ export async function evaluateRun(dir: string, options: EvaluateOptions): Promis
     headDim: config.headDim,
   };
   const total = datasets.train.count + datasets.test.count;
-  const progress = options.progress === false
-    ? null
-    : new Progress(`evaluate ${config.method}/${config.data}/seed ${config.seed}`, total, "img");
+  const runLabel = `${config.method}/${config.data}/seed ${config.seed}`;
+  const progress = options.progress === false ? null : new Progress(`evaluate ${runLabel}`, total, "img");
   try {
     let done = 0;
     for (const split of ["train", "test"] as const) {
@@ -187,16 +186,25 @@ export async function evaluateRun(dir: string, options: EvaluateOptions): Promis
   // binding limit (60,000 × 784 floats exceed llvmpipe's 128 MiB).
   await useBackend("wasm");
   const probes: Record<string, ProbeResult> = {};
-  for (const [level, weighting] of probeKeys(sets.test)) {
-    const dim = level === "head" ? config.headDim : F_DIM;
-    probes[`${level}/${weighting}`] = await probe(
-      sets.train.reps[weighting]![level],
-      labels.train,
-      sets.test.reps[weighting]![level],
-      labels.test,
-      dim,
-      true,
-    );
+  const keys = probeKeys(sets.test);
+  // A probe on 60,000 images takes up to a minute on one core (REPRODUCE.md).
+  const probing = options.progress === false ? null : new Progress(`probes ${runLabel}`, keys.length, "probe");
+  try {
+    for (const [i, [level, weighting]] of keys.entries()) {
+      probing?.update(i, `${level}/${weighting}`);
+      const dim = level === "head" ? config.headDim : F_DIM;
+      probes[`${level}/${weighting}`] = await probe(
+        sets.train.reps[weighting]![level],
+        labels.train,
+        sets.test.reps[weighting]![level],
+        labels.test,
+        dim,
+        true,
+      );
+    }
+    probing?.update(keys.length);
+  } finally {
+    probing?.finish();
   }
 
   const test = sets.test;

@@ -28,9 +28,9 @@ const CONVS: readonly { name: string; in: number; out: number; stride: Stride }[
 ];
 const TRUNK_OUT = { side: 3, channels: 128 };
 const DENSE_IN = TRUNK_OUT.side * TRUNK_OUT.side * TRUNK_OUT.channels;
-// The largest tensor per crop in a training step: conv2's input gradient works on dy dilated
-// and padded to 20 × 20 × 64 floats.
-const CROP_BYTES = 4 * 20 * 20 * 64;
+// The largest tensor per crop in a training step: conv1's output and conv2's input gradient,
+// 18 × 18 × 32 floats.
+const CROP_BYTES = 4 * 18 * 18 * 32;
 
 /**
  * The encoder's parameters.

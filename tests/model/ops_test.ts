@@ -34,6 +34,8 @@ const LAYERS: Layer[] = [
   { what: "encoder conv3", n: 2048, side: 8, c: 64, o: 128, stride: 2, padding: "valid" },
   { what: "P(T|X) conv1", n: 64, side: 84, c: 1, o: 32, stride: 1, padding: "same" },
   { what: "P(T|X) conv2", n: 64, side: 84, c: 32, o: 32, stride: 1, padding: "same" },
+  // An odd side at stride 2 (every row of x in a window): the phases' extra row is cut off.
+  { what: "stride 2, odd side", n: 16, side: 17, c: 3, o: 5, stride: 2, padding: "valid" },
 ];
 
 for (const layer of LAYERS) {

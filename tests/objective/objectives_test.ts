@@ -1,11 +1,30 @@
 import assert from "node:assert/strict";
 import { jensenLoss } from "../../src/objective/hstep.ts";
+import { groupMasks } from "../../src/objective/masks.ts";
 import { policyLoss } from "../../src/objective/pstep.ts";
 import { Prng } from "../../src/data/prng.ts";
 import { type Tensor2D, tf } from "../../src/tf.ts";
-import { randomValues } from "../helpers.ts";
+import { onBackend, randomValues } from "../helpers.ts";
+import { TEST_BACKENDS } from "../webgpu.ts";
 
 await tf.setBackend("cpu");
+
+Deno.test("groupMasks() marks each pair of samples as itself, the same image or another image", async () => {
+  const groups = 3, k = 4, b = groups * k;
+  for (const backend of TEST_BACKENDS) {
+    const [self, same, other] = await onBackend(backend, () => {
+      const masks = groupMasks(groups, k);
+      return [masks.self, masks.same, masks.other];
+    });
+    for (let i = 0; i < b; i++) {
+      for (let j = 0; j < b; j++) {
+        const kind = i === j ? 0 : Math.floor(i / k) === Math.floor(j / k) ? 1 : 2;
+        const got = [self![i * b + j], same![i * b + j], other![i * b + j]];
+        assert.deepEqual(got, [0, 1, 2].map((c) => (c === kind ? 1 : 0)), `${backend}: (${i}, ${j})`);
+      }
+    }
+  }
+});
 
 /** Rows of unit vectors, as nested float64 arrays. */
 function unitRows(rows: number, dim: number, seed: number): number[][] {
