@@ -30,6 +30,9 @@ summary.json (at the end). A profile sets the defaults below; any option overrid
   --head-dim N         projection head width (50; 2 gives the paper's Fig. 6)
   --backend NAME       auto, wasm, webgpu or cpu (auto: webgpu on a real GPU, else wasm)
   --mnist DIR          read the MNIST idx files (optionally .gz) from DIR
+  --stock-kernels      train with tfjs's own kernels and gradients instead of this package's
+                       fast paths, to compare the two (webgpu or cpu backend; summary.json
+                       says which were used)
 `;
 
 await runMain(USAGE, async (args) => {
@@ -52,6 +55,7 @@ await runMain(USAGE, async (args) => {
     "head-dim": { type: "string" },
     backend: { type: "string" },
     mnist: { type: "string" },
+    "stock-kernels": { type: "boolean" },
   }).values;
   for (const required of ["profile", "data", "method", "seed", "out"] as const) {
     if (o[required] === undefined) throw new UsageError(`Missing --${required}`);
@@ -88,6 +92,7 @@ await runMain(USAGE, async (args) => {
     dir: o.out!,
     resume: o.resume ?? false,
     ...(o.mnist ? { mnistDir: o.mnist } : {}),
+    stockKernels: o["stock-kernels"] ?? false,
   });
   console.error(
     `trained in ${

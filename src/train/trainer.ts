@@ -18,6 +18,7 @@ import { cropGrid } from "../data/crops.ts";
 import { Prng } from "../data/prng.ts";
 import { cropStats } from "../eval/crop_stats.ts";
 import { embed, encoderSpecs } from "../model/encoder.ts";
+import { useStockKernels, usingStockKernels } from "../model/ops.ts";
 import { disposeParams, hashValues, initialValues, makeParams, type Params, readParams } from "../model/params.ts";
 import { type PolicyForward, policyProbs, policySpecs } from "../model/policy.ts";
 import { jensenLoss } from "../objective/hstep.ts";
@@ -64,6 +65,8 @@ export interface TrainSummary {
   readonly final: Readonly<Record<string, number | null>>;
   /** sha256 of the final weights (encoder, then P(T|X) when learned). */
   readonly weightsSha256: string;
+  /** This package's kernels, or tfjs's own ({@linkcode TrainOptions.stockKernels}). */
+  readonly kernels: "fast" | "stock";
 }
 
 /** Training stopped because a loss was not finite. */
@@ -86,6 +89,11 @@ export interface TrainOptions {
   readonly progress?: boolean;
   /** Called after every iteration with its log record. */
   readonly onStep?: (record: StepRecord) => void;
+  /**
+   * Train with tfjs's own kernels and gradients instead of this package's fast paths, to check
+   * that both train alike. Not on wasm, where stock tfjs cannot train convolutions. @default false
+   */
+  readonly stockKernels?: boolean;
 }
 
 /** The networks, optimisers and generator of a run in progress. */
@@ -300,8 +308,14 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
     );
   }
   const backend = await useBackend(config.backend);
+  const stock = options.stockKernels ?? false;
+  if (stock && backend.backend === "wasm") {
+    throw new Error(
+      "Stock tfjs kernels cannot train on wasm (it has no Conv2DBackpropFilter kernel): choose the webgpu or cpu backend",
+    );
+  }
   if (options.progress !== false) {
-    console.error(describeBackend(backend));
+    console.error(describeBackend(backend) + (stock ? "; tfjs's stock kernels, not this package's" : ""));
   }
   const ds = takeFirst(await loadDataset(config.data, "train", options.mnistDir), config.trainSize);
   const s = createState(config, ds, saved);
@@ -314,6 +328,8 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
     ? null
     : new Progress(`${config.method}/${config.data}/seed ${config.seed}`, total, "it", s.step);
   const logFile = await Deno.open(files.log, { append: true });
+  const kernelsBefore = usingStockKernels();
+  useStockKernels(stock);
   try {
     while (s.epoch < config.epochs) {
       const order = s.rng.shuffle(Array.from({ length: ds.count }, (_, i) => i));
@@ -372,10 +388,12 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
       trainMs: Math.round(s.elapsedMs),
       final: meanOf(lastEpoch),
       weightsSha256: weightsHash(final, ds),
+      kernels: stock ? "stock" : "fast",
     };
     await writeFileAtomic(files.summary, new TextEncoder().encode(JSON.stringify(summary, null, 2) + "\n"));
     return summary;
   } finally {
+    useStockKernels(kernelsBefore);
     logFile.close();
     disposeParams(s.encoder);
     s.encoderAdam.dispose();

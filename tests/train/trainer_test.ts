@@ -4,6 +4,8 @@ import { useBackend } from "../../src/backend.ts";
 import { tf } from "../../src/tf.ts";
 import { type StepRecord, train } from "../../src/train/trainer.ts";
 import { loadCheckpoint } from "../../src/train/checkpoint.ts";
+import { usingStockKernels } from "../../src/model/ops.ts";
+import { assertClose } from "../helpers.ts";
 
 // A run small enough for a unit test: 32 shifted images, batches of 8, 4 crops each.
 const tiny = (method: "crltac" | "simclr", epochs = 2) =>
@@ -121,6 +123,39 @@ Deno.test("train() refuses to overwrite a run and to resume a different config",
     const other = { ...tiny("simclr", 1), lr: 0.5 };
     await assert.rejects(train(other, { dir, progress: false, resume: true }), /Cannot resume/);
   }, [dir]);
+});
+
+Deno.test("train() with tfjs's stock kernels follows the fast paths' run, and refuses wasm", async () => {
+  // Original MNIST keeps the stock cpu kernels quick; two iterations, so that the second one's
+  // losses follow an Adam step on each path's gradients.
+  const config = resolveConfig("smoke", "original", "crltac", 3, {
+    trainSize: 4,
+    batch: 2,
+    crops: 2,
+    policyCrops: 2,
+    epochs: 1,
+    backend: "cpu",
+  });
+  const dirs = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+  await tempDir(async () => {
+    const records: StepRecord[][] = [[], []];
+    const summaries = [];
+    for (const [i, stockKernels] of [false, true].entries()) {
+      const onStep = (r: StepRecord) => records[i]!.push(r);
+      summaries.push(await train(config, { dir: dirs[i]!, progress: false, stockKernels, onStep }));
+    }
+    assert.deepEqual(summaries.map((s) => s.kernels), ["fast", "stock"]);
+    // Other kernels round differently: the weights differ in their last bits, the losses do not.
+    assert.notEqual(summaries[0]!.weightsSha256, summaries[1]!.weightsSha256);
+    assert.equal(usingStockKernels(), false, "the stock kernels are switched off again");
+    const [fast, stock] = records.map((r) => r[1]!);
+    for (const key of ["hLoss", "pLoss", "entropy"] as const) assertClose([stock![key]!], [fast![key]!], 1e-4, key);
+    await assert.rejects(
+      train({ ...config, backend: "wasm" }, { dir: `${dirs[0]}/wasm`, progress: false, stockKernels: true }),
+      /cannot train on wasm/,
+    );
+  }, dirs);
+  await useBackend("wasm");
 });
 
 Deno.test("a run killed mid-epoch and resumed ends with the same weights as one never stopped", async () => {
