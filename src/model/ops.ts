@@ -36,8 +36,8 @@ let stockKernels = false;
 
 /**
  * Switches every operation here to tfjs's own kernels and gradients (and off again): the
- * benchmark's baseline. The stock path cannot train convolutions on wasm (no
- * `Conv2DBackpropFilter` kernel there).
+ * benchmark's baseline, and training with `stockKernels`. The stock path cannot train
+ * convolutions on wasm (no `Conv2DBackpropFilter` kernel there).
  */
 export function useStockKernels(on: boolean): void {
   stockKernels = on;
