@@ -32,7 +32,8 @@ summary.json (at the end). A profile sets the defaults below; any option overrid
   --mnist DIR          read the MNIST idx files (optionally .gz) from DIR
   --stock-kernels      train with tfjs's own kernels and gradients instead of this package's
                        fast paths, to compare the two (webgpu or cpu backend; summary.json
-                       says which were used)
+                       says which were used). On Mesa llvmpipe, tfjs-webgpu's own filter
+                       gradient was wrong above 128 crops per step (REPRODUCE.md)
 `;
 
 await runMain(USAGE, async (args) => {

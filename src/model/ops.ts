@@ -149,9 +149,10 @@ function conv2dInputGradStride2(dy: Tensor4D, w: Tensor4D, inputShape: readonly 
   return tf.tidy(() => {
     const [, ho, wo, o] = dy.shape;
     const [k, , c] = w.shape;
+    const [h, wd] = [inputShape[1]!, inputShape[2]!];
     // Every phase on ⌈H/2⌉ × ⌈W/2⌉ positions; an odd H or W leaves one row or column to cut off.
-    const u = Math.ceil(inputShape[1]! / 2);
-    const v = Math.ceil(inputShape[2]! / 2);
+    const u = Math.ceil(h / 2);
+    const v = Math.ceil(wd / 2);
     // Taps 2i + r of phase r: x's row 2p + r gets dy's rows p − i, hence the flip and the top padding.
     const phases = [0, 1].map((r) =>
       [0, 1].map((s) => flipFilter(tf.stridedSlice(w, [r, s, 0, 0], [k, k, c, o], [2, 2, 1, 1]) as Tensor4D))
@@ -168,7 +169,6 @@ function conv2dInputGradStride2(dy: Tensor4D, w: Tensor4D, inputShape: readonly 
         tf.reshape(tf.stack([phase(part, even!), phase(part, odd!)], 3), [n, u, 2 * v, c])
       );
       const dx = tf.reshape(tf.stack(rows, 2), [n, 2 * u, 2 * v, c]) as Tensor4D;
-      const [h, wd] = [inputShape[1]!, inputShape[2]!];
       return h === 2 * u && wd === 2 * v ? dx : tf.slice(dx, [0, 0, 0, 0], [n, h, wd, c]);
     });
   });
