@@ -32,8 +32,9 @@ summary.json (at the end). A profile sets the defaults below; any option overrid
   --mnist DIR          read the MNIST idx files (optionally .gz) from DIR
   --stock-kernels      train with tfjs's own kernels and gradients instead of this package's
                        fast paths, to compare the two (webgpu or cpu backend; summary.json
-                       says which were used). On Mesa llvmpipe, tfjs-webgpu's own filter
-                       gradient was wrong above 128 crops per step (REPRODUCE.md)
+                       says which were used). On Mesa's software WebGPU their filter
+                       gradients are cut short past ~180 crops or 8 84×84 images per step,
+                       so larger batches are refused there (src/train/stock_kernels.ts)
 `;
 
 await runMain(USAGE, async (args) => {

@@ -43,6 +43,13 @@ export const DATASET_SEED = 2111_07679;
 
 const SHIFTED_CELLS_PER_SIDE = 3;
 
+const cellsPerSideOf = (name: DatasetName) => name === "shifted" ? SHIFTED_CELLS_PER_SIDE : 1;
+
+/** The side of a dataset's images, known before it is loaded: 84 (shifted) or 28 (original). */
+export function datasetSide(name: DatasetName): number {
+  return MNIST_SIDE * cellsPerSideOf(name);
+}
+
 /**
  * Builds a dataset split from MNIST digits.
  *
@@ -61,7 +68,7 @@ const SHIFTED_CELLS_PER_SIDE = 3;
  * ```
  */
 export function makeDataset(name: DatasetName, split: Split, mnist: Mnist): Dataset {
-  const cellsPerSide = name === "shifted" ? SHIFTED_CELLS_PER_SIDE : 1;
+  const cellsPerSide = cellsPerSideOf(name);
   const cells = new Uint8Array(mnist.count);
   if (cellsPerSide > 1) {
     const rng = Prng.fromSeed(DATASET_SEED, `shifted-mnist/${split}`);
@@ -71,7 +78,7 @@ export function makeDataset(name: DatasetName, split: Split, mnist: Mnist): Data
     name,
     split,
     count: mnist.count,
-    side: MNIST_SIDE * cellsPerSide,
+    side: datasetSide(name),
     cellsPerSide,
     digits: mnist.images,
     labels: mnist.labels,

@@ -13,7 +13,15 @@
 
 import { type BackendInfo, describeBackend, useBackend } from "../backend.ts";
 import { iterationsPerEpoch, sameScience, type TrainConfig } from "../config.ts";
-import { type Dataset, datasetCropGrid, extractCrops, loadDataset, renderImages, takeFirst } from "../data/dataset.ts";
+import {
+  type Dataset,
+  datasetCropGrid,
+  datasetSide,
+  extractCrops,
+  loadDataset,
+  renderImages,
+  takeFirst,
+} from "../data/dataset.ts";
 import { cropGrid } from "../data/crops.ts";
 import { Prng } from "../data/prng.ts";
 import { cropStats } from "../eval/crop_stats.ts";
@@ -26,6 +34,7 @@ import { Progress } from "../report/progress.ts";
 import { type Tensor4D, tf } from "../tf.ts";
 import { Adam } from "./adam.ts";
 import { type Checkpoint, loadCheckpoint, saveCheckpoint, writeFileAtomic } from "./checkpoint.ts";
+import { checkStockOnMesa } from "./stock_kernels.ts";
 import { type Batch, type CropPolicy, learnedPolicy, uniformPolicy } from "./crop_policy.ts";
 
 /** The files of a run folder. */
@@ -313,6 +322,9 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
     throw new Error(
       "Stock tfjs kernels cannot train on wasm (it has no Conv2DBackpropFilter kernel): choose the webgpu or cpu backend",
     );
+  }
+  if (stock && backend.backend === "webgpu" && backend.fallbackAdapter) {
+    checkStockOnMesa(config, datasetSide(config.data));
   }
   if (options.progress !== false) {
     console.error(describeBackend(backend) + (stock ? "; tfjs's stock kernels, not this package's" : ""));
