@@ -63,7 +63,7 @@ const PRIOR_COST: Record<string, number> = {
  */
 export function childEnv(
   out: string,
-  userCache: string | undefined = Deno.env.get("MESA_SHADER_CACHE_DIR"),
+  userCache: string | null = Deno.env.get("MESA_SHADER_CACHE_DIR") ?? null,
 ): Record<string, string> {
   return { NO_COLOR: "1", MESA_SHADER_CACHE_DIR: userCache ?? `${Deno.realPathSync(out)}/.mesa-shader-cache` };
 }
