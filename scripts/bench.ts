@@ -129,6 +129,12 @@ await runMain(USAGE, async (args) => {
     return ms;
   });
   if (baselineBackend !== info.backend) await tf.setBackend(baselineBackend);
+  if (baselineBackend === "webgpu" && info.fallbackAdapter) {
+    log(
+      "Mesa's WebGPU stops tfjs's stock filter gradients after ~58,000 terms per filter tap " +
+        "(src/train/stock_kernels.ts): past 180 crops or 8 images per step the stock times understate their cost",
+    );
+  }
   useStockKernels(true);
   // Stock tfjs-webgpu picks a matrix-product program by shape; this package pins one for
   // determinism (src/backend.ts).
