@@ -17,6 +17,7 @@ import { Prng } from "../src/data/prng.ts";
 import { fitProbe } from "../src/eval/probe.ts";
 import { readOutputs } from "../src/model/agreement.ts";
 import { useStockKernels } from "../src/model/ops.ts";
+import { MESA_LOOP_ITERATIONS } from "../src/train/stock_kernels.ts";
 import { type Tensor, tf } from "../src/tf.ts";
 
 /** Kernels listed per step by `--profile` (the JSON has all). */
@@ -131,7 +132,9 @@ await runMain(USAGE, async (args) => {
   if (baselineBackend !== info.backend) await tf.setBackend(baselineBackend);
   if (baselineBackend === "webgpu" && info.fallbackAdapter) {
     log(
-      "Mesa's WebGPU stops tfjs's stock filter gradients after ~58,000 terms per filter tap " +
+      `Mesa's WebGPU stops tfjs's stock filter gradients after ~${
+        MESA_LOOP_ITERATIONS.toLocaleString("en")
+      } terms per filter tap ` +
         "(src/train/stock_kernels.ts): past 180 crops or 8 images per step the stock times understate their cost",
     );
   }
