@@ -52,13 +52,29 @@ export * from "./src/model/agreement.ts";
 export * from "./src/model/encoder.ts";
 export * from "./src/model/policy.ts";
 export { jensenLoss } from "./src/objective/hstep.ts";
-export { type PolicyLoss, policyLoss } from "./src/objective/pstep.ts";
+export { exactPolicyLoss, type PolicyLoss, policyLoss, type PolicyLossOptions } from "./src/objective/pstep.ts";
 export { Adam, type AdamOptions, type AdamState } from "./src/train/adam.ts";
 export { type Checkpoint, loadCheckpoint, saveCheckpoint } from "./src/train/checkpoint.ts";
 export { type CropPolicy, learnedPolicy, uniformPolicy } from "./src/train/crop_policy.ts";
-export { DivergenceError, type StepRecord, train, type TrainOptions, type TrainSummary } from "./src/train/trainer.ts";
-export * from "./src/eval/crop_stats.ts";
+export {
+  DivergenceError,
+  type PolicySnapshot,
+  type StepRecord,
+  train,
+  type TrainOptions,
+  type TrainSummary,
+} from "./src/train/trainer.ts";
+export { runFiles, weightsHash } from "./src/train/run_folder.ts";
+export * from "./src/data/crop_stats.ts";
 export * from "./src/eval/features.ts";
 export * from "./src/eval/metrics.ts";
 export { fitProbe, probeAccuracy, type ProbeFit, type ProbeOptions } from "./src/eval/probe.ts";
-export { type EvalResult, evaluateRaw, evaluateRun, type RawResult } from "./src/eval/evaluate.ts";
+export {
+  type DrawFigures,
+  type EvalResult,
+  evaluateRaw,
+  evaluateRun,
+  type FigureInput,
+  type RawResult,
+} from "./src/eval/evaluate.ts";
+export { runFigures } from "./src/report/run_figures.ts";

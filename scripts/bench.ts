@@ -11,13 +11,14 @@ import { BACKEND_CHOICES, type BackendInfo, useBackend } from "../src/backend.ts
 import { CHECK_TOLERANCE, checkAgainst, type CheckResult, opChecks } from "../src/bench/checks.ts";
 import { type BenchSizes, benchSteps, CROPS_PER_IMAGE, type StepName, stepWork } from "../src/bench/steps.ts";
 import { kernelProfile, type KernelTime, timed, timeMedian } from "../src/bench/timing.ts";
-import { choiceOption, intOption, parseCli, runMain, UsageError } from "../src/cli.ts";
+import { choice, int, parseCli, runMain, UsageError } from "../src/cli.ts";
 import { loadDataset, takeFirst } from "../src/data/dataset.ts";
 import { Prng } from "../src/data/prng.ts";
 import { fitProbe } from "../src/eval/probe.ts";
 import { readOutputs } from "../src/model/agreement.ts";
 import { useStockKernels } from "../src/model/ops.ts";
 import { MESA_LOOP_ITERATIONS } from "../src/train/stock_kernels.ts";
+import { Progress } from "../src/progress.ts";
 import { type Tensor, tf } from "../src/tf.ts";
 
 /** Kernels listed per step by `--profile` (the JSON has all). */
@@ -69,19 +70,17 @@ await runMain(USAGE, async (args) => {
     json: { type: "boolean" },
     check: { type: "boolean" },
     profile: { type: "boolean" },
-    backend: { type: "string", default: "auto" },
-    "baseline-backend": { type: "string" },
-    reps: { type: "string", default: "5" },
-    images: { type: "string" },
+    backend: { type: "string", parse: choice(BACKEND_CHOICES) },
+    "baseline-backend": { type: "string", parse: choice(BACKEND_CHOICES.filter((b) => b !== "auto")) },
+    reps: { type: "string", parse: int(1) },
+    images: { type: "string", parse: int(2) },
     mnist: { type: "string" },
   }).values;
-  const reps = intOption("reps", o.reps, 1);
-  const images = o.images === undefined ? null : intOption("images", o.images, 2);
-  if (images !== null && images > 256) throw new UsageError(`Option --images must be at most 256, got ${images}`);
-  const info: BackendInfo = await useBackend(choiceOption("backend", o.backend, BACKEND_CHOICES));
-  const baselineBackend = o["baseline-backend"] === undefined
-    ? info.backend
-    : choiceOption("baseline-backend", o["baseline-backend"], BACKEND_CHOICES.filter((b) => b !== "auto"));
+  const reps = o.reps ?? 5;
+  const images = o.images ?? null;
+  if (images !== null && images > 256) throw new UsageError(`--images ${images}: must be at most 256`);
+  const info: BackendInfo = await useBackend(o.backend ?? "auto");
+  const baselineBackend = o["baseline-backend"] ?? info.backend;
   const onCpu = info.backend !== "webgpu" || info.fallbackAdapter === true;
   const sizes: BenchSizes = images !== null
     ? { h: images, p: images, all: images }
@@ -101,12 +100,21 @@ await runMain(USAGE, async (args) => {
   const withSteps = benchSteps(ds, sizes, rng);
   const work = stepWork(sizes);
   const eachStep = (steps: Record<StepName, () => Tensor[]>) => Object.entries(steps) as [StepName, () => Tensor[]][];
+  // One unit per phase: the check, each step profiled, timed and timed stock, and the probe.
+  const stepCount = Object.keys(work).length;
+  const progress = new Progress(
+    "bench",
+    (o.check ? 1 : 0) + (o.profile ? stepCount : 0) + 2 * stepCount + 1,
+    "phase",
+  );
+  let phasesDone = 0;
+  const phase = (note: string) => progress.update(phasesDone++, note);
 
   const checkBackend = info.backend === "wasm" ? "cpu" : "wasm";
   let check: CheckResult | null = null;
   if (o.check) {
     const checks = opChecks(sizes.h * CROPS_PER_IMAGE, sizes.p);
-    log(`checking the steps' forward passes and ${checks.length} fast paths against ${checkBackend}...`);
+    phase(`checking the steps' forward passes and ${checks.length} fast paths against ${checkBackend}`);
     check = await checkAgainst(checkBackend, withSteps, checks);
   }
 
@@ -114,7 +122,7 @@ await runMain(USAGE, async (args) => {
   if (o.profile) {
     await withSteps(async (steps) => {
       for (const [name, f] of eachStep(steps)) {
-        log(`profiling ${name}...`);
+        phase(`profiling ${name}`);
         await readOutputs(f); // compiles the shaders outside the profile
         profiles[name] = await kernelProfile(f);
       }
@@ -124,7 +132,7 @@ await runMain(USAGE, async (args) => {
   const fast = await withSteps(async (steps) => {
     const ms = {} as Record<StepName, number>;
     for (const [name, f] of eachStep(steps)) {
-      log(`timing ${name} (${work[name].images} images)...`);
+      phase(`timing ${name} (${work[name].images} images)`);
       ms[name] = await timeMedian(timed(f), reps);
     }
     return ms;
@@ -146,7 +154,7 @@ await runMain(USAGE, async (args) => {
   const stock = await withSteps(async (steps) => {
     const ms = {} as Record<StepName, number | string>;
     for (const [name, f] of eachStep(steps)) {
-      log(`timing ${name} with stock kernels on ${baselineBackend}...`);
+      phase(`timing ${name} with stock kernels on ${baselineBackend}`);
       try {
         ms[name] = await timeMedian(timed(f), reps);
       } catch (e) {
@@ -174,7 +182,7 @@ await runMain(USAGE, async (args) => {
 
   // Evaluation fits its probes on wasm whatever trained the model (src/eval/evaluate.ts).
   await tf.setBackend("wasm");
-  log("timing probe (60,000 × 200 features) on wasm, where evaluation runs it...");
+  phase("timing probe (60,000 × 200 features) on wasm, where evaluation runs it");
   const n = 60_000, dim = 200;
   const x = Float32Array.from({ length: n * dim }, () => rng.nextNormal());
   const labels = Uint8Array.from({ length: n }, (_, i) => i % 10);
@@ -188,6 +196,8 @@ await runMain(USAGE, async (args) => {
     gflops: (2 * 2 * n * dim * 10) / 1e9 / (probeMs / 1000),
     images: n,
   };
+  progress.update(phasesDone);
+  progress.finish();
   const report = {
     adapter: info.adapter,
     backend: info.backend,

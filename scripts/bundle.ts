@@ -7,6 +7,7 @@
  */
 
 import { parseCli, runMain, UsageError } from "../src/cli.ts";
+import { Progress } from "../src/progress.ts";
 import { MNIST_FILES, mnistPath } from "../src/data/mnist.ts";
 
 const ENTRIES = ["bench", "train", "evaluate", "dataset"] as const;
@@ -35,12 +36,16 @@ async function gzip(from: string, to: string): Promise<void> {
 }
 
 await runMain(USAGE, async (args) => {
-  const { values, positionals } = parseCli(args, { out: { type: "string", default: "bundle" } }, true);
-  const unknown = positionals.filter((p) => !(ENTRIES as readonly string[]).includes(p));
-  if (unknown.length) throw new UsageError(`Unknown script ${unknown.join(", ")}: choose from ${ENTRIES.join(", ")}`);
-  const out = values.out;
+  const { values, positionals } = parseCli(args, { out: { type: "string" } }, true);
+  const unknown = positionals.find((p) => !(ENTRIES as readonly string[]).includes(p));
+  if (unknown) throw new UsageError(`${unknown}: no such script to bundle (choose from ${ENTRIES.join(", ")})`);
+  const out = values.out ?? "bundle";
+  const names = positionals.length ? positionals : [...ENTRIES];
+  // Each bundle takes seconds to tens of seconds; the copies one step more.
+  const progress = new Progress("bundle", names.length + 1, "step");
+  progress.update(0, `scripts/${names[0]}.ts`);
   await Deno.mkdir(out, { recursive: true });
-  for (const name of positionals.length ? positionals : ENTRIES) {
+  for (const [i, name] of names.entries()) {
     const entry = new URL(`./${name}.ts`, import.meta.url).pathname;
     const bundled = await new Deno.Command(Deno.execPath(), {
       args: ["bundle", "--quiet", "--platform", "deno", "-o", `${out}/${name}.js`, entry],
@@ -48,12 +53,13 @@ await runMain(USAGE, async (args) => {
       stderr: "inherit",
     }).output();
     if (!bundled.success) throw new Error(`deno bundle failed for scripts/${name}.ts`);
-    console.error(`bundled scripts/${name}.ts → ${out}/${name}.js`);
+    progress.update(i + 1, `bundled ${out}/${name}.js`);
   }
   const wasm = new URL(import.meta.resolve(`npm:@tensorflow/tfjs-backend-wasm@4.22.0/wasm-out/${WASM}`)).pathname;
   await Deno.copyFile(wasm, `${out}/${WASM}`);
   for (const file of Object.keys(MNIST_FILES) as (keyof typeof MNIST_FILES)[]) {
     await gzip(mnistPath(file), `${out}/${file}.gz`);
   }
-  console.error(`copied ${WASM} and the MNIST files (gzipped) into ${out}/`);
+  progress.update(names.length + 1, `copied ${WASM} and the MNIST files (gzipped)`);
+  progress.finish();
 });

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { choiceOption, parseCli, runMain, UsageError } from "../src/cli.ts";
+import { choice, parseCli, runMain, UsageError } from "../src/cli.ts";
 import { DATASET_NAMES, datasetHashes, loadDataset, renderImageBytes } from "../src/data/dataset.ts";
 import { encodeIdx } from "../src/data/idx.ts";
 import { encodePng, tileGrid } from "../src/report/png.ts";
@@ -24,11 +24,11 @@ await runMain(USAGE, async (args) => {
   const opts = parseCli(args, {
     hash: { type: "boolean" },
     out: { type: "string" },
-    data: { type: "string", default: "shifted" },
+    data: { type: "string", parse: choice(DATASET_NAMES) },
     mnist: { type: "string" },
   }).values;
   if (!opts.hash === (opts.out === undefined)) {
-    throw new UsageError("Give exactly one of --hash and --out");
+    throw new UsageError("give exactly one of --hash and --out");
   }
   const mnistDir = opts.mnist;
   if (opts.hash) {
@@ -42,7 +42,7 @@ await runMain(USAGE, async (args) => {
     console.log(JSON.stringify(hashes, null, 2));
     return;
   }
-  const name = choiceOption("data", opts.data, DATASET_NAMES);
+  const name = opts.data ?? "shifted";
   const dir = `${opts.out}/${name}`;
   await Deno.mkdir(dir, { recursive: true });
   for (const split of ["train", "test"] as const) {

@@ -4,12 +4,13 @@
  * @module
  */
 
-import { choiceOption, parseCli, runMain, UsageError } from "../src/cli.ts";
+import { choice, parseCli, runMain, UsageError } from "../src/cli.ts";
 import { PROFILE_NAMES, PROFILES } from "../src/config.ts";
 import { DATASET_NAMES } from "../src/data/dataset.ts";
 import { evaluateRaw, evaluateRun } from "../src/eval/evaluate.ts";
+import { runFigures } from "../src/report/run_figures.ts";
 import { loadCheckpoint, writeFileAtomic } from "../src/train/checkpoint.ts";
-import { runFiles } from "../src/train/trainer.ts";
+import { runFiles } from "../src/train/run_folder.ts";
 
 const USAGE = `
 Usage: deno task evaluate --run DIR [--save-features DIR] [--mnist DIR]
@@ -29,24 +30,25 @@ await runMain(USAGE, async (args) => {
   const o = parseCli(args, {
     run: { type: "string" },
     "save-features": { type: "string" },
-    raw: { type: "string" },
-    profile: { type: "string" },
+    raw: { type: "string", parse: choice(DATASET_NAMES) },
+    profile: { type: "string", parse: choice(PROFILE_NAMES) },
     mnist: { type: "string" },
     out: { type: "string" },
   }).values;
-  if ((o.run === undefined) === (o.raw === undefined)) throw new UsageError("Give exactly one of --run and --raw");
+  if ((o.run === undefined) === (o.raw === undefined)) throw new UsageError("give exactly one of --run and --raw");
   if (o.raw !== undefined) {
-    const profile = PROFILES[choiceOption("profile", o.profile ?? "", PROFILE_NAMES)];
-    const result = await evaluateRaw(choiceOption("raw", o.raw, DATASET_NAMES), profile.eval, o.mnist);
+    if (o.profile === undefined) throw new UsageError("missing --profile (--raw probes at a profile's sizes)");
+    const result = await evaluateRaw(o.raw, PROFILES[o.profile].eval, o.mnist);
     const json = JSON.stringify(result, null, 2) + "\n";
     if (o.out) await writeFileAtomic(o.out, new TextEncoder().encode(json));
     else console.log(json.trimEnd());
     return;
   }
   const saved = await loadCheckpoint(runFiles(o.run!).checkpoint);
-  if (!saved) throw new UsageError(`${o.run} holds no checkpoint.bin: train the run first`);
+  if (!saved) throw new UsageError(`--run ${o.run}: it holds no checkpoint.bin (train the run first)`);
   const result = await evaluateRun(o.run!, {
     eval: PROFILES[saved.config.profile].eval,
+    figures: runFigures,
     ...(o.mnist ? { mnistDir: o.mnist } : {}),
     ...(o["save-features"] ? { saveFeaturesDir: o["save-features"] } : {}),
   });

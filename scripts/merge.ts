@@ -7,16 +7,19 @@
 import { parseCli, runMain, UsageError } from "../src/cli.ts";
 import { type ProfileName } from "../src/config.ts";
 import type { RawResult } from "../src/eval/evaluate.ts";
-import { finishStudy } from "../src/study/finish.ts";
+import { finishStudy } from "../src/report/finish.ts";
 import { parseRunName } from "../src/study/plan.ts";
 import { readRaw, readRun, type RunRecord } from "../src/study/results.ts";
 
 const USAGE = `
-Usage: deno task merge --out DIR SHARD_DIR...
+Usage: deno task merge --out DIR [--update-fixtures] SHARD_DIR...
 
 Combines the folders written by \`deno task reproduce --shard i/n --out SHARD_DIR\` into DIR:
-copies each run's results (eval.json, summary.json, log.jsonl, figures/) and the raw baselines,
-then compares and reports as reproduce does (same table, REPORT.md, results.json, exit code).
+copies each run's results (eval.json, summary.json, log.jsonl, policy-snapshots.jsonl, figures/)
+and the raw baselines (written by shard 1), then compares and reports as reproduce does (same
+table, REPORT.md, results.json, exit code).
+
+  --update-fixtures    rewrite fixtures/<profile>.json from the merged results, as reproduce does
 `;
 
 async function copyTree(from: string, to: string): Promise<void> {
@@ -28,17 +31,16 @@ async function copyTree(from: string, to: string): Promise<void> {
 }
 
 await runMain(USAGE, async (args) => {
-  const o = parseCli(args, { out: { type: "string" } }, true);
+  const o = parseCli(args, { out: { type: "string", required: true }, "update-fixtures": { type: "boolean" } }, true);
   const shards = o.positionals;
-  if (!o.values.out) throw new UsageError("Missing --out DIR");
-  if (shards.length === 0) throw new UsageError("Name at least one shard folder");
+  if (shards.length === 0) throw new UsageError("name at least one shard folder after --out DIR");
   const out = o.values.out;
   const records: RunRecord[] = [];
   const raws = new Map<string, RawResult>();
   const profiles = new Set<ProfileName>();
   for (const shard of shards) {
     if (!(await Deno.stat(shard).then((s) => s.isDirectory, () => false))) {
-      throw new UsageError(`Shard folder ${shard} does not exist`);
+      throw new UsageError(`${shard}: no such shard folder`);
     }
     for await (const entry of Deno.readDir(shard)) {
       if (/^raw-(shifted|original)\.json$/.test(entry.name)) {
@@ -53,7 +55,7 @@ await runMain(USAGE, async (args) => {
       if (records.some((r) => r.name === name)) throw new Error(`Run ${name} appears in more than one shard`);
       if (record.summary) profiles.add(record.summary.config.profile);
       await Deno.mkdir(`${out}/${name}`, { recursive: true });
-      for (const file of ["eval.json", "summary.json", "log.jsonl"]) {
+      for (const file of ["eval.json", "summary.json", "log.jsonl", "policy-snapshots.jsonl"]) {
         await Deno.copyFile(`${shard}/${name}/${file}`, `${out}/${name}/${file}`).catch(() => {});
       }
       await copyTree(`${shard}/${name}/figures`, `${out}/${name}/figures`).catch(() => {});
@@ -72,7 +74,7 @@ await runMain(USAGE, async (args) => {
     raws: [...raws.values()],
     wallMs: records.reduce((ms, r) => ms + (r.summary?.trainMs ?? 0) + (r.eval?.ms ?? 0), 0),
     command: `deno task merge ${args.join(" ")}`,
-    updateFixtures: false,
+    updateFixtures: o.values["update-fixtures"] ?? false,
   });
   return comparison.failures.length === 0 ? 0 : 1;
 });

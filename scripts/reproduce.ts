@@ -5,14 +5,14 @@
  * @module
  */
 
-import { BACKEND_CHOICES } from "../src/backend.ts";
-import { choiceOption, intOption, parseCli, runMain, UsageError } from "../src/cli.ts";
+import { BACKEND_CHOICES, probeAdapter } from "../src/backend.ts";
+import { choice, int, list, type Parse, parseCli, runMain, UsageError } from "../src/cli.ts";
 import { PROFILE_NAMES, type ProfileName, PROFILES } from "../src/config.ts";
 import { DATASET_NAMES, datasetHashes, loadDataset } from "../src/data/dataset.ts";
-import { formatDuration } from "../src/report/progress.ts";
-import { finishStudy } from "../src/study/finish.ts";
+import { formatDuration } from "../src/progress.ts";
+import { finishStudy } from "../src/report/finish.ts";
 import { filterRuns, parseShard, type RunSpec, shardRuns, studyRuns } from "../src/study/plan.ts";
-import { runStudy, stopChildren } from "../src/study/runner.ts";
+import { runStudy, stopRunsOnSignal } from "../src/study/runner.ts";
 import { estimateStudySeconds } from "../src/study/estimate.ts";
 
 const USAGE = `
@@ -42,8 +42,20 @@ Exit code: 0 every checked comparison passes, 1 one fails (or a run failed), 2 u
 `;
 
 async function hasRealGpu(): Promise<boolean> {
-  const adapter = await (navigator as { gpu?: GPU }).gpu?.requestAdapter().catch(() => null);
-  return adapter != null && !adapter.info.isFallbackAdapter;
+  const adapter = await probeAdapter();
+  return adapter !== null && !adapter.fallback;
+}
+
+/** Reads a text with a function that throws RangeError, as a usage error naming the option. */
+function via<T>(read: (text: string) => T): Parse<T> {
+  return (text, flag) => {
+    try {
+      return read(text);
+    } catch (e) {
+      const message = (e as Error).message;
+      throw new UsageError(`${flag} ${text}: ${message[0]!.toLowerCase()}${message.slice(1)}`);
+    }
+  };
 }
 
 async function verifyDatasets(datasets: readonly string[], mnistDir: string | undefined): Promise<void> {
@@ -63,40 +75,32 @@ async function verifyDatasets(datasets: readonly string[], mnistDir: string | un
 
 await runMain(USAGE, async (args) => {
   const o = parseCli(args, {
-    profile: { type: "string" },
+    profile: { type: "string", parse: choice(PROFILE_NAMES) },
     yes: { type: "boolean" },
     out: { type: "string" },
-    only: { type: "string", multiple: true },
-    seeds: { type: "string" },
-    shard: { type: "string" },
-    jobs: { type: "string" },
-    backend: { type: "string" },
+    only: { type: "string", multiple: true, parse: via((f) => filterRuns(studyRuns([0]), f) && f) },
+    seeds: { type: "string", parse: list(int(0, "a seed")) },
+    shard: { type: "string", parse: via(parseShard) },
+    jobs: { type: "string", parse: int(1) },
+    backend: { type: "string", parse: choice(BACKEND_CHOICES) },
     "save-features": { type: "boolean" },
     "update-fixtures": { type: "boolean" },
     mnist: { type: "string" },
   }).values;
   const started = performance.now();
-  const gpu = await hasRealGpu();
-  const profileName: ProfileName = o.profile === undefined
-    ? "paper"
-    : choiceOption("profile", o.profile, PROFILE_NAMES);
+  const backend = o.backend ?? "auto";
+  const profileName: ProfileName = o.profile ?? "paper";
   const profile = PROFILES[profileName];
-  const backend = choiceOption("backend", o.backend ?? "auto", BACKEND_CHOICES);
-  const seeds = o.seeds === undefined ? profile.seeds : o.seeds.split(",").map((s) => intOption("seeds", s.trim()));
-  let runs: RunSpec[] = studyRuns(seeds);
-  try {
-    if (o.only?.length) {
-      const kept = new Set(o.only.flatMap((f) => filterRuns(runs, f)));
-      runs = runs.filter((r) => kept.has(r));
-    }
-    if (o.shard) runs = shardRuns(runs, parseShard(o.shard));
-  } catch (e) {
-    throw new UsageError((e as Error).message);
+  let runs: RunSpec[] = studyRuns(o.seeds ?? profile.seeds);
+  if (o.only?.length) {
+    const kept = new Set(o.only.flatMap((f) => filterRuns(runs, f)));
+    runs = runs.filter((r) => kept.has(r));
   }
-  if (runs.length === 0) throw new UsageError("No run matches the --only/--shard selection");
-  const jobs = o.jobs === undefined
-    ? (gpu && backend !== "wasm" ? 1 : navigator.hardwareConcurrency)
-    : intOption("jobs", o.jobs, 1);
+  if (o.shard) runs = shardRuns(runs, o.shard);
+  if (runs.length === 0) throw new UsageError("no run matches the --only/--shard selection");
+  // Only now, with the command line known to be good: probing the GPU may print driver noise.
+  const gpu = await hasRealGpu();
+  const jobs = o.jobs ?? (gpu && backend !== "wasm" ? 1 : navigator.hardwareConcurrency);
   if (profileName === "paper" && !gpu && !o.yes) {
     const estimate = estimateStudySeconds(profileName, runs, jobs);
     console.error(
@@ -108,20 +112,17 @@ await runMain(USAGE, async (args) => {
   }
   const out = o.out ?? `results/${profileName}`;
   const log = (line: string) => console.error(line);
-  log(`profile ${profileName}: ${runs.length} runs, ${jobs} at a time, into ${out}/`);
+  const estimate = gpu
+    ? ""
+    : ` (about ${formatDuration(estimateStudySeconds(profileName, runs, jobs))} on a 2-core CPU)`;
+  log(`profile ${profileName}: ${runs.length} runs, ${jobs} at a time, into ${out}/${estimate}`);
 
   let t = performance.now();
   await verifyDatasets([...new Set(runs.map((r) => r.data))], o.mnist);
   log(`stage dataset: verified against fixtures/dataset.json in ${formatDuration((performance.now() - t) / 1000)}`);
 
   t = performance.now();
-  const interrupt = () => {
-    log("interrupted: stopping the runs (their last checkpoints stay; run the same command to resume)");
-    stopChildren();
-    Deno.exit(130);
-  };
-  Deno.addSignalListener("SIGINT", interrupt);
-  Deno.addSignalListener("SIGTERM", interrupt);
+  const removeSignalHandlers = stopRunsOnSignal(log);
   const study = await runStudy({
     profile: profileName,
     out,
@@ -129,11 +130,12 @@ await runMain(USAGE, async (args) => {
     jobs,
     backend,
     saveFeatures: o["save-features"] ?? false,
+    // One shard is enough to probe the raw pixels; merge finds them there.
+    raw: o.shard === undefined || o.shard.index === 1,
     ...(o.mnist ? { mnistDir: o.mnist } : {}),
     log,
   });
-  Deno.removeSignalListener("SIGINT", interrupt);
-  Deno.removeSignalListener("SIGTERM", interrupt);
+  removeSignalHandlers();
   log(`stage runs: ${formatDuration((performance.now() - t) / 1000)}`);
 
   const comparison = await finishStudy({

@@ -28,7 +28,24 @@ export interface BackendInfo {
   readonly versions: Readonly<Record<string, string>>;
 }
 
-async function probeAdapter(): Promise<{ description: string; fallback: boolean } | null> {
+/**
+ * Gives Mesa's Wayland probe a runtime folder when the environment has none: without one, every
+ * first WebGPU adapter request on a headless machine printed "XDG_RUNTIME_DIR is invalid or not
+ * set in the environment" twice, noise on a compute node. A private folder per user, kept for
+ * the next run.
+ */
+function quietWaylandProbe(): void {
+  if (Deno.env.get("XDG_RUNTIME_DIR") || Deno.build.os !== "linux") return;
+  const dir = `${Deno.env.get("TMPDIR") ?? "/tmp"}/crl-tac-runtime-${Deno.uid() ?? "user"}`;
+  try {
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    Deno.env.set("XDG_RUNTIME_DIR", dir);
+  } catch { /* without it the probe only prints its notice */ }
+}
+
+/** The WebGPU adapter, if any: its description and whether it is a software fallback. */
+export async function probeAdapter(): Promise<{ description: string; fallback: boolean } | null> {
+  quietWaylandProbe();
   const gpu = (navigator as { gpu?: GPU }).gpu;
   const adapter = await gpu?.requestAdapter().catch(() => null);
   if (!adapter) return null;

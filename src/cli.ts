@@ -1,13 +1,12 @@
 /**
- * What every command-line entry point shares: strict option parsing (unknown options are
- * errors), `--help`, and exit codes — 0 done, 1 failed, 2 usage error.
+ * What every command-line entry point shares: option parsing that checks each argument in the
+ * order the user wrote them and reports the first bad one as written, `--help`, and exit codes —
+ * 0 done, 1 failed, 2 usage error (one line saying what is wrong and one pointing at `--help`).
  *
  * @module
  */
 
-import { parseArgs } from "node:util";
-
-/** A mistake in the command line; the entry point exits with code 2 and prints its usage. */
+/** A mistake in the command line; the entry point exits with code 2. */
 export class UsageError extends Error {
   constructor(message: string) {
     super(message);
@@ -15,65 +14,163 @@ export class UsageError extends Error {
   }
 }
 
-/** Option specifications as `node:util` `parseArgs` takes them. */
-export type OptionSpecs = Record<
-  string,
-  { type: "string" | "boolean"; short?: string; multiple?: boolean; default?: string | boolean }
->;
+/** Reads an option's text into its value, or throws a {@linkcode UsageError}. */
+export type Parse<T> = (text: string, flag: string) => T;
+
+/** One option: a switch (`--x`, and `--no-x` to turn it off) or an option with a value. */
+export type OptionSpec =
+  | { readonly type: "boolean" }
+  | {
+    readonly type: "string";
+    /** Reads the text; the text itself when absent. */
+    readonly parse?: Parse<unknown>;
+    /** May be given more than once; the values come in order. */
+    readonly multiple?: boolean;
+    /** Missing is an error, reported after every given option has been checked. */
+    readonly required?: boolean;
+  };
+
+/** Option specifications by name (without the leading `--`). */
+export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
+
+type ValueOf<S extends OptionSpec> = S extends { type: "boolean" } ? boolean
+  : S extends { parse: Parse<infer T> } ? (S extends { multiple: true } ? T[] : T)
+  : S extends { multiple: true } ? string[]
+  : string;
+
+/** The values read: required options are always there, others may be undefined. */
+export type OptionValues<O extends OptionSpecs> =
+  & { [K in keyof O as O[K] extends { required: true } ? K : never]: ValueOf<O[K]> }
+  & { [K in keyof O as O[K] extends { required: true } ? never : K]?: ValueOf<O[K]> };
+
+/** How `a` and `b` differ: the number of single-character edits between them. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+function unknownOption(raw: string, names: readonly string[]): UsageError {
+  const name = raw.replace(/^-+/, "").split("=")[0]!;
+  const near = names.map((n) => [n, editDistance(name, n)] as const).filter(([, d]) => d <= 2)
+    .sort((a, b) => a[1] - b[1])[0];
+  return new UsageError(`unknown option ${raw}${near ? ` (did you mean --${near[0]}?)` : ""}`);
+}
 
 /**
- * Parses `args` against `options`, rejecting unknown options (and positionals unless allowed).
+ * Reads `args` against `options`: `--name value`, `--name=value`, switches as `--name` or
+ * `--no-name`, and `--` before positionals that start with a dash. A value that starts with a
+ * dash is taken as the value when it is a number (`--seed -1`), so that it is checked as one.
+ * Every argument is checked in order and the first bad one reported as the user wrote it; a
+ * missing required option is reported after all given ones passed.
  *
- * @throws {UsageError} On anything `parseArgs` rejects.
+ * @throws {UsageError} At the first bad argument.
  */
-export function parseCli<const O extends OptionSpecs>(args: string[], options: O, allowPositionals = false) {
-  try {
-    return parseArgs({ args, options: { ...options, help: { type: "boolean" } }, strict: true, allowPositionals });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
+export function parseCli<const O extends OptionSpecs>(
+  args: readonly string[],
+  options: O,
+  allowPositionals = false,
+): { values: OptionValues<O>; positionals: string[] } {
+  const names = Object.keys(options);
+  const values: Record<string, unknown> = {};
+  const positionals: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") {
+      positionals.push(...args.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith("--")) {
+      if (arg.startsWith("-") && arg.length > 1) throw unknownOption(arg, names);
+      if (!allowPositionals) throw new UsageError(`unexpected argument "${arg}": this command takes only options`);
+      positionals.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf("=");
+    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    const negated = !(name in options) && name.startsWith("no-") && options[name.slice(3)]?.type === "boolean";
+    const spec = options[negated ? name.slice(3) : name];
+    if (!spec) throw unknownOption(arg, names);
+    const key = negated ? name.slice(3) : name;
+    if (spec.type === "boolean") {
+      if (eq >= 0) throw new UsageError(`${arg}: --${key} is a switch and takes no value`);
+      values[key] = !negated;
+      continue;
+    }
+    let text: string;
+    if (eq >= 0) text = arg.slice(eq + 1);
+    else {
+      const next = args[i + 1];
+      if (next === undefined || (next.startsWith("-") && !/^-\.?\d/.test(next))) {
+        throw new UsageError(`--${key} needs a value`);
+      }
+      text = next;
+      i++;
+    }
+    const value = spec.parse ? spec.parse(text, `--${key}`) : text;
+    if (spec.multiple) ((values[key] ??= []) as unknown[]).push(value);
+    else if (key in values) throw new UsageError(`--${key} ${text}: --${key} was already given`);
+    else values[key] = value;
   }
+  for (const [name, spec] of Object.entries(options)) {
+    if (spec.type === "string" && spec.required && !(name in values)) throw new UsageError(`missing --${name}`);
+  }
+  return { values: values as OptionValues<O>, positionals };
 }
 
-/** Reads an integer option, with its name in the error. */
-export function intOption(name: string, value: string, min = 0): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) {
-    throw new UsageError(`Option --${name} must be an integer ≥ ${min}, got "${value}"`);
-  }
-  return n;
+/** A parser of integers ≥ `min`; `noun` names the value in the error ("a seed must be …"). */
+export function int(min = 0, noun?: string): Parse<number> {
+  return (text, flag) => {
+    const n = Number(text);
+    if (text.trim() === "" || !Number.isInteger(n) || n < min) {
+      throw new UsageError(`${flag} ${text}: ${noun ? `${noun} ` : ""}must be an integer ≥ ${min}`);
+    }
+    return n + 0; // -0 reads as 0
+  };
 }
 
-/** Reads a number option, with its name in the error. */
-export function numberOption(name: string, value: string): number {
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n)) {
-    throw new UsageError(`Option --${name} must be a number, got "${value}"`);
-  }
-  return n;
+/** A parser of finite numbers. */
+export function number(): Parse<number> {
+  return (text, flag) => {
+    const n = Number(text);
+    if (text.trim() === "" || !Number.isFinite(n)) throw new UsageError(`${flag} ${text}: must be a number`);
+    return n;
+  };
 }
 
-/** Reads an option that must be one of `choices`. */
-export function choiceOption<T extends string>(
-  name: string,
-  value: string,
-  choices: readonly T[],
-): T {
-  if (!(choices as readonly string[]).includes(value)) {
-    throw new UsageError(`Option --${name} must be one of ${choices.join(", ")}, got "${value}"`);
-  }
-  return value as T;
+/** A parser of one of `choices`. */
+export function choice<T extends string>(choices: readonly T[]): Parse<T> {
+  return (text, flag) => {
+    if (!(choices as readonly string[]).includes(text)) {
+      throw new UsageError(`${flag} ${text}: must be one of ${choices.join(", ")}`);
+    }
+    return text as T;
+  };
+}
+
+/** A parser of comma-separated values, each read by `item`. */
+export function list<T>(item: Parse<T>): Parse<T[]> {
+  return (text, flag) => text.split(",").map((part) => item(part.trim(), flag));
 }
 
 /**
- * Runs an entry point: prints `usage` for `--help` or a usage error (exit 2), the message of any
- * other error (exit 1), and exits with the code `main` returns.
+ * Runs an entry point: prints `usage` for `--help`, a usage error as one line and a pointer to
+ * `--help` (exit 2), the message of any other error (exit 1), and exits with the code `main`
+ * returns.
  */
 export async function runMain(
   usage: string,
   main: (args: string[]) => Promise<number | void>,
 ): Promise<never> {
   const args = Deno.args;
-  if (args.includes("--help") || args.includes("-h")) {
+  const beforeEnd = args.includes("--") ? args.slice(0, args.indexOf("--")) : args;
+  if (beforeEnd.includes("--help") || beforeEnd.includes("-h")) {
     console.log(usage.trim());
     Deno.exit(0);
   }
@@ -81,7 +178,7 @@ export async function runMain(
     Deno.exit((await main(args)) ?? 0);
   } catch (e) {
     if (e instanceof UsageError) {
-      console.error(`error: ${e.message}\n\n${usage.trim()}`);
+      console.error(`error: ${e.message}\nFor more information, try '--help'.`);
       Deno.exit(2);
     }
     // Errors this package raises on purpose name what is wrong; anything else may be a bug, so

@@ -14,6 +14,17 @@ export type Method = "crltac" | "simclr";
 /** Every method, for argument checking. */
 export const METHODS: readonly Method[] = ["crltac", "simclr"];
 
+/**
+ * How the P-step estimates objective (2): from k uniformly drawn crops per image ("sampled"),
+ * with every crop of each image in the outer expectation and the numerator ("exact"), or with the
+ * sampled crops scored against every crop of their image in the numerator ("hybrid"); see
+ * src/objective/pstep.ts.
+ */
+export type PolicyEstimator = "sampled" | "exact" | "hybrid";
+
+/** Every estimator, for argument checking. */
+export const POLICY_ESTIMATORS: readonly PolicyEstimator[] = ["sampled", "exact", "hybrid"];
+
 /** The resolved configuration of one training run. */
 export interface TrainConfig {
   /** The profile whose defaults this config started from (it also sets the evaluation sizes). */
@@ -30,8 +41,23 @@ export interface TrainConfig {
   readonly batch: number;
   /** m: crops per image drawn from P(T|X) for the h-step (paper: 8). */
   readonly crops: number;
-  /** Crops per image drawn uniformly for the P-step. */
+  /** Crops per image drawn uniformly for the P-step (the exact estimator: for its denominator). */
   readonly policyCrops: number;
+  /** The P-step's estimator of objective (2). */
+  readonly policyEstimator: PolicyEstimator;
+  /** Whether a crop's own term stays in its numerator, as objective (2) has it. */
+  readonly policySelf: boolean;
+  /**
+   * Iterations at the start that train h on uniform crops with no P-step (SimCLR's iterations),
+   * before P(T|X) is used and trained. Not in the paper: 0 is the paper's method.
+   */
+  readonly warmup: number;
+  /**
+   * P-steps before this iteration use the sampled estimator whatever `policyEstimator` says: the
+   * exact and hybrid estimators leave a uniform P where it is, the sampled one moves it. Not in
+   * the paper; 0 is the paper's method.
+   */
+  readonly policySampledSteps: number;
   /** Adam step size of the encoder h. */
   readonly lr: number;
   /** Adam step size of P(T|X). */
@@ -69,10 +95,10 @@ export interface Profile {
 }
 
 /** The profiles. */
-export type ProfileName = "smoke" | "paper";
+export type ProfileName = "smoke" | "paper" | "medium";
 
 /** Every profile name, for argument checking. */
-export const PROFILE_NAMES: readonly ProfileName[] = ["smoke", "paper"];
+export const PROFILE_NAMES: readonly ProfileName[] = ["smoke", "paper", "medium"];
 
 /** β by dataset, as in the paper. */
 export const PAPER_BETA: Readonly<Record<DatasetName, number>> = { shifted: 0.5, original: 1.0 };
@@ -83,6 +109,10 @@ const PAPER_TRAIN: ProfileDefaults = {
   batch: 256,
   crops: 8,
   policyCrops: 8,
+  policyEstimator: "sampled",
+  policySelf: false,
+  warmup: 0,
+  policySampledSteps: 0,
   lr: 1e-3,
   policyLr: 1e-3,
   lambda: 0.0025,
@@ -95,6 +125,8 @@ const PAPER_TRAIN: ProfileDefaults = {
  *
  * - `paper`: full MNIST; the paper does not give epochs, batch or step size, so these are ours.
  * - `smoke`: the same pipeline, small enough that all 16 runs finish on a 2-core CPU in CI.
+ * - `medium`: the largest scale at which one shifted CRL-TAC run takes about an hour on one CPU
+ *   core, the scale at which this package tests the paper's accuracy claim on 2-core machines.
  */
 export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
   paper: {
@@ -112,12 +144,21 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     eval: { probeTrainSize: 1024, probeTestSize: 1000, uniformityPairs: 2000 },
     seeds: [0, 1, 2, 3],
   },
+  medium: {
+    name: "medium",
+    description: "16,384 training images for 3 epochs (768 iterations), λ = 0.001, probes on 5,000 / 5,000",
+    // λ by the paper's rule (lowest training h-loss over {0.001, 0.0025, 0.005}) in the P-step sweep
+    // on 8,192 images (REPRODUCE.md, "The P-step study").
+    train: { ...PAPER_TRAIN, trainSize: 16_384, epochs: 3, batch: 64, lambda: 0.001 },
+    eval: { probeTrainSize: 5000, probeTestSize: 5000, uniformityPairs: 5000 },
+    seeds: [0, 1, 2, 3],
+  },
 };
 
-/** A bad configuration value. */
+/** A bad configuration value: the field, its value as text, and the rule it breaks. */
 export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(readonly field: string, readonly value: string, readonly rule: string) {
+    super(`Config ${field} = ${value}: ${rule}`);
     this.name = "ConfigError";
   }
 }
@@ -160,7 +201,7 @@ export function resolveConfig(
  */
 export function validateConfig(c: TrainConfig): void {
   const check = (ok: boolean, field: keyof TrainConfig, rule: string) => {
-    if (!ok) throw new ConfigError(`Config ${field} = ${JSON.stringify(c[field])}: ${rule}`);
+    if (!ok) throw new ConfigError(field, JSON.stringify(c[field]), rule);
   };
   const int = (v: number, min: number) => Number.isInteger(v) && v >= min;
   check(int(c.seed, 0), "seed", "must be an integer ≥ 0");
@@ -170,6 +211,14 @@ export function validateConfig(c: TrainConfig): void {
   check(c.batch <= c.trainSize, "batch", `must not exceed trainSize (${c.trainSize})`);
   check(int(c.crops, 2), "crops", "must be an integer ≥ 2 (the numerator compares crops of one image)");
   check(int(c.policyCrops, 2), "policyCrops", "must be an integer ≥ 2");
+  check(
+    POLICY_ESTIMATORS.includes(c.policyEstimator),
+    "policyEstimator",
+    `must be one of ${POLICY_ESTIMATORS.join(", ")}`,
+  );
+  check(typeof c.policySelf === "boolean", "policySelf", "must be true or false");
+  check(int(c.warmup, 0), "warmup", "must be an integer ≥ 0");
+  check(int(c.policySampledSteps, 0), "policySampledSteps", "must be an integer ≥ 0");
   check(c.lr > 0 && Number.isFinite(c.lr), "lr", "must be a positive number");
   check(c.policyLr > 0 && Number.isFinite(c.policyLr), "policyLr", "must be a positive number");
   check(c.lambda >= 0 && Number.isFinite(c.lambda), "lambda", "must be a number ≥ 0");
@@ -182,8 +231,20 @@ export function iterationsPerEpoch(c: TrainConfig): number {
   return Math.floor(c.trainSize / c.batch);
 }
 
+/**
+ * The values of fields added after runs were first saved: a config read from an older
+ * `summary.json` or checkpoint lacks them and trained with these.
+ */
+const ADDED_FIELDS = { policyEstimator: "sampled", policySelf: false, warmup: 0, policySampledSteps: 0 } as const;
+
+/** A saved config with the fields it predates filled in with the values it trained with. */
+export function upgradeConfig(saved: TrainConfig): TrainConfig {
+  return { ...ADDED_FIELDS, ...saved };
+}
+
 /** Whether two configs train the same model: equal in every field but the backend. */
-export function sameScience(a: TrainConfig, b: TrainConfig): boolean {
+export function sameScience(saved: TrainConfig, other: TrainConfig): boolean {
+  const a = upgradeConfig(saved), b = upgradeConfig(other);
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof TrainConfig>;
   return [...keys].every((k) => k === "backend" || a[k] === b[k]);
 }

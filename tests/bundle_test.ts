@@ -42,5 +42,5 @@ Deno.test("a bundled train.js runs on wasm from its folder alone and trains the 
 Deno.test("deno task bundle rejects an unknown script with a usage error", async () => {
   const out = await runDeno(["run", "--allow-all", scriptPath("bundle"), "--out", "/nonexistent/x", "reproduce"]);
   assert.equal(out.code, 2);
-  assert.match(out.stderr, /Unknown script reproduce/);
+  assert.match(out.stderr, /^error: reproduce: no such script to bundle/);
 });

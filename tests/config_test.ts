@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { ConfigError, iterationsPerEpoch, PROFILES, resolveConfig } from "../src/config.ts";
+import {
+  ConfigError,
+  iterationsPerEpoch,
+  PROFILE_NAMES,
+  PROFILES,
+  resolveConfig,
+  sameScience,
+  type TrainConfig,
+  upgradeConfig,
+} from "../src/config.ts";
 
 Deno.test("resolveConfig() takes the profile, β by dataset, then the overrides", () => {
   const c = resolveConfig("smoke", "original", "crltac", 2, { lr: 0.01, batch: undefined });
@@ -30,11 +39,30 @@ Deno.test("resolveConfig() names the field and value it rejects", () => {
 });
 
 Deno.test("every profile is valid for every dataset and method", () => {
-  for (const profile of ["smoke", "paper"] as const) {
+  for (const profile of PROFILE_NAMES) {
     for (const data of ["shifted", "original"] as const) {
       for (const method of ["crltac", "simclr"] as const) {
         assert.ok(iterationsPerEpoch(resolveConfig(profile, data, method, 0)) >= 1);
       }
     }
   }
+});
+
+Deno.test("the medium profile: an hour-scale CRL-TAC run on one core, λ by the paper's rule, probes on 5,000 / 5,000", () => {
+  const c = resolveConfig("medium", "shifted", "crltac", 0);
+  assert.deepEqual([c.trainSize, c.epochs, c.batch, iterationsPerEpoch(c) * c.epochs], [16_384, 3, 64, 768]);
+  assert.deepEqual([c.lambda, c.beta, c.crops, c.policyEstimator], [0.001, 0.5, 8, "sampled"]);
+  assert.deepEqual(PROFILES.medium.eval, { probeTrainSize: 5000, probeTestSize: 5000, uniformityPairs: 5000 });
+  assert.deepEqual(PROFILES.medium.seeds, [0, 1, 2, 3]);
+});
+
+Deno.test("a config saved before the P-step options existed reads as the sampled estimator it trained with", () => {
+  const now = resolveConfig("smoke", "shifted", "crltac", 0);
+  const { policyEstimator: _e, policySelf: _s, warmup: _w, policySampledSteps: _p, ...old } = now;
+  const saved = old as unknown as TrainConfig;
+  assert.ok(sameScience(saved, now));
+  assert.deepEqual(upgradeConfig(saved), now);
+  assert.ok(!sameScience(saved, { ...now, policyEstimator: "exact" }));
+  assert.ok(!sameScience(saved, { ...now, warmup: 1 }));
+  assert.ok(!sameScience(saved, { ...now, policySampledSteps: 1 }));
 });

@@ -14,14 +14,16 @@
  * @module
  */
 
+import { probeAdapter } from "../src/backend.ts";
+
 const wanted = Deno.env.get("CRL_TAC_TEST_WEBGPU") !== "0";
-const adapter = wanted ? await (navigator as { gpu?: GPU }).gpu?.requestAdapter().catch(() => null) : null;
+const adapter = wanted ? await probeAdapter() : null;
 
 /** The backends the fast paths are checked on. */
 export const TEST_BACKENDS: readonly string[] = adapter ? ["wasm", "webgpu"] : ["wasm"];
 
 /** Whether that WebGPU adapter is Mesa's software one (llvmpipe or lavapipe). */
-export const FALLBACK_ADAPTER: boolean = adapter?.info.isFallbackAdapter ?? false;
+export const FALLBACK_ADAPTER: boolean = adapter?.fallback ?? false;
 
 if (wanted && !adapter) {
   const only = Deno.env.get("DENO_WEBGPU_BACKEND");

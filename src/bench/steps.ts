@@ -1,21 +1,22 @@
 /**
  * The steps `deno task bench` times, on shifted MNIST at the bench's batch sizes: an encoder
- * h-step, a P-step (with the forward pass of P(T|X) that training makes to draw crops and the
- * P-step reuses) and all-crop features, each as a function returning its outputs (loss and every
- * gradient, or the features), with the FLOPs it costs.
+ * h-step, a P-step with each estimator (with the forward pass of P(T|X) that training makes to
+ * draw crops and the P-step reuses; the loss as the trainer builds it) and all-crop features, each
+ * as a function returning its outputs (loss and every gradient, or the features), with the FLOPs
+ * it costs.
  *
  * @module
  */
 
+import type { PolicyEstimator } from "../config.ts";
 import { type Dataset, extractCrops, renderImages } from "../data/dataset.ts";
 import type { Prng } from "../data/prng.ts";
 import { allCropFeatures, embed, encoderSpecs, l2Normalize, project } from "../model/encoder.ts";
-import { matMul } from "../model/ops.ts";
 import { disposeParams, initialValues, makeParams, type Params } from "../model/params.ts";
 import { policyForward, policyGrads, policySpecs } from "../model/policy.ts";
 import { jensenLoss } from "../objective/hstep.ts";
-import { policyLoss } from "../objective/pstep.ts";
-import { type Tensor, type Tensor2D, tf } from "../tf.ts";
+import { type Tensor, type Tensor2D, type Tensor4D, tf } from "../tf.ts";
+import { policyStepLoss } from "../train/crop_policy.ts";
 
 /** Crops per image of the h-step and the P-step. */
 export const CROPS_PER_IMAGE = 8;
@@ -28,7 +29,7 @@ export interface BenchSizes {
 }
 
 /** The steps, by name. */
-export type StepName = "h_step" | "p_step" | "all_crops";
+export type StepName = "h_step" | "p_step" | "p_step_exact" | "all_crops";
 
 /** Each step's outputs, computed on the current backend. */
 export type Steps = Record<StepName, () => Tensor[]>;
@@ -53,6 +54,13 @@ export function stepWork(sizes: BenchSizes): Record<StepName, { images: number; 
       images: sizes.p,
       gflop: (2 * (TRAIN_FACTOR * POLICY_IMAGE_MACS * sizes.p + ENCODER_CROP_MACS * sizes.p * m)) / 1e9,
     },
+    // The exact estimator embeds every crop (the all-crop pass) and compares the 289 of each image
+    // with each other and with the drawn crops of the batch (50-d).
+    p_step_exact: {
+      images: sizes.p,
+      gflop: (2 * (TRAIN_FACTOR * POLICY_IMAGE_MACS * sizes.p + ALL_CROPS_IMAGE_MACS * sizes.p +
+        50 * 289 * (289 + sizes.p * m) * sizes.p)) / 1e9,
+    },
     all_crops: { images: sizes.all, gflop: (2 * ALL_CROPS_IMAGE_MACS * sizes.all) / 1e9 },
   };
 }
@@ -74,32 +82,30 @@ export function benchSteps(ds: Dataset, sizes: BenchSizes, rng: Prng) {
   });
   const hCrops = cropsOf(sizes.h), pCrops = cropsOf(sizes.p);
   const hX = extractCrops(ds, hCrops.owners, hCrops.crops);
-  const pX = extractCrops(ds, pCrops.owners, pCrops.crops);
   const pImages = renderImages(ds, indices(sizes.p));
   const allImages = renderImages(ds, indices(sizes.all));
   const side = ds.side;
 
+  const pStep = (encoder: Params, policy: Params, policyEstimator: PolicyEstimator): Tensor[] => {
+    const images = tf.tensor4d(pImages, [sizes.p, side, side, 1]) as Tensor4D;
+    const batch = { ds, indices: indices(sizes.p), images: () => images };
+    const config = { lambda: 0.0025, beta: 0.5, policyEstimator, policySelf: false };
+    const lossOf = policyStepLoss(batch, encoder, Int32Array.from(pCrops.crops), config, 289);
+    // The forward pass the trainer makes to draw crops, and the P-step, which reuses it.
+    const forward = policyForward(policy, images);
+    const { value, grads } = policyGrads(policy, forward, (logProbs) => lossOf.loss(logProbs).loss);
+    forward.dispose();
+    tf.dispose(lossOf.constants);
+    return [value, ...Object.values(grads)];
+  };
   const makeSteps = (encoder: Params, policy: Params): Steps => ({
     h_step: () => {
       const x = tf.tensor4d(hX, [sizes.h * m, 20, 20, 1]);
       const { value, grads } = tf.variableGrads(() => jensenLoss(embed(encoder, x), m, 0.5), [...encoder.values()]);
       return [value, ...Object.values(grads)];
     },
-    p_step: () => {
-      const z = embed(encoder, tf.tensor4d(pX, [sizes.p * m, 20, 20, 1]));
-      const sims = tf.mul(matMul(z, tf.transpose(z)), 0.5) as Tensor2D;
-      const images = tf.tensor4d(pImages, [sizes.p, side, side, 1]);
-      const crops = Int32Array.from(pCrops.crops);
-      // The forward pass the trainer makes to draw crops, and the P-step, which reuses it.
-      const forward = policyForward(policy, images);
-      const { value, grads } = policyGrads(
-        policy,
-        forward,
-        (logProbs) => policyLoss(logProbs, crops, sims, 0.0025).loss,
-      );
-      forward.dispose();
-      return [value, ...Object.values(grads)];
-    },
+    p_step: () => pStep(encoder, policy, "sampled"),
+    p_step_exact: () => pStep(encoder, policy, "exact"),
     all_crops: () => {
       const f = allCropFeatures(encoder, tf.tensor4d(allImages, [sizes.all, side, side, 1]));
       return [l2Normalize(project(encoder, tf.reshape(f, [-1, 200]) as Tensor2D))];

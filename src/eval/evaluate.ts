@@ -1,7 +1,8 @@
 /**
  * Evaluation of a trained run: representations of the probe's training and test images, linear
- * probes on each weighting at the head and at f, crop concentration, uniformity, and the figures.
- * Writes `eval.json` into the run folder (and `figures/`).
+ * probes on each weighting at the head and at f, crop concentration, uniformity. Writes
+ * `eval.json` into the run folder, and `figures/` with the drawer it is given (the figures are
+ * the report's: `src/report/run_figures.ts` draws them, and `deno task evaluate` passes it in).
  *
  * Probe features are standardised (each dimension to mean 0, std 1 on the probe's training set):
  * scikit-learn's C = 1 penalty is not scale-invariant, and head representations on the unit
@@ -14,23 +15,18 @@
  */
 
 import { type BackendInfo, useBackend } from "../backend.ts";
-import type { EvalConfig } from "../config.ts";
-import { type DatasetName, loadDataset, renderImageBytes, renderImages, takeFirst } from "../data/dataset.ts";
+import type { EvalConfig, TrainConfig } from "../config.ts";
+import { type Dataset, type DatasetName, loadDataset, renderImages, takeFirst } from "../data/dataset.ts";
 import type { Split } from "../data/mnist.ts";
 import { encoderSpecs, F_DIM } from "../model/encoder.ts";
 import { disposeParams, makeParams } from "../model/params.ts";
 import { policySpecs } from "../model/policy.ts";
 import { cropGrid } from "../data/crops.ts";
-import {
-  cropHeatmapFigure,
-  scatter2dFigure,
-  sortedInnerProductsFigure,
-  superimposedRepresentationsFigure,
-} from "../report/figures.ts";
-import { Progress } from "../report/progress.ts";
+import { peakResidentBytes } from "../memory.ts";
+import { Progress } from "../progress.ts";
 import { loadCheckpoint, writeFileAtomic } from "../train/checkpoint.ts";
-import { runFiles, weightsHash } from "../train/trainer.ts";
-import { type CropStats, cropStats } from "./crop_stats.ts";
+import { runFiles, weightsHash } from "../train/run_folder.ts";
+import { type CropStats, cropStats } from "../data/crop_stats.ts";
 import { type Level, type Model, type Representations, representations, type Weighting } from "./features.ts";
 import { meanStd, randomPairs, sortedAbsInnerProducts, uniformityPotential } from "./metrics.ts";
 import { fitProbe, probeAccuracy, type ProbeFit } from "./probe.ts";
@@ -68,10 +64,33 @@ export interface EvalResult {
   readonly innerProducts: readonly number[];
   readonly figures: readonly string[];
   readonly ms: number;
+  /** Peak resident memory of the evaluating process in bytes (null where unknown). */
+  readonly peakRssBytes?: number | null;
 }
+
+/** What a run's figures are drawn from: the evaluated test images and their representations. */
+export interface FigureInput {
+  /** The run folder (its `log.jsonl` and `policy-snapshots.jsonl`). */
+  readonly dir: string;
+  readonly config: TrainConfig;
+  /** The evaluated test images. */
+  readonly test: Dataset;
+  /** P(t|x) of each, `count × |T|`. */
+  readonly probs: Float32Array;
+  /** P-integrated head representations, `count × headDim`. */
+  readonly head: Float32Array;
+  readonly labels: Uint8Array;
+  /** Sorted |⟨h(x), h(x′)⟩| over the uniformity pairs. */
+  readonly innerProducts: readonly number[];
+}
+
+/** Draws a run's figures: file contents by file name (`src/report/run_figures.ts` draws the paper's). */
+export type DrawFigures = (input: FigureInput) => Promise<Record<string, string | Uint8Array>>;
 
 /** Options of {@linkcode evaluateRun}. */
 export interface EvaluateOptions {
+  /** Draws the figures written to `figures/`; none without it. */
+  readonly figures?: DrawFigures;
   readonly eval: EvalConfig;
   readonly mnistDir?: string;
   /** Write the features, labels and a manifest here. */
@@ -135,7 +154,8 @@ async function saveFeatures(dir: string, sets: Record<Split, Representations>, l
 }
 
 /**
- * Evaluates the run in `dir` (its final checkpoint) and writes `dir/eval.json` and `dir/figures/`.
+ * Evaluates the run in `dir` (its final checkpoint) and writes `dir/eval.json`, and `dir/figures/`
+ * when `options.figures` draws them.
  */
 export async function evaluateRun(dir: string, options: EvaluateOptions): Promise<EvalResult> {
   const start = performance.now();
@@ -217,37 +237,24 @@ export async function evaluateRun(dir: string, options: EvaluateOptions): Promis
   const pairs = randomPairs(test.count, options.eval.uniformityPairs);
   const innerProducts = sortedAbsInnerProducts(head, config.headDim, pairs);
 
-  const figuresDir = `${dir}/figures`;
-  await Deno.mkdir(figuresDir, { recursive: true });
   const figures: string[] = [];
-  const writeFigure = async (name: string, content: string | Uint8Array) => {
-    const path = `${figuresDir}/${name}`;
-    if (typeof content === "string") await Deno.writeTextFile(path, content);
-    else await Deno.writeFile(path, content);
-    figures.push(`figures/${name}`);
-  };
-  const shown = Math.min(8, test.count);
-  const images = Array.from(
-    { length: shown },
-    (_, i) => renderImageBytes(datasets.test, i, new Uint8Array(side * side)),
-  );
-  const probs = Array.from({ length: shown }, (_, i) => test.probs.slice(i * cropCount, (i + 1) * cropCount));
-  const label = `${config.method === "crltac" ? "CRL-TAC" : "SimCLR"}, ${config.data} MNIST, seed ${config.seed}`;
-  await writeFigure("fig3-crop-heatmaps.png", cropHeatmapFigure(images, side, probs, cropGrid(side).perSide));
-  const reps200 = Array.from(
-    { length: Math.min(200, test.count) },
-    (_, i) => head.slice(i * config.headDim, (i + 1) * config.headDim),
-  );
-  await writeFigure(
-    "fig7-representations.svg",
-    await superimposedRepresentationsFigure(reps200, `200 head representations (${label})`, { yDomain: [-1, 1] }),
-  );
-  await writeFigure("fig8-inner-products.svg", await sortedInnerProductsFigure([{ label, values: innerProducts }]));
-  if (config.headDim === 2) {
-    await writeFigure(
-      "fig6-scatter.svg",
-      await scatter2dFigure(head, labels.test, `2-d head representations (${label})`),
-    );
+  if (options.figures) {
+    const files = await options.figures({
+      dir,
+      config,
+      test: datasets.test,
+      probs: test.probs,
+      head,
+      labels: labels.test,
+      innerProducts,
+    });
+    await Deno.mkdir(`${dir}/figures`, { recursive: true });
+    for (const [name, content] of Object.entries(files)) {
+      const path = `${dir}/figures/${name}`;
+      if (typeof content === "string") await Deno.writeTextFile(path, content);
+      else await Deno.writeFile(path, content);
+      figures.push(`figures/${name}`);
+    }
   }
 
   const result: EvalResult = {
@@ -269,6 +276,7 @@ export async function evaluateRun(dir: string, options: EvaluateOptions): Promis
     innerProducts: thin(innerProducts, 1000),
     figures,
     ms: Math.round(performance.now() - start),
+    peakRssBytes: peakResidentBytes(),
   };
   await writeFileAtomic(`${dir}/eval.json`, new TextEncoder().encode(JSON.stringify(result, null, 2) + "\n"));
   return result;

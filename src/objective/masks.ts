@@ -46,3 +46,25 @@ export function groupMasks(groups: number, k: number): { self: Tensor2D; same: T
 export function maskedLogSumExp(x: Tensor2D, mask: Tensor2D): Tensor2D {
   return tf.logSumExp(tf.add(x, tf.mul(tf.sub(1, mask), MASKED)), 1, true) as Tensor2D;
 }
+
+/**
+ * `[groups·rows, groups·cols]` float mask, 1 where row r and column c belong to different groups
+ * (r in group ⌊r / rows⌋, c in group ⌊c / cols⌋): every crop of an image against the drawn crops
+ * of the other images. Built like {@linkcode groupMasks}: on the host, except on a GPU.
+ */
+export function blockMask(groups: number, rows: number, cols: number): Tensor2D {
+  const r = groups * rows, c = groups * cols;
+  if (tf.getBackend() === "webgpu") {
+    return tf.tidy(() => {
+      const rowGroup = tf.expandDims(tf.floorDiv(tf.range(0, r, 1, "int32"), rows), 1);
+      const colGroup = tf.expandDims(tf.floorDiv(tf.range(0, c, 1, "int32"), cols), 0);
+      return tf.cast(tf.notEqual(rowGroup, colGroup), "float32") as Tensor2D;
+    });
+  }
+  const mask = new Float32Array(r * c);
+  for (let i = 0; i < r; i++) {
+    const group = Math.floor(i / rows);
+    for (let j = 0; j < c; j++) if (Math.floor(j / cols) !== group) mask[i * c + j] = 1;
+  }
+  return tf.tensor2d(mask, [r, c]);
+}

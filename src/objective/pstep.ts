@@ -1,37 +1,66 @@
 /**
- * The crop distribution's objective (P-step): the paper's objective (2) on crops drawn uniformly,
- * each weighted by P(t|x), plus λ·H(T|X). Only P(T|X) receives gradients: the embeddings are
- * computed beforehand and enter as constants.
+ * The crop distribution's objective (P-step): the paper's objective (2) with crops weighted by
+ * P(t|x), plus λ·H(T|X). Only P(T|X) receives gradients: the embeddings are computed beforehand
+ * and enter as constants. Two estimators of (2), chosen by `TrainConfig.policyEstimator`.
  *
- * For N images × k uniform crops, image n's crops get self-normalised weights
- * wᵢ = P(tᵢ|xₙ) / Σ_{j ∈ n} P(tⱼ|xₙ), the importance weights of P against the uniform draw.
- * With sᵢⱼ = β zᵢᵀzⱼ, sample i of image n(i) scores
+ * **sampled** ({@linkcode policyLoss}): N images × k crops drawn uniformly; image n's crops get
+ * self-normalised weights wᵢ = P(tᵢ|xₙ) / Σ_{j ∈ n} P(tⱼ|xₙ), the importance weights of P against
+ * the uniform draw. With sᵢⱼ = β zᵢᵀzⱼ, sample i of image n(i) scores
  *
  *   numᵢ = log Σ_{j ∈ n(i), j ≠ i} wⱼ e^{sᵢⱼ} / Σ_{j ∈ n(i), j ≠ i} wⱼ         (log E_{T'|X} e^{βS})
  *   denᵢ = log 1/N ( Σ_{k ∉ n(i)} wₖ e^{sᵢₖ} + e^{numᵢ} )                     (log E_{X',T''} e^{βS})
  *
- * (the sample itself is left out of both, and its own image's other crops are renormalised, as in
- * the numerator). The objective is I = 1/N Σᵢ wᵢ (numᵢ − denᵢ); with
+ * and I = 1/N Σᵢ wᵢ (numᵢ − denᵢ). By default the sample itself is left out of its numerator
+ * (and so of the own image's share of the denominator); with `self` it is kept, as objective (2)
+ * has it: numᵢ = log Σ_{j ∈ n(i)} wⱼ e^{sᵢⱼ}, whose weights sum to 1.
+ *
+ * **exact** ({@linkcode exactPolicyLoss}): every crop t of each image, with its exact probability
+ * pₙₜ = P(t|xₙ), in the outer expectation and in the numerator; the denominator's other images
+ * through k uniformly drawn crops each, weighted as in the sampled estimator (an expectation over
+ * every crop of every image would take [N·|T|, N·|T|] similarities: 1.4 GB at N = 64). With
+ * sₙₜ,ₘᵤ = β zₙₜᵀzₘᵤ,
+ *
+ *   Aₙₜ = log Σ_{u ≠ t} pₙᵤ e^{sₙₜ,ₙᵤ} / Σ_{u ≠ t} pₙᵤ     (with `self`: log Σ_u pₙᵤ e^{sₙₜ,ₙᵤ})
+ *   Dₙₜ = log 1/N ( Σ_{m ≠ n} Σ_{j ∈ m} wⱼ e^{sₙₜ,ⱼ} + e^{Aₙₜ} )
+ *   I  = 1/N Σₙ Σₜ pₙₜ (Aₙₜ − Dₙₜ).
+ *
+ * **hybrid** ({@linkcode hybridPolicyLoss}): the sampled estimator's k uniform crops, weights and
+ * denominator, with the numerator of each drawn crop i (crop tᵢ of image n) taken over every crop
+ * of its image as in the exact one,
+ *
+ *   numᵢ = log Σ_{u ≠ tᵢ} pₙᵤ e^{β zᵢᵀzₙᵤ} / Σ_{u ≠ tᵢ} pₙᵤ     (with `self`: log Σ_u pₙᵤ e^{β zᵢᵀzₙᵤ}).
+ *
+ * The sampled numerator renormalises P over the image's other drawn crops, most of them empty
+ * (5 in 6 crops are), so it measures agreement with blank crops however little mass P gives them;
+ * this one measures agreement with the crops P actually chooses.
+ *
+ * All three weigh each image by 1 (its weights sum to 1), so λ means the same in all. With
  * H(T|X) = mean over images of −Σ_t P(t|x) log P(t|x) over all |T| crops, the loss is −I − λH.
  *
  * @module
  */
 
-import { type Scalar, type Tensor2D, tf } from "../tf.ts";
-import { groupMasks, maskedLogSumExp } from "./masks.ts";
+import { type Scalar, type Tensor2D, type Tensor3D, tf } from "../tf.ts";
+import { blockMask, groupMasks, maskedLogSumExp } from "./masks.ts";
 
 /** The P-step loss and its parts, as scalars. */
-export interface PolicyLoss {
+export type PolicyLoss = {
   /** −I − λH, the quantity minimised. */
   readonly loss: Scalar;
   /** I, the weighted objective (2). */
   readonly objective: Scalar;
   /** H(T|X) in nats. */
   readonly entropy: Scalar;
+};
+
+/** Options shared by both estimators. */
+export interface PolicyLossOptions {
+  /** Keep each crop's own term in its numerator, as objective (2) has it. @default false */
+  readonly self?: boolean;
 }
 
 /**
- * The P-step loss.
+ * The sampled estimator's P-step loss.
  *
  * @param logProbs log P(t|x) for all crops, `[N,|T|]` (differentiable).
  * @param crops The k uniformly drawn crop indices of each image, `N × k` row-major.
@@ -44,8 +73,9 @@ export function policyLoss(
   crops: Int32Array,
   sims: Tensor2D,
   lambda: number,
+  options: PolicyLossOptions = {},
 ): PolicyLoss {
-  const [n, cropCount] = logProbs.shape;
+  const n = logProbs.shape[0];
   const k = crops.length / n;
   if (!(Number.isInteger(k) && k >= 2 && n >= 2 && sims.shape[0] === n * k)) {
     throw new RangeError(
@@ -54,27 +84,139 @@ export function policyLoss(
     );
   }
   return tf.tidy(() => {
-    const { same, other } = groupMasks(n, k);
-    // log P of each drawn crop through a one-hot product: tf.gather's gradient needs
-    // UnsortedSegmentSum, which the wasm backend lacks.
-    const picked = tf.oneHot(tf.tensor2d(crops, [n, k], "int32"), cropCount);
-    const logP = tf.sum(tf.mul(picked, tf.expandDims(logProbs, 1)), 2);
-    const logW = tf.reshape(tf.sub(logP, tf.logSumExp(logP, 1, true)), [1, n * k]) as Tensor2D;
+    const { self, same, other } = groupMasks(n, k);
+    const logW = tf.reshape(drawnLogWeights(logProbs, crops, k), [1, n * k]) as Tensor2D;
     const weighted = tf.add(sims, logW) as Tensor2D; // row i, column j: log wⱼ + sᵢⱼ
-    const logWRows = tf.mul(tf.onesLike(sims), logW) as Tensor2D;
-    const num = tf.sub(maskedLogSumExp(weighted, same), maskedLogSumExp(logWRows, same));
+    // With the sample kept, an image's weights sum to 1 and need no renormalisation.
+    const num = options.self
+      ? maskedLogSumExp(weighted, tf.add(same, self))
+      : tf.sub(maskedLogSumExp(weighted, same), maskedLogSumExp(tf.mul(tf.onesLike(sims), logW) as Tensor2D, same));
     const den = tf.sub(
       tf.logSumExp(tf.concat([maskedLogSumExp(weighted, other), num], 1), 1, true),
       Math.log(n),
     );
     const w = tf.exp(tf.reshape(logW, [n * k, 1]));
-    const objective = tf.div(tf.sum(tf.mul(w, tf.sub(num, den))), n) as Scalar;
-    const probs = tf.exp(logProbs);
-    const entropy = tf.neg(tf.mean(tf.sum(tf.mul(probs, logProbs), 1))) as Scalar;
-    return {
-      loss: tf.neg(tf.add(objective, tf.mul(entropy, lambda))) as Scalar,
-      objective,
-      entropy,
-    };
+    return withEntropy(tf.div(tf.sum(tf.mul(w, tf.sub(num, den))), n) as Scalar, logProbs, lambda);
   });
+}
+
+/**
+ * The exact estimator's P-step loss.
+ *
+ * Written with the kernels e^{βS} rather than in log space: β·S lies in [−β, β] for unit
+ * embeddings, so nothing overflows, and the sums over crops become products of a constant
+ * kernel with P, whose gradients are products again (on wasm the log-space form's broadcast
+ * gradients took ~4 s per step at N = 64, |T| = 289).
+ *
+ * @param logProbs log P(t|x) for all crops, `[N,|T|]` (differentiable).
+ * @param ownKernel e^{β zₙₜᵀzₙᵤ} between every two crops of each image, `[N,|T|,|T|]` (a constant).
+ * @param crops The denominator's k uniformly drawn crop indices of each image, `N × k` row-major.
+ * @param otherKernel e^{β zₙₜᵀzⱼ} between every crop of every image (rows `n·|T| + t`) and the
+ *   drawn crops (columns `m·k + j`), `[N·|T|, N·k]` (a constant; the own image's columns are
+ *   not read).
+ * @param lambda Weight λ of the entropy term.
+ */
+export function exactPolicyLoss(
+  logProbs: Tensor2D,
+  ownKernel: Tensor3D,
+  crops: Int32Array,
+  otherKernel: Tensor2D,
+  lambda: number,
+  options: PolicyLossOptions = {},
+): PolicyLoss {
+  const [n, cropCount] = logProbs.shape;
+  const k = crops.length / n;
+  const shapeOk = ownKernel.shape.join() === [n, cropCount, cropCount].join() &&
+    otherKernel.shape.join() === [n * cropCount, n * k].join();
+  if (!(Number.isInteger(k) && k >= 1 && n >= 2 && shapeOk)) {
+    throw new RangeError(
+      `exactPolicyLoss() needs N ≥ 2 images, k ≥ 1 drawn crops each, [N,|T|,|T|] and [N·|T|, N·k] ` +
+        `kernels; got log P [${logProbs.shape}], ${crops.length} crops, [${ownKernel.shape}], [${otherKernel.shape}]`,
+    );
+  }
+  return tf.tidy(() => {
+    const p = tf.exp(logProbs);
+    const kernel = options.self ? ownKernel : tf.mul(ownKernel, tf.sub(1, tf.eye(cropCount)));
+    // Σᵤ pₙᵤ Kₙₜᵤ for every (n, t): [N,|T|,|T|] × [N,|T|,1].
+    const weightedSum = tf.reshape(tf.matMul(kernel, tf.reshape(p, [n, cropCount, 1])), [n, cropCount]);
+    const ownMean = options.self ? weightedSum : tf.div(weightedSum, othersMass(p));
+    const w = tf.exp(tf.reshape(drawnLogWeights(logProbs, crops, k), [n * k, 1]));
+    const rest = tf.matMul(tf.mul(otherKernel, blockMask(n, cropCount, k)), w);
+    const a = tf.log(ownMean);
+    const d = tf.log(tf.div(tf.add(tf.reshape(rest, [n, cropCount]), ownMean), n));
+    return withEntropy(tf.div(tf.sum(tf.mul(p, tf.sub(a, d))), n) as Scalar, logProbs, lambda);
+  });
+}
+
+/**
+ * The hybrid estimator's P-step loss.
+ *
+ * @param logProbs log P(t|x) for all crops, `[N,|T|]` (differentiable).
+ * @param crops The k uniformly drawn crop indices of each image, `N × k` row-major.
+ * @param ownKernel e^{β zᵢᵀzₙᵤ} between each drawn crop i of image n and every crop u of that
+ *   image, `[N,k,|T|]` (a constant).
+ * @param sims β zᵢᵀzⱼ between the `N·k` drawn crops, `[N·k, N·k]` (a constant), as
+ *   {@linkcode policyLoss} takes them.
+ * @param lambda Weight λ of the entropy term.
+ */
+export function hybridPolicyLoss(
+  logProbs: Tensor2D,
+  crops: Int32Array,
+  ownKernel: Tensor3D,
+  sims: Tensor2D,
+  lambda: number,
+  options: PolicyLossOptions = {},
+): PolicyLoss {
+  const [n, cropCount] = logProbs.shape;
+  const k = crops.length / n;
+  const shapeOk = ownKernel.shape.join() === [n, k, cropCount].join() && sims.shape.join() === [n * k, n * k].join();
+  if (!(Number.isInteger(k) && k >= 2 && n >= 2 && shapeOk)) {
+    throw new RangeError(
+      `hybridPolicyLoss() needs k ≥ 2 crops of N ≥ 2 images, an [N,k,|T|] kernel and [N·k, N·k] similarities; ` +
+        `got log P [${logProbs.shape}], ${crops.length} crops, [${ownKernel.shape}], [${sims.shape}]`,
+    );
+  }
+  return tf.tidy(() => {
+    const { other } = groupMasks(n, k);
+    const p = tf.reshape(tf.exp(logProbs), [n, cropCount, 1]) as Tensor3D;
+    // 1 on every crop of the image but the drawn one itself.
+    const notSelf = tf.sub(1, tf.oneHot(tf.tensor2d(crops, [n, k], "int32"), cropCount)) as Tensor3D;
+    const kernel = options.self ? ownKernel : tf.mul(ownKernel, notSelf);
+    const weightedSum = tf.reshape(tf.matMul(kernel, p), [n * k, 1]);
+    const ownMean = options.self ? weightedSum : tf.div(weightedSum, tf.reshape(tf.matMul(notSelf, p), [n * k, 1]));
+    const num = tf.log(ownMean);
+    const logW = tf.reshape(drawnLogWeights(logProbs, crops, k), [1, n * k]) as Tensor2D;
+    const den = tf.sub(
+      tf.logSumExp(tf.concat([maskedLogSumExp(tf.add(sims, logW) as Tensor2D, other), num], 1), 1, true),
+      Math.log(n),
+    );
+    const w = tf.exp(tf.reshape(logW, [n * k, 1]));
+    return withEntropy(tf.div(tf.sum(tf.mul(w, tf.sub(num, den))), n) as Scalar, logProbs, lambda);
+  });
+}
+
+/**
+ * Σ_{u ≠ t} pₙᵤ for every (n, t), `[N,|T|]`, summed term by term: 1 − pₙₜ would lose its
+ * precision to cancellation as pₙₜ nears 1.
+ */
+function othersMass(p: Tensor2D): Tensor2D {
+  const cropCount = p.shape[1];
+  return tf.matMul(p, tf.sub(tf.ones([cropCount, cropCount]), tf.eye(cropCount)));
+}
+
+/**
+ * log wᵢ of the drawn crops, `[N,k]`: log P of each, self-normalised within its image. Read
+ * through a one-hot product: tf.gather's gradient needs UnsortedSegmentSum, which the wasm
+ * backend lacks.
+ */
+function drawnLogWeights(logProbs: Tensor2D, crops: Int32Array, k: number): Tensor2D {
+  const [n, cropCount] = logProbs.shape;
+  const picked = tf.oneHot(tf.tensor2d(crops, [n, k], "int32"), cropCount);
+  const logP = tf.sum(tf.mul(picked, tf.expandDims(logProbs, 1)), 2) as Tensor2D;
+  return tf.sub(logP, tf.logSumExp(logP, 1, true));
+}
+
+function withEntropy(objective: Scalar, logProbs: Tensor2D, lambda: number): PolicyLoss {
+  const entropy = tf.neg(tf.mean(tf.sum(tf.mul(tf.exp(logProbs), logProbs), 1))) as Scalar;
+  return { loss: tf.neg(tf.add(objective, tf.mul(entropy, lambda))) as Scalar, objective, entropy };
 }

@@ -6,6 +6,9 @@
  * - Fig. 6, {@linkcode scatter2dFigure}: 2-d head representations coloured by digit (SVG).
  * - Fig. 7, {@linkcode superimposedRepresentationsFigure}: many representations as lines (SVG).
  * - Fig. 8, {@linkcode sortedInnerProductsFigure}: sorted |⟨h(x), h(x′)⟩| over pairs (SVG).
+ * - Where P(T|X) goes during training, not in the paper: {@linkcode policyTrainingFigure}, heat
+ *   maps of a few images at several steps with the whole-digit crops outlined (PNG), and
+ *   {@linkcode trainingCurvesFigure}, P's entropy and its masses per iteration (SVG).
  *
  * Charts with axes are Vega-Lite specs compiled and rendered headlessly by Vega, which needs no
  * canvas or browser: text widths are estimated, so labels are placed well but not exactly.
@@ -17,7 +20,7 @@
 
 import * as vega from "npm:vega@6.4.0";
 import { compile, type TopLevelSpec } from "npm:vega-lite@6.5.0";
-import { cropGrid, cropOrigin } from "../data/crops.ts";
+import { cropGrid, cropOrigin, cropOverlap, oracleCrops, type Square } from "../data/crops.ts";
 import { encodePng, viridis } from "./png.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -165,6 +168,174 @@ export function cropHeatmapFigure(
   return encodePng({ width, height, channels: 3, data: canvas.data });
 }
 
+/** One column of {@linkcode policyTrainingFigure}: P(t|x) of every image after an iteration. */
+export interface PolicyColumn {
+  readonly step: number;
+  /** One distribution per image, in the images' order. */
+  readonly probs: readonly Float32Array[];
+}
+
+/**
+ * Where P(T|x) goes during training, as a PNG: one row per image — the image with its digit's
+ * cell outlined, then its heat map after each recorded step, each scaled to its own maximum as in
+ * {@linkcode cropHeatmapFigure}. On every heat map the block of whole-digit (oracle) crops is
+ * outlined, and its caption gives the step, P's mass on those crops (`oracle`) and on the crops at
+ * least half inside the cell (`half`): mass inside the outline is what the paper's Fig. 3 shows,
+ * mass outside it is the partial-crop failure.
+ *
+ * @param images Grey images, `side²` bytes each.
+ * @param side Image side in pixels.
+ * @param cells The digit's cell in each image.
+ * @param columns Distributions at each recorded step.
+ * @returns PNG bytes.
+ * @throws {RangeError} If there are no images or columns, or the lengths disagree.
+ */
+export function policyTrainingFigure(
+  images: readonly Uint8Array[],
+  side: number,
+  cells: readonly Square[],
+  columns: readonly PolicyColumn[],
+  scale = 2,
+): Uint8Array {
+  const grid = cropGrid(side);
+  if (images.length === 0 || columns.length === 0) {
+    throw new RangeError("Cannot draw P(T|x) over training without images and steps");
+  }
+  if (cells.length !== images.length || columns.some((c) => c.probs.length !== images.length)) {
+    throw new RangeError(`Cannot pair ${images.length} images with their cells and every step's distributions`);
+  }
+  columns.forEach((c) =>
+    c.probs.forEach((p, k) => {
+      if (p.length !== grid.count || p.some((v) => !(Number.isFinite(v) && v >= 0))) {
+        throw new RangeError(
+          `Cannot draw P(t|x) of image ${k} at step ${c.step}: expected ${grid.count} probabilities`,
+        );
+      }
+    })
+  );
+  const imagePx = scale * side;
+  const cellPx = Math.max(1, Math.round(imagePx / grid.perSide));
+  const heatPx = cellPx * grid.perSide;
+  const textScale = 1, lineH = GLYPH_H * textScale;
+  const margin = 12, gap = 8, labelGap = 4, rowGap = 10;
+  const panelW = Math.max(heatPx, textWidth("oracle 0.000", textScale));
+  const rowH = Math.max(imagePx, heatPx) + labelGap + 3 * (lineH + 2) + rowGap;
+  const width = margin + imagePx + columns.length * (gap + panelW) + margin;
+  const height = margin + images.length * rowH - rowGap + margin;
+  const canvas = new Canvas(width, height, WHITE);
+  const line = Math.max(1, Math.round(scale / 2));
+  images.forEach((image, k) => {
+    const y0 = margin + k * rowH;
+    canvas.blitGrey(image, side, margin, y0, scale);
+    const cell = cells[k]!;
+    canvas.strokeBox(
+      margin + cell.col * scale,
+      y0 + cell.row * scale,
+      cell.side * scale,
+      cell.side * scale,
+      line,
+      MAX_COLOUR,
+    );
+    const oracle = oracleCrops(grid, cell);
+    const half = halfCellCrops(grid, cell);
+    const rows = oracle.map((t) => Math.floor(t / grid.perSide)), cols = oracle.map((t) => t % grid.perSide);
+    columns.forEach((column, c) => {
+      const x0 = margin + imagePx + gap + c * (gap + panelW);
+      const p = column.probs[k]!;
+      const max = p.reduce((a, b) => Math.max(a, b), 0);
+      for (let t = 0; t < grid.count; t++) {
+        const i = Math.floor(t / grid.perSide), j = t % grid.perSide;
+        canvas.fillRect(x0 + j * cellPx, y0 + i * cellPx, cellPx, cellPx, viridis(max > 0 ? p[t]! / max : 0));
+      }
+      const top = Math.min(...rows), left = Math.min(...cols);
+      const blockW = (Math.max(...cols) - left + 1) * cellPx, blockH = (Math.max(...rows) - top + 1) * cellPx;
+      canvas.strokeBox(x0 + left * cellPx - 1, y0 + top * cellPx - 1, blockW + 2, blockH + 2, 1, OUTLINE);
+      const mass = (ts: readonly number[]) => ts.reduce((a, t) => a + p[t]!, 0).toFixed(3);
+      const ty = y0 + heatPx + labelGap;
+      canvas.text(`step ${column.step}`, x0, ty, textScale, INK);
+      canvas.text(`oracle ${mass(oracle)}`, x0, ty + lineH + 2, textScale, INK);
+      canvas.text(`half ${mass(half)}`, x0, ty + 2 * (lineH + 2), textScale, INK);
+    });
+  });
+  return encodePng({ width, height, channels: 3, data: canvas.data });
+}
+
+/** Crops with at least half their area inside `cell` (as `halfCellMass` counts them). */
+function halfCellCrops(grid: ReturnType<typeof cropGrid>, cell: Square): number[] {
+  const area = grid.cropSide * grid.cropSide;
+  return Array.from({ length: grid.count }, (_, t) => t).filter((t) => cropOverlap(grid, t, cell) >= area / 2);
+}
+
+/** One iteration's P statistics, as `log.jsonl` records them. */
+export interface CurvePoint {
+  readonly step: number;
+  readonly entropy: number;
+  readonly nonEmptyMass: number;
+  readonly oracleMass: number;
+  readonly halfCellMass?: number;
+}
+
+/**
+ * P(T|X) during training, as an SVG: its mass on non-empty crops, on crops at least half inside
+ * the digit's cell and on the whole-digit (oracle) crops (left axis), and its entropy in nats
+ * (right panel), per iteration on that iteration's batch.
+ *
+ * @throws {RangeError} If there are no points or a value is not finite.
+ */
+export async function trainingCurvesFigure(points: readonly CurvePoint[], title: string): Promise<string> {
+  if (points.length === 0) throw new RangeError("Cannot draw training curves of no iterations");
+  const masses: { step: number; series: string; value: number }[] = [];
+  const entropy: { step: number; value: number }[] = [];
+  for (const p of points) {
+    const add = (series: string, value: number | undefined) => {
+      if (value === undefined) return;
+      checkFinite(value, `${series} at step ${p.step}`);
+      masses.push({ step: p.step, series, value });
+    };
+    add("non-empty crops", p.nonEmptyMass);
+    add("≥ half in the cell", p.halfCellMass);
+    add("whole digit (oracle)", p.oracleMass);
+    checkFinite(p.entropy, `entropy at step ${p.step}`);
+    entropy.push({ step: p.step, value: p.entropy });
+  }
+  const x = { field: "step", type: "quantitative", title: "iteration" } as const;
+  return await renderSvg({
+    ...CHART_BASE,
+    title,
+    hconcat: [
+      {
+        width: 360,
+        height: 200,
+        data: { values: masses },
+        mark: { type: "line", strokeWidth: 1.2, aria: false },
+        encoding: {
+          x,
+          y: { field: "value", type: "quantitative", title: "P(T|x) mass", scale: { domain: [0, 1] } },
+          color: {
+            field: "series",
+            type: "nominal",
+            title: null,
+            scale: { domain: ["non-empty crops", "≥ half in the cell", "whole digit (oracle)"], scheme: "category10" },
+            legend: { orient: "bottom" },
+          },
+        },
+      },
+      {
+        width: 240,
+        height: 200,
+        data: { values: entropy },
+        mark: { type: "line", strokeWidth: 1.2, color: "#444", aria: false },
+        encoding: {
+          x,
+          y: { field: "value", type: "quantitative", title: "H(T|x), nats (uniform 5.67)", scale: { zero: true } },
+        },
+      },
+    ],
+  } as TopLevelSpec);
+}
+
+const OUTLINE: Rgb = [255, 80, 80];
+
 type Rgb = readonly [number, number, number];
 const WHITE: Rgb = [255, 255, 255];
 const INK: Rgb = [40, 40, 40];
@@ -187,10 +358,15 @@ class Canvas {
 
   /** A square outline of side `size` drawn inside its bounds, `line` pixels thick. */
   strokeRect(x: number, y: number, size: number, line: number, colour: Rgb): void {
-    this.fillRect(x, y, size, line, colour);
-    this.fillRect(x, y + size - line, size, line, colour);
-    this.fillRect(x, y, line, size, colour);
-    this.fillRect(x + size - line, y, line, size, colour);
+    this.strokeBox(x, y, size, size, line, colour);
+  }
+
+  /** A `w` × `h` outline drawn inside its bounds, `line` pixels thick. */
+  strokeBox(x: number, y: number, w: number, h: number, line: number, colour: Rgb): void {
+    this.fillRect(x, y, w, line, colour);
+    this.fillRect(x, y + h - line, w, line, colour);
+    this.fillRect(x, y, line, h, colour);
+    this.fillRect(x + w - line, y, line, h, colour);
   }
 
   /** Draws a `side²` grey image upscaled by pixel repetition, so no blur is invented. */
@@ -249,6 +425,17 @@ const GLYPHS: Readonly<Record<string, string>> = {
   "(": "...#./..#../.#.../.#.../.#.../..#../...#.",
   ")": ".#.../..#../...#./...#./...#./..#../.#...",
   "|": "..#../..#../..#../..#../..#../..#../..#..",
+  s: "...../...../.####/#..../.###./....#/####.",
+  p: "...../...../####./#...#/####./#..../#....",
+  o: "...../...../.###./#...#/#...#/#...#/.###.",
+  r: "...../...../#.##./##..#/#..../#..../#....",
+  c: "...../...../.###./#..../#..../#...#/.###.",
+  l: ".##../..#../..#../..#../..#../..#../.###.",
+  h: "#..../#..../#.##./##..#/#...#/#...#/#...#",
+  f: "..##./.#..#/.#.../###../.#.../.#.../.#...",
+  i: "..#../...../.##../..#../..#../..#../.###.",
+  n: "...../...../#.##./##..#/#...#/#...#/#...#",
+  ":": "...../.##../.##../...../.##../.##../.....",
 };
 
 /** Three significant digits: 0.998, 0.0835, 0.00346 (uniform over 289 crops). */

@@ -5,19 +5,31 @@
  * @module
  */
 
-import { type Method, METHODS } from "../config.ts";
+import { type Method, METHODS, type TrainOverrides } from "../config.ts";
 import { DATASET_NAMES, type DatasetName } from "../data/dataset.ts";
+
+/** A named change of a profile's hyper-parameters, for a sweep. */
+export interface Variant {
+  /** Folder-safe name: letters, digits, `.`, `_`, `-`. */
+  readonly name: string;
+  readonly overrides: TrainOverrides;
+  /** What it changes and why, for the sweep's table. */
+  readonly description: string;
+}
 
 /** One run of the study. */
 export interface RunSpec {
   readonly data: DatasetName;
   readonly method: Method;
   readonly seed: number;
+  /** The sweep variant it trains; none in a reproduction study. */
+  readonly variant?: Variant;
 }
 
-/** The run's folder name under the study's output folder. */
+/** The run's folder under the study's output folder: `<data>-<method>-seed<N>`, under the variant's folder in a sweep. */
 export function runName(r: RunSpec): string {
-  return `${r.data}-${r.method}-seed${r.seed}`;
+  const name = `${r.data}-${r.method}-seed${r.seed}`;
+  return r.variant ? `${r.variant.name}/${name}` : name;
 }
 
 /** The run a folder name stands for, or null. */

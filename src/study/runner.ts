@@ -17,8 +17,9 @@ import {
   type TrainConfig,
 } from "../config.ts";
 import type { RawResult } from "../eval/evaluate.ts";
-import { formatDuration } from "../report/progress.ts";
-import { runFiles } from "../train/trainer.ts";
+import { formatDuration } from "../progress.ts";
+import { overrideArgs } from "../train/options.ts";
+import { runFiles } from "../train/run_folder.ts";
 import { runName, type RunSpec } from "./plan.ts";
 import { readRaw, readRun, type RunRecord } from "./results.ts";
 
@@ -31,6 +32,8 @@ export interface StudyOptions {
   readonly jobs: number;
   readonly backend: BackendChoice;
   readonly saveFeatures: boolean;
+  /** Also probe the raw pixels of each dataset. @default true */
+  readonly raw?: boolean;
   readonly mnistDir?: string;
   /** Where status lines go. */
   readonly log: (line: string) => void;
@@ -113,9 +116,28 @@ export function stopChildren(): void {
   }
 }
 
+/**
+ * On Ctrl-C or SIGTERM, stops the runs and exits with 130, saying how to resume.
+ *
+ * @returns Removes the handlers.
+ */
+export function stopRunsOnSignal(log: (line: string) => void): () => void {
+  const interrupt = () => {
+    log("interrupted: stopping the runs (their last checkpoints stay; run the same command to resume)");
+    stopChildren();
+    Deno.exit(130);
+  };
+  Deno.addSignalListener("SIGINT", interrupt);
+  Deno.addSignalListener("SIGTERM", interrupt);
+  return () => {
+    Deno.removeSignalListener("SIGINT", interrupt);
+    Deno.removeSignalListener("SIGTERM", interrupt);
+  };
+}
+
 /** The resolved config of a run of the study. */
 export function studyConfig(profile: ProfileName, spec: RunSpec, backend: BackendChoice): TrainConfig {
-  return resolveConfig(profile, spec.data, spec.method, spec.seed, { backend });
+  return resolveConfig(profile, spec.data, spec.method, spec.seed, { ...spec.variant?.overrides, backend });
 }
 
 async function countLines(path: string): Promise<number> {
@@ -149,7 +171,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyOutput> {
   const failed: StudyOutput["failed"] = [];
   const jobs: Job[] = [];
   const datasets = [...new Set(o.runs.map((r) => r.data))];
-  for (const data of datasets) {
+  for (const data of o.raw === false ? [] : datasets) {
     const path = `${o.out}/raw-${data}.json`;
     if (await readRaw(path)) continue;
     jobs.push({
@@ -196,6 +218,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyOutput> {
             dir,
             "--backend",
             o.backend,
+            ...overrideArgs({ ...spec.variant?.overrides, backend: undefined }),
             ...resume,
             ...mnist,
           ];
@@ -209,7 +232,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyOutput> {
     });
   }
 
-  const total = o.runs.length + datasets.length;
+  const total = o.runs.length + (o.raw === false ? 0 : datasets.length);
   let finished = total - jobs.length;
   const active = new Set<Job>();
   const finishedJobs = new Set<Job>();

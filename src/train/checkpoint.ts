@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { TrainConfig } from "../config.ts";
+import { type TrainConfig, upgradeConfig } from "../config.ts";
 import type { PrngState } from "../data/prng.ts";
 import type { AdamState } from "./adam.ts";
 
@@ -130,7 +130,7 @@ export function decodeCheckpoint(bytes: Uint8Array, name: string): Checkpoint {
   if (offset !== bytes.length) throw fail(`${bytes.length - offset} trailing bytes`);
   const hasPolicy = header.policyAdamStep !== null;
   return {
-    config: header.config,
+    config: upgradeConfig(header.config),
     epoch: header.epoch,
     step: header.step,
     rng: header.rng,

@@ -9,12 +9,12 @@
 import type { TrainConfig } from "../config.ts";
 import { type Dataset, extractCrops } from "../data/dataset.ts";
 import type { Prng } from "../data/prng.ts";
-import { embed } from "../model/encoder.ts";
+import { allCropFeatures, embed, F_DIM, l2Normalize, project } from "../model/encoder.ts";
 import { matMul } from "../model/ops.ts";
 import type { Params } from "../model/params.ts";
 import { type PolicyForward, policyForward, policyGrads } from "../model/policy.ts";
-import { policyLoss } from "../objective/pstep.ts";
-import { type Scalar, type Tensor2D, type Tensor4D, tf } from "../tf.ts";
+import { exactPolicyLoss, hybridPolicyLoss, type PolicyLoss, policyLoss } from "../objective/pstep.ts";
+import { type Scalar, type Tensor2D, type Tensor3D, type Tensor4D, tf } from "../tf.ts";
 import type { Adam } from "./adam.ts";
 
 /** One iteration's images. */
@@ -58,13 +58,13 @@ export const uniformPolicy: CropPolicy = { params: null, forward: () => null, up
  *
  * @param params P(T|X)'s parameters.
  * @param optimizer Adam over `params`.
- * @param config λ, β and the number of uniform crops per image.
+ * @param config λ, β, the estimator of objective (2) and its number of uniform crops per image.
  * @param cropCount |T|.
  */
 export function learnedPolicy(
   params: Params,
   optimizer: Adam,
-  config: Pick<TrainConfig, "lambda" | "beta" | "policyCrops">,
+  config: Pick<TrainConfig, "lambda" | "beta" | "policyCrops" | "policyEstimator" | "policySelf">,
   cropCount: number,
 ): CropPolicy {
   return {
@@ -75,22 +75,122 @@ export function learnedPolicy(
       const k = config.policyCrops;
       const n = batch.indices.length;
       const crops = Int32Array.from({ length: n * k }, () => rng.nextInt(cropCount));
-      const owners = Int32Array.from({ length: n * k }, (_, i) => batch.indices[Math.floor(i / k)]!);
-      // The embeddings enter as constants: gradients reach only P(T|X).
-      const sims = tf.tidy(() => {
-        const x = tf.tensor4d(extractCrops(batch.ds, owners, crops), [n * k, 20, 20, 1]);
-        const z = embed(encoder, x);
-        return tf.mul(matMul(z, tf.transpose(z)), config.beta) as Tensor2D;
-      });
+      const lossOf = policyStepLoss(batch, encoder, crops, config, cropCount);
       let parts: { objective: Scalar; entropy: Scalar } | undefined;
       const { value, grads } = policyGrads(params, forward, (logProbs) => {
-        const out = policyLoss(logProbs, crops, sims, config.lambda);
+        const out = lossOf.loss(logProbs);
         parts = { objective: tf.keep(out.objective), entropy: tf.keep(out.entropy) };
         return out.loss;
       });
       optimizer.apply(grads);
-      tf.dispose([sims, ...Object.values(grads)]);
+      tf.dispose([...lossOf.constants, ...Object.values(grads)]);
       return { loss: value, ...parts! };
     },
   };
+}
+
+/** A P-step loss of log P(t|x) and the constant tensors it reads, which the caller frees after the step. */
+export interface PolicyStepLoss {
+  loss(logProbs: Tensor2D): PolicyLoss;
+  readonly constants: tf.Tensor[];
+}
+
+/**
+ * The P-step's loss on `batch` under the config's estimator, given the k uniformly drawn crops of
+ * each image. The embeddings are computed now and enter as constants: gradients reach only P(T|X).
+ */
+export function policyStepLoss(
+  batch: Batch,
+  encoder: Params,
+  crops: Int32Array,
+  config: Pick<TrainConfig, "lambda" | "beta" | "policyEstimator" | "policySelf">,
+  cropCount: number,
+): PolicyStepLoss {
+  if (config.policyEstimator === "exact") return exactLoss(batch, encoder, crops, config, cropCount);
+  if (config.policyEstimator === "hybrid") return hybridLoss(batch, encoder, crops, config, cropCount);
+  return sampledLoss(batch, encoder, crops, config);
+}
+
+/** The sampled estimator: the k drawn crops of each image embedded, and their similarities. */
+function sampledLoss(
+  batch: Batch,
+  encoder: Params,
+  crops: Int32Array,
+  config: Pick<TrainConfig, "lambda" | "beta" | "policySelf">,
+): PolicyStepLoss {
+  const n = batch.indices.length, k = crops.length / n;
+  const owners = Int32Array.from({ length: n * k }, (_, i) => batch.indices[Math.floor(i / k)]!);
+  const sims = tf.tidy(() => {
+    const x = tf.tensor4d(extractCrops(batch.ds, owners, crops), [n * k, 20, 20, 1]);
+    const z = embed(encoder, x);
+    return tf.mul(matMul(z, tf.transpose(z)), config.beta) as Tensor2D;
+  });
+  return {
+    loss: (logProbs) => policyLoss(logProbs, crops, sims, config.lambda, { self: config.policySelf }),
+    constants: [sims],
+  };
+}
+
+/**
+ * The exact estimator: every crop of each image embedded in one fully convolutional pass, and
+ * the kernels e^{βS} between the crops of each image and against the k drawn crops of every image.
+ */
+function exactLoss(
+  batch: Batch,
+  encoder: Params,
+  crops: Int32Array,
+  config: Pick<TrainConfig, "lambda" | "beta" | "policySelf">,
+  cropCount: number,
+): PolicyStepLoss {
+  const n = batch.indices.length, k = crops.length / n;
+  const drawn = Int32Array.from(crops, (c, i) => Math.floor(i / k) * cropCount + c);
+  const [ownKernel, otherKernel] = tf.tidy(() => {
+    const z = allCropEmbeddings(encoder, batch.images(), n * cropCount);
+    // Image by image: tfjs-wasm's batched product took 2.3× as long (wasm, N = 64, |T| = 289).
+    const perImage = tf.unstack(tf.reshape(z, [n, cropCount, z.shape[1]])) as Tensor2D[];
+    const own = tf.stack(perImage.map((zi) => matMul(zi, tf.transpose(zi)))) as Tensor3D;
+    const other = matMul(z, tf.transpose(tf.gather(z, tf.tensor1d(drawn, "int32"))));
+    return [tf.exp(tf.mul(own, config.beta)) as Tensor3D, tf.exp(tf.mul(other, config.beta)) as Tensor2D] as const;
+  });
+  return {
+    loss: (logProbs) =>
+      exactPolicyLoss(logProbs, ownKernel, crops, otherKernel, config.lambda, { self: config.policySelf }),
+    constants: [ownKernel, otherKernel],
+  };
+}
+
+/**
+ * The hybrid estimator: every crop of each image embedded in one fully convolutional pass; the
+ * kernel between each drawn crop and every crop of its image, and the drawn crops' similarities.
+ */
+function hybridLoss(
+  batch: Batch,
+  encoder: Params,
+  crops: Int32Array,
+  config: Pick<TrainConfig, "lambda" | "beta" | "policySelf">,
+  cropCount: number,
+): PolicyStepLoss {
+  const n = batch.indices.length, k = crops.length / n;
+  const [ownKernel, sims] = tf.tidy(() => {
+    const z = allCropEmbeddings(encoder, batch.images(), n * cropCount);
+    const perImage = tf.unstack(tf.reshape(z, [n, cropCount, z.shape[1]])) as Tensor2D[];
+    const drawn = perImage.map((zi, img) =>
+      tf.gather(zi, tf.tensor1d(crops.subarray(img * k, (img + 1) * k), "int32"))
+    );
+    const own = tf.stack(drawn.map((zd, img) => matMul(zd as Tensor2D, tf.transpose(perImage[img]!)))) as Tensor3D;
+    const zd = tf.concat(drawn) as Tensor2D;
+    return [
+      tf.exp(tf.mul(own, config.beta)) as Tensor3D,
+      tf.mul(matMul(zd, tf.transpose(zd)), config.beta) as Tensor2D,
+    ] as const;
+  });
+  return {
+    loss: (logProbs) => hybridPolicyLoss(logProbs, crops, ownKernel, sims, config.lambda, { self: config.policySelf }),
+    constants: [ownKernel, sims],
+  };
+}
+
+/** h of every crop of `images`, `[count, headDim]`, from one fully convolutional pass. */
+function allCropEmbeddings(encoder: Params, images: Tensor4D, count: number): Tensor2D {
+  return l2Normalize(project(encoder, tf.reshape(allCropFeatures(encoder, images), [count, F_DIM]) as Tensor2D));
 }

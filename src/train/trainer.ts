@@ -12,7 +12,7 @@
  */
 
 import { type BackendInfo, describeBackend, useBackend } from "../backend.ts";
-import { iterationsPerEpoch, sameScience, type TrainConfig } from "../config.ts";
+import { iterationsPerEpoch, type PolicyEstimator, sameScience, type TrainConfig } from "../config.ts";
 import {
   type Dataset,
   datasetCropGrid,
@@ -22,29 +22,21 @@ import {
   renderImages,
   takeFirst,
 } from "../data/dataset.ts";
-import { cropGrid } from "../data/crops.ts";
 import { Prng } from "../data/prng.ts";
-import { cropStats } from "../eval/crop_stats.ts";
+import { cropStats } from "../data/crop_stats.ts";
 import { embed, encoderSpecs } from "../model/encoder.ts";
 import { useStockKernels, usingStockKernels } from "../model/ops.ts";
-import { disposeParams, hashValues, initialValues, makeParams, type Params, readParams } from "../model/params.ts";
-import { type PolicyForward, policyProbs, policySpecs } from "../model/policy.ts";
+import { disposeParams, initialValues, makeParams, type Params, readParams } from "../model/params.ts";
+import { type PolicyForward, policyLogits, policyProbs, policySpecs } from "../model/policy.ts";
 import { jensenLoss } from "../objective/hstep.ts";
-import { Progress } from "../report/progress.ts";
+import { peakResidentBytes } from "../memory.ts";
+import { Progress } from "../progress.ts";
 import { type Tensor4D, tf } from "../tf.ts";
 import { Adam } from "./adam.ts";
 import { type Checkpoint, loadCheckpoint, saveCheckpoint, writeFileAtomic } from "./checkpoint.ts";
+import { readJsonLines, runFiles, weightsHash } from "./run_folder.ts";
 import { checkStockOnMesa } from "./stock_kernels.ts";
 import { type Batch, type CropPolicy, learnedPolicy, uniformPolicy } from "./crop_policy.ts";
-
-/** The files of a run folder. */
-export function runFiles(dir: string) {
-  return {
-    checkpoint: `${dir}/checkpoint.bin`,
-    log: `${dir}/log.jsonl`,
-    summary: `${dir}/summary.json`,
-  };
-}
 
 /** One line of `log.jsonl`: an iteration's losses and P(T|X) statistics on its batch. */
 export interface StepRecord {
@@ -58,9 +50,34 @@ export interface StepRecord {
   readonly entropy: number;
   readonly nonEmptyMass: number;
   readonly oracleMass: number;
+  /** Absent from logs written before it was recorded. */
+  readonly halfCellMass?: number;
   readonly cellOverlap: number;
   readonly maxProb: number;
   readonly ms: number;
+}
+
+/**
+ * One line of `policy-snapshots.jsonl`: P(t|x) of the first few test images after an iteration,
+ * so that a figure can show where P moved during training.
+ */
+export interface PolicySnapshot {
+  readonly step: number;
+  /** Test-split indices of the images. */
+  readonly images: readonly number[];
+  /** P(t|x), `images.length × |T|` row-major, to 5 decimals. */
+  readonly probs: readonly number[];
+}
+
+/** Test images whose P(t|x) the snapshots record. */
+export const SNAPSHOT_IMAGES = 6;
+
+/**
+ * The iterations after which P(T|X) is recorded: early (1/16 and 1/4 of training), half-way and
+ * at the end, at least one apart.
+ */
+export function snapshotSteps(total: number): number[] {
+  return [...new Set([total / 16, total / 4, total / 2, total].map((x) => Math.max(1, Math.ceil(x))))];
 }
 
 /** What a finished run leaves in `summary.json`. */
@@ -76,6 +93,8 @@ export interface TrainSummary {
   readonly weightsSha256: string;
   /** This package's kernels, or tfjs's own ({@linkcode TrainOptions.stockKernels}). */
   readonly kernels: "fast" | "stock";
+  /** Peak resident memory of the training process in bytes (null where unknown; absent before it was recorded). */
+  readonly peakRssBytes?: number | null;
 }
 
 /** Training stopped because a loss was not finite. */
@@ -110,40 +129,59 @@ interface State {
   encoder: Params;
   encoderAdam: Adam;
   policy: CropPolicy;
+  /** The same P(T|X) and optimiser with the sampled estimator, for `policySampledSteps`. */
+  sampledPolicy: CropPolicy | null;
   policyParams: Params | null;
   policyAdam: Adam | null;
   rng: Prng;
   epoch: number;
   step: number;
   elapsedMs: number;
+  /** The snapshot images and the steps to record them at; null for SimCLR. */
+  snapshots: { readonly images: Tensor4D; readonly indices: number[]; readonly steps: Set<number> } | null;
 }
 
-function createState(config: TrainConfig, ds: Dataset, saved: Checkpoint | null): State {
+function createState(
+  config: TrainConfig,
+  ds: Dataset,
+  saved: Checkpoint | null,
+  snapshotSet: Dataset | null,
+): State {
   const cropCount = datasetCropGrid(ds).count;
   const init = Prng.fromSeed(config.seed, "init");
   const eSpecs = encoderSpecs(config.headDim);
   const encoder = makeParams(eSpecs, saved?.encoder ?? initialValues(eSpecs, init));
   const encoderAdam = new Adam(encoder, { lr: config.lr });
   if (saved) encoderAdam.restore(saved.encoderAdam);
-  let policy = uniformPolicy, policyParams: Params | null = null, policyAdam: Adam | null = null;
+  let policy = uniformPolicy, sampledPolicy: CropPolicy | null = null;
+  let policyParams: Params | null = null, policyAdam: Adam | null = null;
   if (config.method === "crltac") {
     const pSpecs = policySpecs(ds.side, cropCount);
     policyParams = makeParams(pSpecs, saved?.policy ?? initialValues(pSpecs, init));
     policyAdam = new Adam(policyParams, { lr: config.policyLr });
     if (saved?.policyAdam) policyAdam.restore(saved.policyAdam);
     policy = learnedPolicy(policyParams, policyAdam, config, cropCount);
+    sampledPolicy = learnedPolicy(policyParams, policyAdam, { ...config, policyEstimator: "sampled" }, cropCount);
   }
   return {
     encoder,
     encoderAdam,
     policy,
+    sampledPolicy,
     policyParams,
     policyAdam,
     rng: saved ? Prng.fromState(saved.rng) : Prng.fromSeed(config.seed, "train"),
     epoch: saved?.epoch ?? 0,
     step: saved?.step ?? 0,
     elapsedMs: saved?.elapsedMs ?? 0,
+    snapshots: snapshotSet && snapshotState(snapshotSet, iterationsPerEpoch(config) * config.epochs),
   };
+}
+
+function snapshotState(set: Dataset, total: number): NonNullable<State["snapshots"]> {
+  const indices = Array.from({ length: set.count }, (_, i) => i);
+  const images = tf.tensor4d(renderImages(set, indices), [set.count, set.side, set.side, 1]);
+  return { images, indices, steps: new Set(snapshotSteps(total)) };
 }
 
 async function snapshot(config: TrainConfig, s: State): Promise<Checkpoint> {
@@ -160,17 +198,6 @@ async function snapshot(config: TrainConfig, s: State): Promise<Checkpoint> {
   };
 }
 
-/** sha256 of a checkpoint's weights (encoder, then P(T|X)). */
-export function weightsHash(c: Checkpoint, ds: Pick<Dataset, "side">): string {
-  const specs = [...encoderSpecs(c.config.headDim)];
-  const values = [...c.encoder];
-  if (c.policy) {
-    specs.push(...policySpecs(ds.side, cropGrid(ds.side).count));
-    values.push(...c.policy);
-  }
-  return hashValues(specs, values);
-}
-
 /** A batch that also holds P(T|X)'s forward pass on it until its P-step. */
 interface TrainBatch extends Batch {
   forward: PolicyForward | null;
@@ -181,6 +208,29 @@ interface TrainBatch extends Batch {
 /** Uniform P(t|x) for `n` images: SimCLR's. */
 function uniform(n: number, cropCount: number): Float32Array {
   return new Float32Array(n * cropCount).fill(1 / cropCount);
+}
+
+/** Keeps the lines of a JSON-lines file up to `step` (rewritten atomically) and returns them. */
+async function keepLines<T extends { step: number }>(path: string, step: number): Promise<T[]> {
+  const kept = (await readJsonLines<T>(path)).filter((r) => r.step <= step);
+  await writeFileAtomic(path, new TextEncoder().encode(kept.map((r) => JSON.stringify(r) + "\n").join("")));
+  return kept;
+}
+
+/**
+ * Which crop policy iteration `step` (0-based) uses: uniform crops and no P-step during the
+ * warm-up, then P-steps with the sampled estimator for the first `policySampledSteps`
+ * iterations, then the run's estimator. SimCLR's is uniform throughout.
+ */
+export function policyPhase(config: TrainConfig, step: number): "uniform" | PolicyEstimator {
+  if (config.method === "simclr" || step < config.warmup) return "uniform";
+  return step < config.policySampledSteps ? "sampled" : config.policyEstimator;
+}
+
+function policyAt(config: TrainConfig, s: State, step: number): CropPolicy {
+  const phase = policyPhase(config, step);
+  if (phase === "uniform") return uniformPolicy;
+  return phase === config.policyEstimator ? s.policy : s.sampledPolicy!;
 }
 
 /** P(t|x) of a batch on the host, its forward pass kept for the P-step: a read-back of its own for a learned P. */
@@ -205,7 +255,7 @@ async function iteration(
   batch: TrainBatch,
   probs: Float32Array,
   next: TrainBatch | null,
-): Promise<{ record: Omit<StepRecord, "ms">; nextProbs: Float32Array | null }> {
+): Promise<{ record: Omit<StepRecord, "ms">; nextProbs: Float32Array | null; snapshot: PolicySnapshot | null }> {
   const { ds, indices } = batch;
   const cropCount = datasetCropGrid(ds).count;
   const m = config.crops;
@@ -221,18 +271,25 @@ async function iteration(
   const h = tf.variableGrads(() => jensenLoss(embed(s.encoder, x), m, config.beta), [...s.encoder.values()]);
   s.encoderAdam.apply(h.grads);
   tf.dispose([x, ...Object.values(h.grads)]);
-  const p = s.policy.update(batch, batch.forward, s.encoder, s.rng);
+  const p = policyAt(config, s, s.step).update(batch, batch.forward, s.encoder, s.rng);
   // Freed before the next batch's forward pass: only one batch's activations at a time.
   batch.forward?.dispose();
   batch.forward = null;
   const scalars = p ? [h.value, p.loss, p.objective, p.entropy] : [h.value];
-  if (next) next.forward = s.policy.forward(next);
+  if (next) next.forward = policyAt(config, s, s.step + 1).forward(next);
   const upcoming = next?.forward?.logits ?? null;
+  const snap = s.snapshots?.steps.has(s.step + 1) ? s.snapshots : null;
   const packed = tf.tidy(() =>
-    tf.concat([tf.stack(scalars), ...(upcoming ? [tf.reshape(policyProbs(upcoming), [-1])] : [])])
+    tf.concat([
+      tf.stack(scalars),
+      ...(upcoming ? [tf.reshape(policyProbs(upcoming), [-1])] : []),
+      ...(snap ? [tf.reshape(policyProbs(policyLogits(s.policyParams!, snap.images)), [-1])] : []),
+    ])
   );
-  const values = await packed.data(); // the iteration's GPU sync: its losses and the next P(t|x)
+  // The iteration's GPU sync: its losses, the next P(t|x) and any snapshot.
+  const values = await packed.data();
   tf.dispose([packed, ...scalars]);
+  const nextCount = upcoming ? upcoming.size : 0;
   const stats = cropStats(ds, indices, probs);
   return {
     record: {
@@ -246,8 +303,15 @@ async function iteration(
     nextProbs: !next
       ? null
       : upcoming
-      ? new Float32Array(values.subarray(scalars.length))
+      ? new Float32Array(values.subarray(scalars.length, scalars.length + nextCount))
       : uniform(next.indices.length, cropCount),
+    snapshot: snap
+      ? {
+        step: s.step + 1,
+        images: snap.indices,
+        probs: Array.from(values.subarray(scalars.length + nextCount), (p) => Math.round(p * 1e5) / 1e5),
+      }
+      : null,
   };
 }
 
@@ -269,15 +333,6 @@ function makeBatch(ds: Dataset, indices: number[]): TrainBatch {
   };
 }
 
-async function readLog(path: string): Promise<StepRecord[]> {
-  try {
-    return (await Deno.readTextFile(path)).split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return [];
-    throw e;
-  }
-}
-
 function meanOf(records: StepRecord[]): Record<string, number | null> {
   const keys = [
     "hLoss",
@@ -286,11 +341,12 @@ function meanOf(records: StepRecord[]): Record<string, number | null> {
     "entropy",
     "nonEmptyMass",
     "oracleMass",
+    "halfCellMass",
     "cellOverlap",
     "maxProb",
   ] as const;
   return Object.fromEntries(keys.map((k) => {
-    const xs = records.map((r) => r[k]).filter((v): v is number => v !== null);
+    const xs = records.map((r) => r[k]).filter((v): v is number => v !== null && v !== undefined);
     return [k, xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null];
   }));
 }
@@ -330,16 +386,20 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
     console.error(describeBackend(backend) + (stock ? "; tfjs's stock kernels, not this package's" : ""));
   }
   const ds = takeFirst(await loadDataset(config.data, "train", options.mnistDir), config.trainSize);
-  const s = createState(config, ds, saved);
-  // Log lines past the checkpoint belong to the interrupted epoch, which is replayed.
-  const log = (await readLog(files.log)).filter((r) => r.step <= s.step);
-  await writeFileAtomic(files.log, new TextEncoder().encode(log.map((r) => JSON.stringify(r) + "\n").join("")));
+  const snapshotSet = config.method === "crltac"
+    ? takeFirst(await loadDataset(config.data, "test", options.mnistDir), SNAPSHOT_IMAGES)
+    : null;
+  const s = createState(config, ds, saved, snapshotSet);
+  // Lines past the checkpoint belong to the interrupted epoch, which is replayed.
+  const log = await keepLines<StepRecord>(files.log, s.step);
+  if (s.snapshots) await keepLines<PolicySnapshot>(files.snapshots, s.step);
   const perEpoch = iterationsPerEpoch(config);
   const total = perEpoch * config.epochs;
   const progress = options.progress === false
     ? null
     : new Progress(`${config.method}/${config.data}/seed ${config.seed}`, total, "it", s.step);
   const logFile = await Deno.open(files.log, { append: true });
+  const snapshotFile = s.snapshots ? await Deno.open(files.snapshots, { append: true }) : null;
   const kernelsBefore = usingStockKernels();
   useStockKernels(stock);
   try {
@@ -352,7 +412,7 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
       let next: typeof batch | null = null;
       try {
         let t0 = performance.now();
-        let probs = await hostProbabilities(s.policy, batch);
+        let probs = await hostProbabilities(policyAt(config, s, s.step), batch);
         for (let it = 0; it < perEpoch; it++) {
           next = it + 1 < perEpoch ? batchAt(it + 1) : null;
           const result = await iteration(config, s, batch, probs, next);
@@ -373,6 +433,9 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
           s.elapsedMs += ms;
           epochRecords.push(record);
           await logFile.write(new TextEncoder().encode(JSON.stringify(record) + "\n"));
+          if (result.snapshot) {
+            await snapshotFile!.write(new TextEncoder().encode(JSON.stringify(result.snapshot) + "\n"));
+          }
           options.onStep?.(record);
           progress?.update(
             s.step,
@@ -401,12 +464,15 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
       final: meanOf(lastEpoch),
       weightsSha256: weightsHash(final, ds),
       kernels: stock ? "stock" : "fast",
+      peakRssBytes: peakResidentBytes(),
     };
     await writeFileAtomic(files.summary, new TextEncoder().encode(JSON.stringify(summary, null, 2) + "\n"));
     return summary;
   } finally {
     useStockKernels(kernelsBefore);
     logFile.close();
+    snapshotFile?.close();
+    s.snapshots?.images.dispose();
     disposeParams(s.encoder);
     s.encoderAdam.dispose();
     if (s.policyParams) disposeParams(s.policyParams);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { loadDataset, takeFirst } from "../../src/data/dataset.ts";
-import { cropStats } from "../../src/eval/crop_stats.ts";
+import { cropStats } from "../../src/data/crop_stats.ts";
 import { meanStd, randomPairs, sortedAbsInnerProducts, uniformityPotential } from "../../src/eval/metrics.ts";
 
 Deno.test("uniformityPotential() is 1 for a collapsed representation and e^-4 for orthogonal pairs", () => {

@@ -3,10 +3,13 @@ import { decode } from "npm:fast-png@8.0.0";
 import {
   cropHeatmapFigure,
   MAX_SORTED_POINTS,
+  policyTrainingFigure,
   scatter2dFigure,
   sortedInnerProductsFigure,
   superimposedRepresentationsFigure,
+  trainingCurvesFigure,
 } from "../../src/report/figures.ts";
+import { cropGrid, oracleCrops } from "../../src/data/crops.ts";
 import { viridis } from "../../src/report/png.ts";
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -241,4 +244,54 @@ Deno.test("scatter2dFigure() rejects bad inputs", async () => {
     async () => await f(new Float32Array(4), new Uint8Array(2), "x", { maxPoints: 0 }),
     /maxPoints 0/,
   );
+});
+
+Deno.test("policyTrainingFigure() outlines the whole-digit crops and colours P's mass at each step", () => {
+  const side = 84, grid = cropGrid(side), scale = 2;
+  const cell = { row: 28, col: 56, side: 28 };
+  const image = new Uint8Array(side * side);
+  const inside = oracleCrops(grid, cell)[4]!;
+  const columns = [
+    { step: 4, probs: [new Float32Array(grid.count).fill(1 / grid.count)] },
+    { step: 32, probs: [oneHot(grid.count, inside)] },
+  ];
+  const png = policyTrainingFigure([image], side, [cell], columns, scale);
+  const { width, height, data } = decode(png);
+  const pixel = (x: number, y: number) => [...data.subarray(3 * (y * width + x), 3 * (y * width + x) + 3)];
+  // Layout (see the function): margin 12, image 168 px, then per step a gap of 8 and a panel.
+  const cellPx = Math.round((scale * side) / grid.perSide);
+  const panelW = Math.max(cellPx * grid.perSide, 12 * 6 - 1);
+  const heatX = (c: number) => 12 + scale * side + 8 + c * (8 + panelW);
+  const [i, j] = [Math.floor(inside / grid.perSide), inside % grid.perSide];
+  const centre = (
+    c: number,
+    r: number,
+    k: number,
+  ) => [heatX(c) + k * cellPx + cellPx / 2, 12 + r * cellPx + cellPx / 2];
+  assert.deepEqual(pixel(...(centre(1, i, j) as [number, number])), [...viridis(1)], "the crop holding all the mass");
+  assert.deepEqual(pixel(...(centre(1, 0, 0) as [number, number])), [...viridis(0)], "a crop without mass");
+  assert.deepEqual(pixel(...(centre(0, 0, 0) as [number, number])), [...viridis(1)], "uniform P: every crop at max");
+  // The oracle block's outline sits one pixel outside its top-left crop.
+  assert.deepEqual(pixel(heatX(1) + (j - 1) * cellPx - 1, 12 + (i - 1) * cellPx + 2), [255, 80, 80]);
+  assert.ok(height > 12 + scale * side);
+  assert.throws(() => policyTrainingFigure([image], side, [cell], [{ step: 1, probs: [] }]), /Cannot pair/);
+  assert.throws(() => policyTrainingFigure([], side, [], columns), /without images/);
+});
+
+Deno.test("trainingCurvesFigure() draws P's three masses and its entropy per iteration", async () => {
+  const points = Array.from({ length: 20 }, (_, i) => ({
+    step: i + 1,
+    entropy: 5.6 - i / 10,
+    nonEmptyMass: 0.16 + i / 40,
+    oracleMass: 0.03 + i / 100,
+    halfCellMass: 0.1 + i / 50,
+  }));
+  const svg = await trainingCurvesFigure(points, "test run");
+  assert.match(svg, /^<svg/);
+  for (const label of ["non-empty crops", "≥ half in the cell", "whole digit (oracle)", "test run"]) {
+    assert.ok(svg.includes(label.replace("≥", "&#8805;")) || svg.includes(label), label);
+  }
+  assert.equal(countMarks(svg, "mark-line"), 4);
+  await assert.rejects(trainingCurvesFigure([], "x"), /no iterations/);
+  await assert.rejects(trainingCurvesFigure([{ ...points[0]!, entropy: NaN }], "x"), /not finite/);
 });

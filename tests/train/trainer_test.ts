@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import { resolveConfig } from "../../src/config.ts";
 import { useBackend } from "../../src/backend.ts";
 import { tf } from "../../src/tf.ts";
-import { type StepRecord, train } from "../../src/train/trainer.ts";
+import {
+  policyPhase,
+  type PolicySnapshot,
+  SNAPSHOT_IMAGES,
+  snapshotSteps,
+  type StepRecord,
+  train,
+} from "../../src/train/trainer.ts";
 import { loadCheckpoint } from "../../src/train/checkpoint.ts";
 import { usingStockKernels } from "../../src/model/ops.ts";
 import { assertClose } from "../helpers.ts";
@@ -187,6 +194,8 @@ Deno.test("a run killed mid-epoch and resumed ends with the same weights as one 
     const logB = await Deno.readTextFile(`${killed}/log.jsonl`);
     const strip = (log: string) => log.split("\n").filter((l) => l).map((l) => ({ ...JSON.parse(l), ms: 0 }));
     assert.deepEqual(strip(logB), strip(logA));
+    const snapshots = (dir: string) => Deno.readTextFile(`${dir}/policy-snapshots.jsonl`);
+    assert.equal(await snapshots(killed), await snapshots(whole));
   }, [whole, killed]);
 });
 
@@ -201,4 +210,63 @@ Deno.test("a diverging run stops with the step and the last good checkpoint", as
         e instanceof Error && e.name === "DivergenceError" && /at step \d+ \(epoch \d, iteration \d\)/.test(e.message),
     );
   }, [dir]);
+});
+
+Deno.test("snapshotSteps() records P early, half-way and at the end, each step once", () => {
+  assert.deepEqual(snapshotSteps(768), [48, 192, 384, 768]);
+  assert.deepEqual(snapshotSteps(8), [1, 2, 4, 8]);
+  assert.deepEqual(snapshotSteps(2), [1, 2]);
+});
+
+Deno.test("train() with a warm-up, sampled P-steps, then exact ones: P learns; memory stays flat", async () => {
+  const dir = await Deno.makeTempDir();
+  await tempDir(async () => {
+    // Iterations 0–1 uniform, 2 a sampled P-step, 3 an exact one.
+    const config = {
+      ...tiny("crltac", 1),
+      policyEstimator: "exact" as const,
+      policySelf: true,
+      warmup: 2,
+      policySampledSteps: 3,
+    };
+    const before = tf.memory().numTensors;
+    const records: StepRecord[] = [];
+    const counts: number[] = [];
+    await train(config, {
+      dir,
+      progress: false,
+      onStep: (r) => {
+        records.push(r);
+        counts.push(tf.memory().numTensors);
+      },
+    });
+    assert.equal(tf.memory().numTensors, before);
+    assert.equal(counts[1], counts[2], `tensor counts per step: ${counts}`);
+    // Warm-up: SimCLR's iterations, P(t|x) uniform and no P-step.
+    for (const r of records.slice(0, 2)) {
+      assert.equal(r.pLoss, null);
+      assert.ok(Math.abs(r.entropy - Math.log(289)) < 1e-6, `entropy ${r.entropy}`);
+    }
+    for (const r of records.slice(2)) assert.ok(Number.isFinite(r.pLoss!) && r.entropy < Math.log(289));
+    const lines = (await Deno.readTextFile(`${dir}/policy-snapshots.jsonl`)).trim().split("\n");
+    const snapshots = lines.map((l) => JSON.parse(l) as PolicySnapshot);
+    assert.deepEqual(snapshots.map((s) => s.step), snapshotSteps(4));
+    for (const s of snapshots) {
+      assert.equal(s.probs.length, SNAPSHOT_IMAGES * 289);
+      for (let k = 0; k < SNAPSHOT_IMAGES; k++) {
+        const total = s.probs.slice(k * 289, (k + 1) * 289).reduce((a, b) => a + b, 0);
+        assert.ok(Math.abs(total - 1) < 1e-3, `step ${s.step} image ${k}: P sums to ${total}`);
+      }
+    }
+  }, [dir]);
+});
+
+Deno.test("policyPhase(): uniform crops in the warm-up, then sampled P-steps, then the run's estimator", () => {
+  const config = { ...tiny("crltac", 1), policyEstimator: "hybrid" as const, warmup: 2, policySampledSteps: 5 };
+  assert.deepEqual(
+    Array.from({ length: 7 }, (_, step) => policyPhase(config, step)),
+    ["uniform", "uniform", "sampled", "sampled", "sampled", "hybrid", "hybrid"],
+  );
+  assert.equal(policyPhase(tiny("crltac", 1), 0), "sampled");
+  assert.equal(policyPhase({ ...tiny("simclr", 1), warmup: 0 }, 9), "uniform");
 });

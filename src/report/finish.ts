@@ -7,15 +7,15 @@
 
 import { type ProfileName, PROFILES } from "../config.ts";
 import type { RawResult } from "../eval/evaluate.ts";
-import { comparisonText, environment, writeReport } from "../report/report.ts";
-import { compare, type Comparison, type OwnFixture, type PaperFixture, type Tolerances } from "./compare.ts";
-import { aggregate, readJson, type RunRecord } from "./results.ts";
+import { compare, type Comparison, type OwnFixture, type PaperFixture, type Tolerances } from "../study/compare.ts";
+import { aggregate, readJson, type RunRecord } from "../study/results.ts";
+import { comparisonText, environment, writeReport } from "./report.ts";
 
 const FIXTURES = new URL("../../fixtures/", import.meta.url);
 
-/** The own-fixture file of a profile. */
+/** The own-fixture file of a profile: `<profile>.json`, but `paper-results.json` (paper.json holds the paper's numbers). */
 export function ownFixtureUrl(profile: ProfileName): URL {
-  return new URL(profile === "smoke" ? "smoke.json" : "paper-results.json", FIXTURES);
+  return new URL(profile === "paper" ? "paper-results.json" : `${profile}.json`, FIXTURES);
 }
 
 /**

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatDuration, Progress } from "../../src/report/progress.ts";
+import { formatDuration, Progress } from "../src/progress.ts";
 
 Deno.test("formatDuration() picks units a reader can scan", () => {
   assert.equal(formatDuration(42.4), "42s");

@@ -1,14 +1,14 @@
 /**
  * Where a crop distribution puts its mass, per image: on non-empty crops (the paper's crop
- * concentration), on the oracle crops inside the digit's cell, and how much of the cell the
- * chosen crops cover. Plain arrays: used during training (on the P(T|X) values already read
+ * concentration), on the oracle crops inside the digit's cell, on crops at least half inside it,
+ * and how much of a chosen crop lies in the cell. Plain arrays: used during training (on the P(T|X) values already read
  * back for sampling) and in evaluation.
  *
  * @module
  */
 
-import { cropOverlap, emptyCrops, oracleCrops } from "../data/crops.ts";
-import { cellSquareOf, type Dataset, datasetCropGrid, renderImageBytes } from "../data/dataset.ts";
+import { cropOverlap, emptyCrops, oracleCrops } from "./crops.ts";
+import { cellSquareOf, type Dataset, datasetCropGrid, renderImageBytes } from "./dataset.ts";
 
 /** Mean over images of statistics of P(T|x). */
 export interface CropStats {
@@ -18,6 +18,8 @@ export interface CropStats {
   readonly nonEmptyMass: number;
   /** Mass on the oracle crops (the 9 inside the digit's cell). */
   readonly oracleMass: number;
+  /** Mass on crops with at least half their area inside the digit's cell (whole digits and large parts). */
+  readonly halfCellMass: number;
   /** Expected fraction of a crop's area that lies in the digit's cell. */
   readonly cellOverlap: number;
   /** Largest single crop probability. */
@@ -34,7 +36,8 @@ function cellTables(ds: Dataset) {
     const overlap = Float64Array.from({ length: grid.count }, (_, t) => cropOverlap(grid, t, square) / area);
     const oracle = new Uint8Array(grid.count);
     for (const t of oracleCrops(grid, square)) oracle[t] = 1;
-    return { overlap, oracle };
+    const half = Uint8Array.from(overlap, (v) => (v >= 0.5 ? 1 : 0));
+    return { overlap, oracle, half };
   });
 }
 
@@ -56,17 +59,18 @@ export function cropStats(ds: Dataset, indices: ArrayLike<number>, probs: ArrayL
   let tables = tablesCache.get(ds.cells);
   if (!tables) tablesCache.set(ds.cells, tables = cellTables(ds));
   const image = new Uint8Array(ds.side * ds.side);
-  const sum = { entropy: 0, nonEmptyMass: 0, oracleMass: 0, cellOverlap: 0, maxProb: 0 };
+  const sum = { entropy: 0, nonEmptyMass: 0, oracleMass: 0, halfCellMass: 0, cellOverlap: 0, maxProb: 0 };
   for (let n = 0; n < indices.length; n++) {
     const i = indices[n]!;
     const empty = emptyCrops(renderImageBytes(ds, i, image), grid);
-    const { overlap, oracle } = tables[ds.cells[i]!]!;
+    const { overlap, oracle, half } = tables[ds.cells[i]!]!;
     let maxProb = 0;
     for (let c = 0; c < t; c++) {
       const p = probs[n * t + c]!;
       if (p > 0) sum.entropy -= p * Math.log(p);
       if (!empty[c]) sum.nonEmptyMass += p;
       if (oracle[c]) sum.oracleMass += p;
+      if (half[c]) sum.halfCellMass += p;
       sum.cellOverlap += p * overlap[c]!;
       maxProb = Math.max(maxProb, p);
     }
@@ -77,6 +81,7 @@ export function cropStats(ds: Dataset, indices: ArrayLike<number>, probs: ArrayL
     entropy: sum.entropy / n,
     nonEmptyMass: sum.nonEmptyMass / n,
     oracleMass: sum.oracleMass / n,
+    halfCellMass: sum.halfCellMass / n,
     cellOverlap: sum.cellOverlap / n,
     maxProb: sum.maxProb / n,
   };

@@ -1,0 +1,96 @@
+/**
+ * `deno task sweep`: trains and evaluates a grid of P-step variants on the same seeds, and writes
+ * one table. Resumable and shardable like `reproduce`.
+ *
+ * @module
+ */
+
+import { BACKEND_CHOICES } from "../src/backend.ts";
+import { choice, int, list, parseCli, runMain, UsageError } from "../src/cli.ts";
+import { PROFILES } from "../src/config.ts";
+import { formatDuration } from "../src/progress.ts";
+import { sweepMarkdown } from "../src/report/sweep_report.ts";
+import { parseShard, runName, shardRuns } from "../src/study/plan.ts";
+import { readRun } from "../src/study/results.ts";
+import { runStudy, stopRunsOnSignal } from "../src/study/runner.ts";
+import { aggregateSweep, GRIDS, sweepRuns } from "../src/study/sweep.ts";
+import { writeFileAtomic } from "../src/train/checkpoint.ts";
+
+const USAGE = `
+Usage: deno task sweep --grid NAME [options]
+
+Trains and evaluates every variant of a grid for each seed, then writes OUT/SWEEP.md (mean ± std
+over seeds, every run, λ by the paper's rule) and OUT/sweep.json. Finished runs are skipped and
+interrupted ones resume; shards split the runs over machines (run the sweep again without
+--shard over the union of their folders to write the table).
+
+  --grid NAME          ${Object.keys(GRIDS).join(", ")}
+  --out DIR            output folder (default results/sweep-<grid>)
+  --seeds LIST         seeds, comma-separated (default: the grid's)
+  --only LIST          only these variants, comma-separated
+  --shard i/n          only every n-th run starting at the i-th
+  --jobs N             runs at a time (default: the number of CPU cores)
+  --backend NAME       auto, wasm, webgpu or cpu
+  --table              only write the table from the runs already done
+  --mnist DIR          read the MNIST idx files (optionally .gz) from DIR
+`;
+
+await runMain(USAGE, async (args) => {
+  const o = parseCli(args, {
+    grid: { type: "string", parse: choice(Object.keys(GRIDS)), required: true },
+    out: { type: "string" },
+    seeds: { type: "string", parse: list(int(0, "a seed")) },
+    only: { type: "string", parse: list((text) => text) },
+    shard: { type: "string" },
+    jobs: { type: "string", parse: int(1) },
+    backend: { type: "string", parse: choice(BACKEND_CHOICES) },
+    table: { type: "boolean" },
+    mnist: { type: "string" },
+  }).values;
+  const grid = GRIDS[o.grid]!;
+  const names = grid.variants.map((v) => v.name);
+  const unknown = o.only?.find((name) => !names.includes(name));
+  if (unknown !== undefined) {
+    throw new UsageError(`--only ${unknown}: no such variant in ${grid.name} (${names.join(", ")})`);
+  }
+  const seeds = o.seeds ?? grid.seeds;
+  let runs = sweepRuns(grid, seeds);
+  if (o.only) runs = runs.filter((r) => o.only!.includes(r.variant!.name));
+  if (o.shard) {
+    try {
+      runs = shardRuns(runs, parseShard(o.shard));
+    } catch (e) {
+      throw new UsageError(`--shard ${o.shard}: ${(e as Error).message}`);
+    }
+  }
+  const jobs = o.jobs ?? navigator.hardwareConcurrency;
+  const out = o.out ?? `results/sweep-${grid.name}`;
+  const started = performance.now();
+  const log = (line: string) => console.error(line);
+  stopRunsOnSignal(log);
+  log(`sweep ${grid.name}: ${runs.length} runs, ${jobs} at a time, into ${out}/`);
+  const study = await runStudy({
+    profile: grid.profile,
+    out,
+    runs: o.table ? [] : runs,
+    jobs,
+    backend: o.backend ?? "auto",
+    saveFeatures: false,
+    raw: false,
+    ...(o.mnist ? { mnistDir: o.mnist } : {}),
+    log,
+  });
+  const all = sweepRuns(grid, seeds);
+  const records = await Promise.all(all.map((r) => readRun(`${out}/${runName(r)}`, runName(r), r)));
+  const result = aggregateSweep(grid, records, PROFILES[grid.profile].train.lambda);
+  const command = `deno task sweep ${args.join(" ")}`.trim();
+  await writeFileAtomic(`${out}/SWEEP.md`, new TextEncoder().encode(sweepMarkdown(grid, result, command)));
+  await writeFileAtomic(`${out}/sweep.json`, new TextEncoder().encode(JSON.stringify(result, null, 2) + "\n"));
+  for (const f of study.failed) log(`run ${f.name} failed:\n${f.error}`);
+  log(
+    `wrote ${out}/SWEEP.md (${result.variants.length} variants evaluated) in ${
+      formatDuration((performance.now() - started) / 1000)
+    }`,
+  );
+  return study.failed.length === 0 ? 0 : 1;
+});

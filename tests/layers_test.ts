@@ -1,0 +1,94 @@
+/**
+ * The layering of src/: data → model → objective → train → eval → study → report (and bench, a
+ * tool beside report), each folder importing only from folders below it, read from the import
+ * statements themselves so that a new import against the order fails here.
+ */
+
+import assert from "node:assert/strict";
+
+const SRC = new URL("../src/", import.meta.url);
+
+/**
+ * Levels, lowest first. Modules at src/'s root are shared by every folder: the tfjs handle,
+ * backend choice, command-line parsing, progress and memory readings below everything, and the run configuration
+ * (which names the datasets) just above data.
+ */
+const LEVELS: Readonly<Record<string, number>> = {
+  "tf.ts": 0,
+  "cli.ts": 0,
+  "progress.ts": 0,
+  "memory.ts": 0,
+  "backend.ts": 1,
+  data: 2,
+  "config.ts": 3,
+  model: 4,
+  objective: 5,
+  train: 6,
+  eval: 7,
+  study: 8,
+  report: 9,
+  bench: 9,
+};
+
+/** The unit a module belongs to: its folder under src/, or its own name at the root. */
+function unitOf(path: string): string {
+  return path.split("/")[0]!;
+}
+
+/** Every relative import (static, `export … from`, and dynamic) of a module's source. */
+export function relativeImports(source: string): string[] {
+  const found: string[] = [];
+  for (
+    const m of source.matchAll(/(?:import|export)\s[^;]*?from\s*["'](\.[^"']+)["']|import\(\s*["'](\.[^"']+)["']\s*\)/g)
+  ) {
+    found.push((m[1] ?? m[2])!);
+  }
+  return found;
+}
+
+/** `[from, to]` module paths under src/ for every import between two different units. */
+async function crossImports(): Promise<[string, string][]> {
+  const edges: [string, string][] = [];
+  const walk = async (dir: URL, prefix: string) => {
+    for await (const entry of Deno.readDir(dir)) {
+      const path = prefix + entry.name;
+      if (entry.isDirectory) await walk(new URL(`${entry.name}/`, dir), `${path}/`);
+      else if (entry.name.endsWith(".ts")) {
+        for (const spec of relativeImports(await Deno.readTextFile(new URL(entry.name, dir)))) {
+          const target = new URL(spec, new URL(entry.name, dir)).pathname.slice(SRC.pathname.length);
+          if (unitOf(target) !== unitOf(path)) edges.push([path, target]);
+        }
+      }
+    }
+  };
+  await walk(SRC, "");
+  return edges;
+}
+
+/** The imports that go up or sideways in the order, as `from → to` lines. */
+export function violations(edges: readonly [string, string][]): string[] {
+  return edges.filter(([from, to]) => {
+    const a = LEVELS[unitOf(from)], b = LEVELS[unitOf(to)];
+    if (a === undefined || b === undefined) return true;
+    return b >= a;
+  }).map(([from, to]) => `${from} → ${to}`);
+}
+
+Deno.test("every module of src/ imports only from the layers below its own", async () => {
+  const edges = await crossImports();
+  assert.ok(edges.length > 50, `only ${edges.length} imports between folders found: is the scan broken?`);
+  assert.deepEqual(violations(edges), []);
+});
+
+Deno.test("the layer check catches an import that goes up, sideways, or into an unknown folder", () => {
+  assert.deepEqual(violations([["train/trainer.ts", "eval/crop_stats.ts"]]), ["train/trainer.ts → eval/crop_stats.ts"]);
+  assert.deepEqual(violations([["report/figures.ts", "bench/steps.ts"]]), ["report/figures.ts → bench/steps.ts"]);
+  assert.deepEqual(violations([["plots/x.ts", "data/crops.ts"]]), ["plots/x.ts → data/crops.ts"]);
+  assert.deepEqual(violations([["eval/evaluate.ts", "train/checkpoint.ts"]]), []);
+  assert.deepEqual(
+    relativeImports(
+      `import { a } from "../x.ts";\nexport * from "./y.ts";\nimport type {\n  B,\n} from "../z.ts";\nawait import("./w.ts");`,
+    ),
+    ["../x.ts", "./y.ts", "../z.ts", "./w.ts"],
+  );
+});
