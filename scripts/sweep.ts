@@ -68,7 +68,11 @@ await runMain(USAGE, async (args) => {
   const started = performance.now();
   const log = (line: string) => console.error(line);
   stopRunsOnSignal(log);
-  log(`sweep ${grid.name}: ${runs.length} runs, ${jobs} at a time, into ${out}/`);
+  log(
+    o.table
+      ? `sweep ${grid.name}: the table of the runs in ${out}/`
+      : `sweep ${grid.name}: ${runs.length} runs, ${jobs} at a time, into ${out}/`,
+  );
   const study = await runStudy({
     profile: grid.profile,
     out,
@@ -83,7 +87,12 @@ await runMain(USAGE, async (args) => {
   const all = sweepRuns(grid, seeds);
   const records = await Promise.all(all.map((r) => readRun(`${out}/${runName(r)}`, runName(r), r)));
   const result = aggregateSweep(grid, records, PROFILES[grid.profile].train.lambda);
-  const command = `deno task sweep ${args.join(" ")}`.trim();
+  // The command that makes every run of this table, whatever part of it this invocation ran.
+  const command = [
+    `deno task sweep --grid ${grid.name}`,
+    ...(o.seeds ? [`--seeds ${seeds.join(",")}`] : []),
+    ...(o.out ? [`--out ${out}`] : []),
+  ].join(" ");
   await writeFileAtomic(`${out}/SWEEP.md`, new TextEncoder().encode(sweepMarkdown(grid, result, command)));
   await writeFileAtomic(`${out}/sweep.json`, new TextEncoder().encode(JSON.stringify(result, null, 2) + "\n"));
   for (const f of study.failed) log(`run ${f.name} failed:\n${f.error}`);

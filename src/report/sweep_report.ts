@@ -47,7 +47,7 @@ export function sweepMarkdown(grid: SweepGrid, result: SweepResult, command: str
     "",
     `${grid.description}. Profile \`${grid.profile}\` with ${
       JSON.stringify(grid.base)
-    } on every run. Command: \`${command}\`.`,
+    } on every run. Runs: \`${command}\` (finished runs are skipped, so it also completes a partial table).`,
     "",
     "Columns: h-loss is the mean of the logged h-step loss over the last epoch (the training set); s/iteration is " +
     "wall time, with as many runs sharing the machine's cores as the sweep ran at a time; P's statistics " +
