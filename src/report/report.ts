@@ -81,10 +81,20 @@ export function comparisonText(c: Comparison): string {
     "Claims:",
     ...claims,
     "",
-    c.failures.length === 0
-      ? "Every checked comparison passes."
-      : `Checked comparisons that fail: ${c.failures.join(", ")}`,
+    verdictLine(c),
   ].join("\n");
+}
+
+/**
+ * The study's verdict in one line. A profile without a fixture of its own (say, the medium
+ * profile before its first complete study) checks nothing, and says so rather than "passes".
+ */
+export function verdictLine(c: Comparison): string {
+  if (c.failures.length > 0) return `Checked comparisons that fail: ${c.failures.join(", ")}.`;
+  const checked = c.cells.some((r) => r.checked) || c.claims.some((claim) => claim.ok !== null);
+  return checked
+    ? "Every checked comparison passes."
+    : `Nothing is checked: no fixture for the ${c.profile} profile yet (write it with --update-fixtures).`;
 }
 
 /** The comparison as a Markdown table with the per-seed values listed. */
@@ -239,9 +249,7 @@ export async function writeReport(out: string, input: ReportInput): Promise<stri
       `- **${c.ok === null ? "not run" : c.ok ? "holds" : "fails"}**: ${c.text} — ${c.detail}`
     ),
     "",
-    comparison.failures.length === 0
-      ? "Every checked comparison passes."
-      : `Checked comparisons that fail: ${comparison.failures.join(", ")}.`,
+    verdictLine(comparison),
     "",
     "## Runs",
     "",

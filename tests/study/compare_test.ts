@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { compare, type OwnFixture, type PaperFixture } from "../../src/study/compare.ts";
 import { cellStats } from "../../src/study/results.ts";
-import { comparisonMarkdown, comparisonText } from "../../src/report/report.ts";
+import { comparisonMarkdown, comparisonText, verdictLine } from "../../src/report/report.ts";
 
 const paper: PaperFixture = {
   cells: {
@@ -61,6 +61,18 @@ Deno.test("compare() marks claims whose runs are missing as not run, not as fail
   assert.deepEqual(c.claims.map((k) => k.ok), [null, true, null]);
   assert.equal(c.cells.find((r) => r.key === "shifted/simclr/head/integrated")!.verdict, "not run");
   assert.deepEqual(c.failures, []);
+});
+
+Deno.test("a profile without its own fixture says nothing was checked, not that everything passed", () => {
+  const none = compare("medium", cells, paper, null);
+  assert.ok(none.cells.every((r) => !r.checked));
+  assert.equal(
+    verdictLine(none),
+    "Nothing is checked: no fixture for the medium profile yet (write it with --update-fixtures).",
+  );
+  assert.match(comparisonText(none), /Nothing is checked/);
+  const passing = compare("paper", { "shifted/crltac/concentration": cellStats({ 0: 0.999 }) }, paper, null);
+  assert.equal(verdictLine(passing), "Every checked comparison passes.");
 });
 
 Deno.test("the comparison renders as a text table and as Markdown with every seed's value", () => {
