@@ -201,7 +201,7 @@ async function studyFigures(out: string, records: readonly RunRecord[]): Promise
  */
 export async function writeReport(out: string, input: ReportInput): Promise<string[]> {
   const { profile, comparison, records, raws, env } = input;
-  const gb = (bytes: number | null | undefined) => (bytes ? `${(bytes / 2 ** 30).toFixed(2)}` : "—");
+  const gib = (bytes: number | null | undefined) => (bytes ? `${(bytes / 2 ** 30).toFixed(2)}` : "—");
   const runRows = records.map((r) => {
     const s = r.summary, e = r.eval;
     const train = s ? formatDuration(s.trainMs / 1000) : "—";
@@ -210,8 +210,8 @@ export async function writeReport(out: string, input: ReportInput): Promise<stri
     const crops = e?.crops as (NonNullable<typeof e>["crops"] & { halfCellMass?: number }) | undefined;
     const stat = (v: number | undefined, digits = 3) => (v === undefined ? "—" : v.toFixed(digits));
     const sha = s ? `\`${s.weightsSha256.slice(0, 12)}\`` : "—";
-    return `| ${r.name} | ${s?.steps ?? "—"} | ${train} | ${perIteration} | ${evaluation} | ${gb(s?.peakRssBytes)} / ${
-      gb(e?.peakRssBytes)
+    return `| ${r.name} | ${s?.steps ?? "—"} | ${train} | ${perIteration} | ${evaluation} | ${gib(s?.peakRssBytes)} / ${
+      gib(e?.peakRssBytes)
     } | ${stat(crops?.nonEmptyMass)} | ${stat(crops?.halfCellMass)} | ${stat(crops?.oracleMass)} | ${
       stat(crops?.entropy, 2)
     } | ${sha} |`;
@@ -257,7 +257,7 @@ export async function writeReport(out: string, input: ReportInput): Promise<stri
     "half inside the digit's cell, on the 9 whole-digit (oracle) crops, and its entropy (uniform: 0.16, 0.09, " +
     "0.031, 5.67 nats). Peak memory is the resident set of the training / evaluation process.",
     "",
-    "| run | iterations | training | s/iteration | evaluation | peak memory, GB | non-empty | ≥½ cell | oracle | entropy | weights sha256 |",
+    "| run | iterations | training | s/iteration | evaluation | peak memory, GiB (training / evaluation) | non-empty | ≥½ cell | oracle | entropy | weights sha256 |",
     "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ...runRows,
     "",
