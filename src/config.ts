@@ -58,6 +58,11 @@ export interface TrainConfig {
    * the paper; 0 is the paper's method.
    */
   readonly policySampledSteps: number;
+  /**
+   * A P-step after every this many h-steps. The paper trains h and P(T|X) "in turn": 1. A larger
+   * value lets h adapt to each P before P moves again.
+   */
+  readonly policyEvery: number;
   /** Adam step size of the encoder h. */
   readonly lr: number;
   /** Adam step size of P(T|X). */
@@ -113,6 +118,7 @@ const PAPER_TRAIN: ProfileDefaults = {
   policySelf: false,
   warmup: 0,
   policySampledSteps: 0,
+  policyEvery: 1,
   lr: 1e-3,
   policyLr: 1e-3,
   lambda: 0.0025,
@@ -219,6 +225,7 @@ export function validateConfig(c: TrainConfig): void {
   check(typeof c.policySelf === "boolean", "policySelf", "must be true or false");
   check(int(c.warmup, 0), "warmup", "must be an integer ≥ 0");
   check(int(c.policySampledSteps, 0), "policySampledSteps", "must be an integer ≥ 0");
+  check(int(c.policyEvery, 1), "policyEvery", "must be an integer ≥ 1");
   check(c.lr > 0 && Number.isFinite(c.lr), "lr", "must be a positive number");
   check(c.policyLr > 0 && Number.isFinite(c.policyLr), "policyLr", "must be a positive number");
   check(c.lambda >= 0 && Number.isFinite(c.lambda), "lambda", "must be a number ≥ 0");
@@ -235,7 +242,13 @@ export function iterationsPerEpoch(c: TrainConfig): number {
  * The values of fields added after runs were first saved: a config read from an older
  * `summary.json` or checkpoint lacks them and trained with these.
  */
-const ADDED_FIELDS = { policyEstimator: "sampled", policySelf: false, warmup: 0, policySampledSteps: 0 } as const;
+const ADDED_FIELDS = {
+  policyEstimator: "sampled",
+  policySelf: false,
+  warmup: 0,
+  policySampledSteps: 0,
+  policyEvery: 1,
+} as const;
 
 /** A saved config with the fields it predates filled in with the values it trained with. */
 export function upgradeConfig(saved: TrainConfig): TrainConfig {

@@ -29,6 +29,7 @@ Deno.test("resolveConfig() names the field and value it rejects", () => {
     [{ lambda: Number.NaN }, /lambda/],
     [{ trainSize: 70000 }, /trainSize = 70000/],
     [{ epochs: 0.5 }, /epochs = 0.5/],
+    [{ policyEvery: 0 }, /policyEvery = 0: must be an integer ≥ 1/],
   ];
   for (const [override, message] of bad) {
     assert.throws(
@@ -58,11 +59,12 @@ Deno.test("the medium profile: an hour-scale CRL-TAC run on one core, λ by the 
 
 Deno.test("a config saved before the P-step options existed reads as the sampled estimator it trained with", () => {
   const now = resolveConfig("smoke", "shifted", "crltac", 0);
-  const { policyEstimator: _e, policySelf: _s, warmup: _w, policySampledSteps: _p, ...old } = now;
+  const { policyEstimator: _e, policySelf: _s, warmup: _w, policySampledSteps: _p, policyEvery: _v, ...old } = now;
   const saved = old as unknown as TrainConfig;
   assert.ok(sameScience(saved, now));
   assert.deepEqual(upgradeConfig(saved), now);
   assert.ok(!sameScience(saved, { ...now, policyEstimator: "exact" }));
   assert.ok(!sameScience(saved, { ...now, warmup: 1 }));
   assert.ok(!sameScience(saved, { ...now, policySampledSteps: 1 }));
+  assert.ok(!sameScience(saved, { ...now, policyEvery: 2 }));
 });

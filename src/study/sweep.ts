@@ -107,6 +107,21 @@ const PSTEP: SweepGrid = {
       description: "NOT IN THE PAPER: 32 SimCLR iterations (uniform crops, no P-step) before CRL-TAC",
     },
     {
+      name: "sampled-beta1",
+      overrides: { beta: 1 },
+      description: "sampled, β = 1.0 (the paper's value on original MNIST) instead of 0.5",
+    },
+    {
+      name: "sampled-m16",
+      overrides: { crops: 16 },
+      description: "sampled, m = 16 crops per image drawn from P for the h-step instead of 8",
+    },
+    {
+      name: "sampled-every4",
+      overrides: { policyEvery: 4 },
+      description: "sampled, a P-step after every 4 h-steps instead of after each one",
+    },
+    {
       name: "exact-from64",
       overrides: { policyEstimator: "exact", policySampledSteps: 64 },
       description: "NOT IN THE PAPER: sampled P-steps for 64 iterations, then exact ones",

@@ -71,6 +71,13 @@ export const OVERRIDE_OPTIONS: readonly OverrideOption[] = [
     placeholder: "N",
     help: "first N iterations' P-steps with the sampled estimator (not in the paper)",
   },
+  {
+    key: "policyEvery",
+    flag: "policy-every",
+    parse: int(1),
+    placeholder: "N",
+    help: "a P-step after every N h-steps (paper: 1, in turn)",
+  },
   { key: "lr", flag: "lr", parse: number(), placeholder: "X", help: "Adam step size of the encoder" },
   { key: "policyLr", flag: "policy-lr", parse: number(), placeholder: "X", help: "Adam step size of P(T|X)" },
   {

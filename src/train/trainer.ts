@@ -227,6 +227,11 @@ export function policyPhase(config: TrainConfig, step: number): "uniform" | Poli
   return step < config.policySampledSteps ? "sampled" : config.policyEstimator;
 }
 
+/** Whether iteration `step` (0-based) ends with a P-step: every `policyEvery`-th learned one. */
+export function takesPolicyStep(config: TrainConfig, step: number): boolean {
+  return policyPhase(config, step) !== "uniform" && (step + 1) % config.policyEvery === 0;
+}
+
 function policyAt(config: TrainConfig, s: State, step: number): CropPolicy {
   const phase = policyPhase(config, step);
   if (phase === "uniform") return uniformPolicy;
@@ -271,7 +276,9 @@ async function iteration(
   const h = tf.variableGrads(() => jensenLoss(embed(s.encoder, x), m, config.beta), [...s.encoder.values()]);
   s.encoderAdam.apply(h.grads);
   tf.dispose([x, ...Object.values(h.grads)]);
-  const p = policyAt(config, s, s.step).update(batch, batch.forward, s.encoder, s.rng);
+  const p = takesPolicyStep(config, s.step)
+    ? policyAt(config, s, s.step).update(batch, batch.forward, s.encoder, s.rng)
+    : null;
   // Freed before the next batch's forward pass: only one batch's activations at a time.
   batch.forward?.dispose();
   batch.forward = null;

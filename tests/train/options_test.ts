@@ -17,6 +17,7 @@ Deno.test("overrides written as arguments read back as the same overrides", () =
     policyEstimator: "exact",
     policySelf: true,
     warmup: 32,
+    policyEvery: 4,
     lambda: 0.0035,
     policyLr: 3e-4,
     backend: "wasm",

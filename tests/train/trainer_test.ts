@@ -8,6 +8,7 @@ import {
   SNAPSHOT_IMAGES,
   snapshotSteps,
   type StepRecord,
+  takesPolicyStep,
   train,
 } from "../../src/train/trainer.ts";
 import { loadCheckpoint } from "../../src/train/checkpoint.ts";
@@ -269,4 +270,41 @@ Deno.test("policyPhase(): uniform crops in the warm-up, then sampled P-steps, th
   );
   assert.equal(policyPhase(tiny("crltac", 1), 0), "sampled");
   assert.equal(policyPhase({ ...tiny("simclr", 1), warmup: 0 }, 9), "uniform");
+});
+
+Deno.test("takesPolicyStep(): a P-step after every policyEvery-th iteration, none in the warm-up or for SimCLR", () => {
+  const steps = (config: Parameters<typeof takesPolicyStep>[0]) =>
+    Array.from({ length: 8 }, (_, step) => takesPolicyStep(config, step));
+  assert.deepEqual(steps(tiny("crltac", 1)), Array(8).fill(true));
+  assert.deepEqual(steps({ ...tiny("crltac", 1), policyEvery: 3 }), [
+    false,
+    false,
+    true,
+    false,
+    false,
+    true,
+    false,
+    false,
+  ]);
+  assert.deepEqual(steps({ ...tiny("crltac", 1), policyEvery: 2, warmup: 4 }), [
+    false,
+    false,
+    false,
+    false,
+    false,
+    true,
+    false,
+    true,
+  ]);
+  assert.deepEqual(steps({ ...tiny("simclr", 1), policyEvery: 1 }), Array(8).fill(false));
+});
+
+Deno.test("train() with policyEvery 2: a P-step (and its logged loss) only after every second h-step", async () => {
+  const dir = await Deno.makeTempDir();
+  await tempDir(async () => {
+    const records: StepRecord[] = [];
+    await train({ ...tiny("crltac", 1), policyEvery: 2 }, { dir, progress: false, onStep: (r) => records.push(r) });
+    assert.deepEqual(records.map((r) => r.pLoss !== null), [false, true, false, true]);
+    for (const r of records.filter((r) => r.pLoss !== null)) assert.ok(Number.isFinite(r.pLoss!));
+  }, [dir]);
 });
