@@ -64,6 +64,8 @@ await runMain(USAGE, async (args) => {
   }
   if (records.length === 0) throw new UsageError(`No runs found in ${shards.join(", ")}`);
   if (profiles.size !== 1) throw new Error(`The shards mix profiles: ${[...profiles].join(", ")}`);
+  // Directory order differs between machines; the report lists runs in one order everywhere.
+  records.sort((a, b) => a.name.localeCompare(b.name, "en", { numeric: true }));
   for (const r of raws.values()) {
     await Deno.writeTextFile(`${out}/raw-${r.data}.json`, JSON.stringify(r, null, 2) + "\n");
   }
