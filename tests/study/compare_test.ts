@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { compare, type OwnFixture, type PaperFixture } from "../../src/study/compare.ts";
-import { aggregate, cellStats, readRun } from "../../src/study/results.ts";
+import { aggregate, cellStats, readJson, readRaw, readRun } from "../../src/study/results.ts";
+import { runName, studyRuns } from "../../src/study/plan.ts";
 import { PROFILES } from "../../src/config.ts";
-import type { RawResult } from "../../src/eval/evaluate.ts";
 import { comparisonMarkdown, comparisonText, verdictLine } from "../../src/report/report.ts";
 
 const paper: PaperFixture = {
@@ -104,23 +104,18 @@ Deno.test("Markdown cells escape the pipes of |Δ| so the table keeps its column
 
 Deno.test("fixtures/medium.json is the committed 4-seed medium study in studies/medium, and its claims hold on it", async () => {
   const root = new URL("../../", import.meta.url);
-  const read = async <T>(path: string) => JSON.parse(await Deno.readTextFile(new URL(path, root))) as T;
-  const own = await read<OwnFixture>("fixtures/medium.json");
-  const records = [];
-  for (const data of ["shifted", "original"] as const) {
-    for (const method of ["crltac", "simclr"] as const) {
-      for (const seed of PROFILES.medium.seeds) {
-        const name = `${data}-${method}-seed${seed}`;
-        records.push(await readRun(new URL(`studies/medium/${name}`, root).pathname, name, { data, method, seed }));
-      }
-    }
-  }
-  const raws = await Promise.all(["shifted", "original"].map((d) => read<RawResult>(`studies/medium/raw-${d}.json`)));
-  const study = aggregate(records, raws);
-  assert.deepEqual(Object.keys(own.cells).sort(), Object.keys(study).sort());
-  for (const [key, cell] of Object.entries(own.cells)) assert.deepEqual(cell.values, study[key]!.values, key);
+  const study = new URL("studies/medium/", root).pathname;
+  const own = (await readJson<OwnFixture>(new URL("fixtures/medium.json", root)))!;
+  const paperFixture = (await readJson<PaperFixture>(new URL("fixtures/paper.json", root)))!;
+  const records = await Promise.all(
+    studyRuns(PROFILES.medium.seeds).map((spec) => readRun(study + runName(spec), runName(spec), spec)),
+  );
+  const raws = await Promise.all(["shifted", "original"].map((d) => readRaw(`${study}raw-${d}.json`)));
+  const cells = aggregate(records, raws.map((r) => r!));
+  assert.deepEqual(Object.keys(own.cells).sort(), Object.keys(cells).sort());
+  for (const [key, cell] of Object.entries(own.cells)) assert.deepEqual(cell.values, cells[key]!.values, key);
   assert.equal(Object.keys(own.cells["shifted/crltac/head/integrated"]!.values).length, 4);
-  const c = compare("medium", study, await read<PaperFixture>("fixtures/paper.json"), own);
+  const c = compare("medium", cells, paperFixture, own);
   assert.deepEqual(c.claims.map((k) => [k.id, k.ok]), [["concentration", true], ["uniformity", true]]);
   assert.deepEqual(c.failures, []);
 });
