@@ -55,7 +55,7 @@ await runMain(USAGE, async (args) => {
       if (records.some((r) => r.name === name)) throw new Error(`Run ${name} appears in more than one shard`);
       if (record.summary) profiles.add(record.summary.config.profile);
       await Deno.mkdir(`${out}/${name}`, { recursive: true });
-      for (const file of ["eval.json", "summary.json", "log.jsonl", "policy-snapshots.jsonl"]) {
+      for (const file of ["eval.json", "summary.json", "landscape.json", "log.jsonl", "policy-snapshots.jsonl"]) {
         await Deno.copyFile(`${shard}/${name}/${file}`, `${out}/${name}/${file}`).catch(() => {});
       }
       await copyTree(`${shard}/${name}/figures`, `${out}/${name}/figures`).catch(() => {});

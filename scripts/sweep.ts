@@ -81,6 +81,7 @@ await runMain(USAGE, async (args) => {
     backend: o.backend ?? "auto",
     saveFeatures: false,
     raw: false,
+    complete: false,
     ...(o.mnist ? { mnistDir: o.mnist } : {}),
     log,
   });

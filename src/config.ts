@@ -8,11 +8,16 @@
 import type { BackendChoice } from "./backend.ts";
 import type { DatasetName } from "./data/dataset.ts";
 
-/** The two methods: CRL-TAC learns P(T|X); SimCLR keeps it uniform. */
-export type Method = "crltac" | "simclr";
+/**
+ * The methods: CRL-TAC learns P(T|X); SimCLR keeps it uniform. `oracle` is an ablation that is
+ * not in the paper and uses privileged information: P(T|X) fixed uniform on the 9 whole-digit
+ * crops of each image's cell (where the digit was pasted), no P-step — the encoder CRL-TAC's P
+ * would train if it found the whole digit, i.e. the ceiling of the method on shifted MNIST.
+ */
+export type Method = "crltac" | "simclr" | "oracle";
 
 /** Every method, for argument checking. */
-export const METHODS: readonly Method[] = ["crltac", "simclr"];
+export const METHODS: readonly Method[] = ["crltac", "simclr", "oracle"];
 
 /**
  * How the P-step estimates objective (2): from k uniformly drawn crops per image ("sampled"),
@@ -85,6 +90,8 @@ export interface EvalConfig {
   readonly probeTestSize: number;
   /** Random test pairs for the uniformity potential and Fig. 8. */
   readonly uniformityPairs: number;
+  /** Training images of the landscape of objective (2) (`deno task landscape`, the first n). */
+  readonly landscapeImages: number;
 }
 
 /** The options a profile fixes; data, method and seed come per run. */
@@ -139,7 +146,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     name: "paper",
     description: "the paper's setting on full MNIST (60,000 / 10,000)",
     train: PAPER_TRAIN,
-    eval: { probeTrainSize: 60_000, probeTestSize: 10_000, uniformityPairs: 10_000 },
+    eval: { probeTrainSize: 60_000, probeTestSize: 10_000, uniformityPairs: 10_000, landscapeImages: 1024 },
     seeds: [0, 1, 2, 3],
   },
   smoke: {
@@ -147,7 +154,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     description: "small subsets and few steps, for CI on a 2-core CPU",
     // The paper profile's pipeline and hyper-parameters, on 2,048 images for 32 iterations.
     train: { ...PAPER_TRAIN, trainSize: 2048, epochs: 1, batch: 64 },
-    eval: { probeTrainSize: 1024, probeTestSize: 1000, uniformityPairs: 2000 },
+    eval: { probeTrainSize: 1024, probeTestSize: 1000, uniformityPairs: 2000, landscapeImages: 64 },
     seeds: [0, 1, 2, 3],
   },
   medium: {
@@ -156,7 +163,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     // λ by the paper's rule (lowest training h-loss over {0.001, 0.0025, 0.005}) in the P-step sweep
     // on 8,192 images (REPRODUCE.md, "The P-step study").
     train: { ...PAPER_TRAIN, trainSize: 16_384, epochs: 3, batch: 64, lambda: 0.001 },
-    eval: { probeTrainSize: 5000, probeTestSize: 5000, uniformityPairs: 5000 },
+    eval: { probeTrainSize: 5000, probeTestSize: 5000, uniformityPairs: 5000, landscapeImages: 256 },
     seeds: [0, 1, 2, 3],
   },
 };

@@ -75,7 +75,7 @@ Deno.test("reproduce checks its arguments before probing the GPU, and the probe 
   assert.equal(r.code, 2);
   assert.match(
     r.stderr.split("\n")[0]!,
-    /^No real GPU adapter here: the paper profile \(16 runs\) would take about \S+/,
+    /^No real GPU adapter here: the paper profile \(20 runs\) would take about \S+/,
   );
   assert.doesNotMatch(r.stderr, /XDG_RUNTIME_DIR/);
   assert.match(r.stderr, /--profile smoke/);

@@ -53,7 +53,12 @@ Deno.test("the medium profile: an hour-scale CRL-TAC run on one core, λ by the 
   const c = resolveConfig("medium", "shifted", "crltac", 0);
   assert.deepEqual([c.trainSize, c.epochs, c.batch, iterationsPerEpoch(c) * c.epochs], [16_384, 3, 64, 768]);
   assert.deepEqual([c.lambda, c.beta, c.crops, c.policyEstimator], [0.001, 0.5, 8, "sampled"]);
-  assert.deepEqual(PROFILES.medium.eval, { probeTrainSize: 5000, probeTestSize: 5000, uniformityPairs: 5000 });
+  assert.deepEqual(PROFILES.medium.eval, {
+    probeTrainSize: 5000,
+    probeTestSize: 5000,
+    uniformityPairs: 5000,
+    landscapeImages: 256,
+  });
   assert.deepEqual(PROFILES.medium.seeds, [0, 1, 2, 3]);
 });
 

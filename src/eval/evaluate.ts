@@ -4,12 +4,14 @@
  * `eval.json` into the run folder, and `figures/` with the drawer it is given (the figures are
  * the report's: `src/report/run_figures.ts` draws them, and `deno task evaluate` passes it in).
  *
- * Probe features are standardised (each dimension to mean 0, std 1 on the probe's training set):
- * scikit-learn's C = 1 penalty is not scale-invariant, and head representations on the unit
+ * Every representation is probed with both protocols of `PROBE_PROTOCOLS` (./probe.ts): this
+ * package's, on standardised features (each dimension to mean 0, std 1 on the probe's training
+ * set; scikit-learn's C = 1 penalty is not scale-invariant, and head representations on the unit
  * sphere have per-dimension scale ~1/√50, where the penalty rather than the data would decide
- * the fit. Raw pixels are probed unstandardised in [0, 1], the protocol of the paper's raw
- * baseline (0.9255 on original MNIST, which {@linkcode evaluateRaw} reproduces). Probes always
- * run on the wasm backend (see {@linkcode evaluateRun}).
+ * the fit) fitted to the optimum, and the paper's, scikit-learn's `LogisticRegression()` defaults
+ * on the raw features, stopped at 100 iterations. Raw pixels are probed unstandardised in [0, 1]
+ * by both (to the optimum, and stopped at 100 iterations). Probes always run on the wasm backend
+ * (see {@linkcode evaluateRun}).
  *
  * @module
  */
@@ -18,18 +20,25 @@ import { type BackendInfo, useBackend } from "../backend.ts";
 import type { EvalConfig, TrainConfig } from "../config.ts";
 import { type Dataset, type DatasetName, loadDataset, renderImages, takeFirst } from "../data/dataset.ts";
 import type { Split } from "../data/mnist.ts";
-import { encoderSpecs, F_DIM } from "../model/encoder.ts";
-import { disposeParams, makeParams } from "../model/params.ts";
-import { policySpecs } from "../model/policy.ts";
+import { F_DIM } from "../model/encoder.ts";
 import { cropGrid } from "../data/crops.ts";
 import { peakResidentBytes } from "../memory.ts";
 import { Progress } from "../progress.ts";
-import { loadCheckpoint, writeFileAtomic } from "../train/checkpoint.ts";
-import { runFiles, weightsHash } from "../train/run_folder.ts";
+import { writeFileAtomic } from "../train/checkpoint.ts";
+import { weightsHash } from "../train/run_folder.ts";
+import { loadTrainedRun } from "./trained_run.ts";
 import { type CropStats, cropStats } from "../data/crop_stats.ts";
-import { type Level, type Model, type Representations, representations, type Weighting } from "./features.ts";
+import { type Level, type Representations, representations, type Weighting } from "./features.ts";
 import { meanStd, randomPairs, sortedAbsInnerProducts, uniformityPotential } from "./metrics.ts";
-import { fitProbe, probeAccuracy, type ProbeFit } from "./probe.ts";
+import {
+  fitProbe,
+  PROBE_PROTOCOL_NAMES,
+  PROBE_PROTOCOLS,
+  probeAccuracy,
+  type ProbeFit,
+  type ProbeOptions,
+  type ProbeProtocol,
+} from "./probe.ts";
 
 /** One probe's result. */
 export interface ProbeResult {
@@ -54,7 +63,11 @@ export interface EvalResult {
   readonly backend: BackendInfo;
   readonly probeTrainSize: number;
   readonly probeTestSize: number;
-  /** Keyed `head/integrated`, `f/top8`, …; top8 only for CRL-TAC. */
+  /**
+   * Keyed by {@linkcode probeKey}: `head/integrated`, `f/top8`, … for this package's protocol,
+   * `head/integrated/paper`, … for the paper's; top8 only for CRL-TAC, oracle not for the oracle
+   * ablation (whose integrated weighting it is).
+   */
   readonly probes: Readonly<Record<string, ProbeResult>>;
   /** P(T|X) statistics over the test images; `concentration` is the paper's crop concentration. */
   readonly crops: CropStats & { readonly concentrationStd: number; readonly concentrationAbove099: number };
@@ -99,15 +112,20 @@ export interface EvaluateOptions {
   readonly progress?: boolean;
 }
 
+/** The `probes` key of a representation under a protocol: `f/top8`, `f/top8/paper`. */
+export function probeKey(level: Level, weighting: Weighting, protocol: ProbeProtocol): string {
+  return protocol === "standardized" ? `${level}/${weighting}` : `${level}/${weighting}/${protocol}`;
+}
+
 async function probe(
   train: Float32Array,
   trainLabels: Uint8Array,
   test: Float32Array,
   testLabels: Uint8Array,
   dim: number,
-  standardize: boolean,
+  options: ProbeOptions,
 ): Promise<ProbeResult> {
-  const fit: ProbeFit = await fitProbe(train, trainLabels, dim, { standardize });
+  const fit: ProbeFit = await fitProbe(train, trainLabels, dim, options);
   return {
     accuracy: await probeAccuracy(fit, test, testLabels),
     trainAccuracy: await probeAccuracy(fit, train, trainLabels),
@@ -120,7 +138,7 @@ async function probe(
 }
 
 /** Every (level, weighting) pair present in both representation sets. */
-function probeKeys(r: Representations): [Level, Weighting][] {
+function representationKeys(r: Representations): [Level, Weighting][] {
   return (Object.keys(r.reps) as Weighting[]).flatMap((w) =>
     (["head", "f"] as Level[]).map((l) => [l, w] as [Level, Weighting])
   );
@@ -143,7 +161,7 @@ async function saveFeatures(dir: string, sets: Record<Split, Representations>, l
   };
   for (const split of ["train", "test"] as const) {
     const r = sets[split];
-    for (const [level, weighting] of probeKeys(r)) {
+    for (const [level, weighting] of representationKeys(r)) {
       const name = weighting === "integrated" ? `${level}_${split}` : `${level}_${weighting}_${split}`;
       await write(name, r.reps[weighting]![level], [r.count, level === "head" ? r.headDim : F_DIM]);
     }
@@ -159,29 +177,16 @@ async function saveFeatures(dir: string, sets: Record<Split, Representations>, l
  */
 export async function evaluateRun(dir: string, options: EvaluateOptions): Promise<EvalResult> {
   const start = performance.now();
-  const files = runFiles(dir);
-  const saved = await loadCheckpoint(files.checkpoint);
-  if (!saved) throw new Error(`Cannot evaluate ${dir}: it has no checkpoint.bin (train it first)`);
-  if (saved.epoch < saved.config.epochs) {
-    throw new Error(
-      `Cannot evaluate ${dir}: its training stopped at epoch ${saved.epoch} of ${saved.config.epochs} (resume it first)`,
-    );
-  }
+  const run = await loadTrainedRun(dir, "evaluate");
+  const { saved, model, backend } = run;
   const config = saved.config;
-  const backend = await useBackend(config.backend);
   const sets = {} as Record<Split, Representations>;
   const labels = {} as Record<Split, Uint8Array>;
   const datasets = {
     train: takeFirst(await loadDataset(config.data, "train", options.mnistDir), options.eval.probeTrainSize),
     test: takeFirst(await loadDataset(config.data, "test", options.mnistDir), options.eval.probeTestSize),
   };
-  const side = datasets.test.side;
-  const cropCount = cropGrid(side).count;
-  const model: Model = {
-    encoder: makeParams(encoderSpecs(config.headDim), saved.encoder),
-    policy: saved.policy ? makeParams(policySpecs(side, cropCount), saved.policy) : null,
-    headDim: config.headDim,
-  };
+  const cropCount = cropGrid(datasets.test.side).count;
   const total = datasets.train.count + datasets.test.count;
   const runLabel = `${config.method}/${config.data}/seed ${config.seed}`;
   const progress = options.progress === false ? null : new Progress(`evaluate ${runLabel}`, total, "img");
@@ -196,8 +201,7 @@ export async function evaluateRun(dir: string, options: EvaluateOptions): Promis
     }
   } finally {
     progress?.finish();
-    disposeParams(model.encoder);
-    if (model.policy) disposeParams(model.policy);
+    run.dispose();
   }
   if (options.saveFeaturesDir) await saveFeatures(options.saveFeaturesDir, sets, labels);
 
@@ -206,20 +210,23 @@ export async function evaluateRun(dir: string, options: EvaluateOptions): Promis
   // binding limit (60,000 × 784 floats exceed llvmpipe's 128 MiB).
   await useBackend("wasm");
   const probes: Record<string, ProbeResult> = {};
-  const keys = probeKeys(sets.test);
+  const keys = PROBE_PROTOCOL_NAMES.flatMap((protocol) =>
+    representationKeys(sets.test).map(([level, weighting]) => [level, weighting, protocol] as const)
+  );
   // A probe on 60,000 images takes up to a minute on one core (REPRODUCE.md).
   const probing = options.progress === false ? null : new Progress(`probes ${runLabel}`, keys.length, "probe");
   try {
-    for (const [i, [level, weighting]] of keys.entries()) {
-      probing?.update(i, `${level}/${weighting}`);
+    for (const [i, [level, weighting, protocol]] of keys.entries()) {
+      const key = probeKey(level, weighting, protocol);
+      probing?.update(i, key);
       const dim = level === "head" ? config.headDim : F_DIM;
-      probes[`${level}/${weighting}`] = await probe(
+      probes[key] = await probe(
         sets.train.reps[weighting]![level],
         labels.train,
         sets.test.reps[weighting]![level],
         labels.test,
         dim,
-        true,
+        PROBE_PROTOCOLS[protocol],
       );
     }
     probing?.update(keys.length);
@@ -285,7 +292,10 @@ export async function evaluateRun(dir: string, options: EvaluateOptions): Promis
 /** The raw-pixel baseline: the probe on pixels in [0, 1], unstandardised. */
 export interface RawResult {
   readonly data: DatasetName;
+  /** Fitted to the optimum (this package's protocol, without standardisation). */
   readonly probe: ProbeResult;
+  /** The paper's protocol: stopped at 100 iterations (absent from files written before it). */
+  readonly paperProbe?: ProbeResult;
   readonly probeTrainSize: number;
   readonly probeTestSize: number;
   readonly backend: BackendInfo;
@@ -308,16 +318,12 @@ export async function evaluateRaw(
   const test = await load("test", sizes.probeTestSize);
   const all = (n: number) => Array.from({ length: n }, (_, i) => i);
   const dim = train.side * train.side;
+  const x = { train: renderImages(train, all(train.count)), test: renderImages(test, all(test.count)) };
+  const fit = (options: ProbeOptions) => probe(x.train, train.labels, x.test, test.labels, dim, options);
   return {
     data,
-    probe: await probe(
-      renderImages(train, all(train.count)),
-      train.labels,
-      renderImages(test, all(test.count)),
-      test.labels,
-      dim,
-      false,
-    ),
+    probe: await fit({ ...PROBE_PROTOCOLS.standardized, standardize: false }),
+    paperProbe: await fit(PROBE_PROTOCOLS.paper),
     probeTrainSize: train.count,
     probeTestSize: test.count,
     backend,

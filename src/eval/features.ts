@@ -3,17 +3,20 @@
  * convolutional pass of the encoder over the whole image ({@linkcode allCropFeatures}), never
  * from |T| separate crop passes; they are then averaged with per-image crop weights:
  *
- * - integrated: P(t|x) (uniform for SimCLR) — the paper's Z(x) = E_{P(T|x)}[h(T x)];
+ * - integrated: P(t|x) (uniform for SimCLR, the whole-digit crops for the oracle ablation) — the
+ *   paper's Z(x) = E_{P(T|x)}[h(T x)];
  * - top-8: 1/8 on the 8 crops with the highest P(t|x) (CRL-TAC only: a uniform P has no top 8);
- * - oracle: 1/9 on the 9 crops inside the digit's cell.
+ * - oracle: 1/9 on the 9 crops inside the digit's cell (not for the oracle ablation, whose
+ *   integrated weighting it is).
  *
  * Head representations are L2-normalised after averaging (as h itself is); f ones are not.
  *
  * @module
  */
 
-import { cropGrid, oracleCrops } from "../data/crops.ts";
-import { cellSquare, type Dataset, renderImages } from "../data/dataset.ts";
+import { fixedDistribution, oracleWeights } from "../data/crop_distributions.ts";
+import { cropGrid } from "../data/crops.ts";
+import { type Dataset, renderImages } from "../data/dataset.ts";
 import { allCropFeatures, F_DIM, l2Normalize, project } from "../model/encoder.ts";
 import type { Params } from "../model/params.ts";
 import { policyLogits, policyProbs } from "../model/policy.ts";
@@ -28,8 +31,8 @@ export type Level = "head" | "f";
 /** A trained model as evaluation needs it. */
 export interface Model {
   readonly encoder: Params;
-  /** P(T|X), or null for SimCLR (uniform). */
-  readonly policy: Params | null;
+  /** P(T|X): learned (CRL-TAC), or fixed uniform (SimCLR) or on the whole-digit crops (the oracle ablation). */
+  readonly policy: Params | "uniform" | "wholeDigit";
   readonly headDim: number;
 }
 
@@ -51,26 +54,22 @@ export const TOP_K = 8;
  * `withTop` is set) 1/8 on the 8 largest entries of each row of P, then `oracle` as given.
  *
  * @param p P(t|x), `[b,|T|]`.
- * @param oracle The oracle weights, `[b,|T|]`.
+ * @param oracle The oracle weights, `[b,|T|]`, or null to leave them out.
  */
-export function cropWeightings(p: Tensor2D, oracle: Tensor2D, withTop: boolean): Tensor2D[] {
+export function cropWeightings(p: Tensor2D, oracle: Tensor2D | null, withTop: boolean): Tensor2D[] {
   return tf.tidy(() => {
     const weights = [tf.clone(p)];
     if (withTop) weights.push(tf.div(tf.sum(tf.oneHot(tf.topk(p, TOP_K).indices, p.shape[1]), 1), TOP_K));
-    weights.push(tf.clone(oracle));
+    if (oracle) weights.push(tf.clone(oracle));
     return weights;
   });
 }
 
-/** `b × |T|` oracle weights: 1/9 on each of the 9 crops inside image's digit cell. */
-export function oracleWeights(ds: Dataset, indices: readonly number[]): Float32Array {
-  const grid = cropGrid(ds.side);
-  const out = new Float32Array(indices.length * grid.count);
-  indices.forEach((img, k) => {
-    const crops = oracleCrops(grid, cellSquare(ds, img));
-    for (const c of crops) out[k * grid.count + c] = 1 / crops.length;
-  });
-  return out;
+/** The weightings evaluated for a model's kind of P. */
+export function weightingsOf(policy: Model["policy"]): Weighting[] {
+  if (policy === "uniform") return ["integrated", "oracle"];
+  if (policy === "wholeDigit") return ["integrated"];
+  return ["integrated", "top8", "oracle"];
 }
 
 /**
@@ -88,7 +87,8 @@ export async function representations(
 ): Promise<Representations> {
   const grid = cropGrid(ds.side);
   const t = grid.count;
-  const weightings: Weighting[] = model.policy ? ["integrated", "top8", "oracle"] : ["integrated", "oracle"];
+  const weightings = weightingsOf(model.policy);
+  const learned = typeof model.policy !== "string" ? model.policy : null;
   const n = indices.length;
   const probs = new Float32Array(n * t);
   const reps: Representations["reps"] = {};
@@ -98,13 +98,14 @@ export async function representations(
   for (let start = 0; start < n; start += batch) {
     const part = indices.slice(start, start + batch);
     const b = part.length;
-    const oracle = oracleWeights(ds, part);
+    const oracle = weightings.includes("oracle") ? oracleWeights(ds, part) : null;
+    const fixed = learned ? null : fixedDistribution(ds, part, model.policy as "uniform" | "wholeDigit");
     const packed = tf.tidy(() => {
       const images = tf.tensor4d(renderImages(ds, part), [b, ds.side, ds.side, 1]);
       const f = tf.reshape(allCropFeatures(model.encoder, images), [b * t, F_DIM]) as Tensor2D;
       const h = l2Normalize(project(model.encoder, f));
-      const p: Tensor2D = model.policy ? policyProbs(policyLogits(model.policy, images)) : tf.fill([b, t], 1 / t);
-      const weights = cropWeightings(p, tf.tensor2d(oracle, [b, t]), model.policy !== null);
+      const p = learned ? policyProbs(policyLogits(learned, images)) : tf.tensor2d(fixed!, [b, t]);
+      const weights = cropWeightings(p, oracle && tf.tensor2d(oracle, [b, t]), learned !== null);
       // [b,1,T] × [b,T,d]: each image's weighted mean over its crops.
       const average = (w: Tensor, x: Tensor2D, dim: number) =>
         tf.reshape(tf.matMul(tf.reshape(w, [b, 1, t]) as Tensor3D, tf.reshape(x, [b, t, dim]) as Tensor3D), [

@@ -106,6 +106,28 @@ export interface ProbeFit {
 
 const DEFAULTS = { C: 1, maxIter: 1000, tol: 1e-5, standardize: false, memory: 10 } as const;
 
+/**
+ * The two protocols every representation is probed with.
+ *
+ * - `standardized` (this package's): features standardised on the probe's training set, fitted
+ *   to the optimum (largest |gradient| ≤ 1e-5, at most 1000 iterations). Raw pixels are the
+ *   exception: they are probed unstandardised in [0, 1] (see `evaluateRaw`).
+ * - `paper`: scikit-learn's `LogisticRegression()` as shipped, which is all the paper says of its
+ *   probe: raw, unstandardised features, lbfgs, C = 1, tol = 1e-4 on the largest |gradient|, and
+ *   stopped at `max_iter = 100` as scikit-learn stops (its ConvergenceWarning is the
+ *   `converged: false` here).
+ */
+export const PROBE_PROTOCOLS = {
+  standardized: { standardize: true, maxIter: 1000, tol: 1e-5 },
+  paper: { standardize: false, maxIter: 100, tol: 1e-4 },
+} as const satisfies Record<string, ProbeOptions>;
+
+/** A probe protocol's name. */
+export type ProbeProtocol = keyof typeof PROBE_PROTOCOLS;
+
+/** Every protocol, this package's first. */
+export const PROBE_PROTOCOL_NAMES = Object.keys(PROBE_PROTOCOLS) as ProbeProtocol[];
+
 // Strong-Wolfe constants (Nocedal & Wright's for quasi-Newton methods) and the most evaluations
 // one line search may take (scikit-learn raises scipy's 20 to 50).
 const C1 = 1e-4;

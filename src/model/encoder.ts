@@ -122,3 +122,14 @@ export function allCropFeatures(p: Params, images: Tensor4D): Tensor4D {
     (part) => tf.relu(tf.add<Tensor4D>(tf.conv2d(trunk(p, part), w, 1, "valid"), param(p, "f/dense/b"))),
   );
 }
+
+/**
+ * h of every crop of whole images, from one fully convolutional pass.
+ *
+ * @param images `[N,S,S,1]`.
+ * @returns `[N·|T|, headDim]`, unit rows, image n's crops in rows `n·|T| … (n + 1)·|T| − 1`.
+ */
+export function allCropEmbeddings(p: Params, images: Tensor4D): Tensor2D {
+  const f = allCropFeatures(p, images);
+  return l2Normalize(project(p, tf.reshape(f, [f.shape[0] * f.shape[1] * f.shape[2], F_DIM]) as Tensor2D));
+}

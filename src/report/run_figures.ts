@@ -20,6 +20,7 @@ import {
   superimposedRepresentationsFigure,
   trainingCurvesFigure,
 } from "./figures.ts";
+import { METHOD_WORDS } from "./report.ts";
 
 /** Draws the run's figures: file contents by name under `figures/`. */
 export async function runFigures(input: FigureInput): Promise<Record<string, string | Uint8Array>> {
@@ -30,7 +31,7 @@ export async function runFigures(input: FigureInput): Promise<Record<string, str
   const files: Record<string, string | Uint8Array> = {};
   const image = (i: number) => renderImageBytes(test, i, new Uint8Array(side * side));
   const shown = Math.min(8, count);
-  const label = `${config.method === "crltac" ? "CRL-TAC" : "SimCLR"}, ${config.data} MNIST, seed ${config.seed}`;
+  const label = `${METHOD_WORDS[config.method]}, ${config.data} MNIST, seed ${config.seed}`;
   files["fig3-crop-heatmaps.png"] = cropHeatmapFigure(
     Array.from({ length: shown }, (_, i) => image(i)),
     side,

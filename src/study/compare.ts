@@ -4,6 +4,11 @@
  * the paper profile checks every paper cell and the paper's claims; the smoke profile checks its
  * own fixture (per seed, within tolerances) and the claims that hold at its scale.
  *
+ * Every probe cell comes in two protocols (src/eval/probe.ts): this package's (`…/integrated`)
+ * and the paper's (`…/integrated/paper`), and both are compared with the paper's one number. The
+ * paper profile checks the paper's protocol, the one the paper used; this package's is shown
+ * beside it.
+ *
  * @module
  */
 
@@ -97,6 +102,29 @@ export function toleranceFor(key: string, t: Tolerances): number {
   return t.accuracy;
 }
 
+/** The paper's value for a cell: probe cells of either protocol share it. */
+function paperValueOf(paper: PaperFixture, key: string): PaperValue | null {
+  return paper.cells[key] ?? paper.cells[key.replace(/\/paper$/, "")] ?? null;
+}
+
+/** Whether a cell is a probe accuracy under this package's protocol (not the paper's). */
+function isOwnProtocolProbe(key: string): boolean {
+  const parts = key.split("/");
+  return !key.endsWith("/paper") && (parts[1] === "raw" || parts[2] === "head" || parts[2] === "f");
+}
+
+/** The keys in a readable order: each probe cell followed by the same cell under the paper's protocol. */
+function orderKeys(keys: readonly string[]): string[] {
+  const set = new Set(keys);
+  const out: string[] = [];
+  for (const key of keys) {
+    if (key.endsWith("/paper") && set.has(key.replace(/\/paper$/, ""))) continue;
+    out.push(key);
+    if (set.has(`${key}/paper`)) out.push(`${key}/paper`);
+  }
+  return out;
+}
+
 function paperVerdict(paper: PaperValue, ours: CellStats): { z: number; verdict: Verdict } {
   const combined = Math.max(Math.sqrt(ours.std ** 2 + (paper.std ?? 0) ** 2), STD_FLOOR);
   const z = (ours.mean - paper.mean) / combined;
@@ -169,9 +197,11 @@ export function compare(
   own: OwnFixture | null,
 ): Comparison {
   const checkPaper = profile === "paper";
-  const keys = [...new Set([...Object.keys(paper.cells), ...Object.keys(cells), ...Object.keys(own?.cells ?? {})])];
+  const keys = orderKeys([
+    ...new Set([...Object.keys(paper.cells), ...Object.keys(cells), ...Object.keys(own?.cells ?? {})]),
+  ]);
   const rows: CellComparison[] = keys.map((key) => {
-    const p = paper.cells[key] ?? null;
+    const p = paperValueOf(paper, key);
     const ours = cells[key] ?? null;
     const vs = p && ours ? paperVerdict(p, ours) : null;
     const fixture = own && ours ? fixtureCheck(key, ours, own) : null;
@@ -182,7 +212,7 @@ export function compare(
       z: vs?.z ?? null,
       verdict: p ? (vs?.verdict ?? "not run") : null,
       fixture,
-      checked: (checkPaper && vs !== null) || fixture !== null,
+      checked: (checkPaper && vs !== null && !isOwnProtocolProbe(key)) || fixture !== null,
     };
   });
   const claims = checkClaims(cells, checkPaper ? paper.claims : own?.claims ?? {});

@@ -3,13 +3,15 @@
  * method × metric) the values over seeds with their mean and standard deviation.
  *
  * Cell keys: `<data>/<method>/<level>/<weighting>` for probe accuracies (e.g.
- * `shifted/crltac/head/integrated`), `<data>/<method>/concentration`, `<data>/<method>/uniformity`,
- * and `<data>/raw` for the raw-pixel baseline.
+ * `shifted/crltac/head/integrated`) with this package's probe, the same followed by `/paper` with
+ * the paper's (`shifted/crltac/head/integrated/paper`), `<data>/<method>/concentration`,
+ * `<data>/<method>/uniformity`, and `<data>/raw` (`<data>/raw/paper`) for the raw-pixel baseline.
  *
  * @module
  */
 
 import type { EvalResult, RawResult } from "../eval/evaluate.ts";
+import type { LandscapeResult } from "../eval/landscape.ts";
 import { meanStd } from "../eval/metrics.ts";
 import type { TrainSummary } from "../train/trainer.ts";
 import type { RunSpec } from "./plan.ts";
@@ -20,6 +22,8 @@ export interface RunRecord {
   readonly spec: RunSpec;
   readonly summary: TrainSummary | null;
   readonly eval: EvalResult | null;
+  /** The landscape of objective (2) around the run (`landscape.json`). */
+  readonly landscape: LandscapeResult | null;
 }
 
 /** One cell: the value of every seed, their mean and standard deviation. */
@@ -41,7 +45,7 @@ export function runMetrics(e: EvalResult): Record<string, number> {
   const metrics: Record<string, number> = {};
   const shifted = e.data === "shifted";
   for (const [key, probe] of Object.entries(e.probes)) {
-    if (shifted || !key.endsWith("/oracle")) metrics[key] = probe.accuracy;
+    if (shifted || key.split("/")[1] !== "oracle") metrics[key] = probe.accuracy;
   }
   if (shifted) metrics.concentration = e.crops.nonEmptyMass;
   metrics.uniformity = e.uniformity.potential;
@@ -66,7 +70,10 @@ export function aggregate(runs: readonly RunRecord[], raws: readonly RawResult[]
       (byKey[`${run.spec.data}/${run.spec.method}/${metric}`] ??= {})[String(run.spec.seed)] = value;
     }
   }
-  for (const raw of raws) byKey[`${raw.data}/raw`] = { raw: raw.probe.accuracy };
+  for (const raw of raws) {
+    byKey[`${raw.data}/raw`] = { raw: raw.probe.accuracy };
+    if (raw.paperProbe) byKey[`${raw.data}/raw/paper`] = { raw: raw.paperProbe.accuracy };
+  }
   return Object.fromEntries(Object.entries(byKey).map(([k, v]) => [k, cellStats(v)]));
 }
 
@@ -87,6 +94,7 @@ export async function readRun(dir: string, name: string, spec: RunSpec): Promise
     spec,
     summary: await readJson<TrainSummary>(`${dir}/summary.json`),
     eval: await readJson<EvalResult>(`${dir}/eval.json`),
+    landscape: await readJson<LandscapeResult>(`${dir}/landscape.json`),
   };
 }
 

@@ -34,6 +34,12 @@ export interface StudyOptions {
   readonly saveFeatures: boolean;
   /** Also probe the raw pixels of each dataset. @default true */
   readonly raw?: boolean;
+  /**
+   * Complete each run with both probe protocols and its landscape of objective (2), re-evaluating
+   * runs evaluated before the paper's protocol existed; without it (a sweep, whose table needs
+   * neither) an evaluation of either age will do. @default true
+   */
+  readonly complete?: boolean;
   readonly mnistDir?: string;
   /** Where status lines go. */
   readonly log: (line: string) => void;
@@ -54,6 +60,7 @@ const CONFIG = new URL("../../deno.json", import.meta.url);
 const PRIOR_COST: Record<string, number> = {
   "shifted/crltac": 4.4,
   "shifted/simclr": 1.0,
+  "shifted/oracle": 1.0,
   "original/crltac": 1.4,
   "original/simclr": 1.0,
 };
@@ -149,15 +156,31 @@ async function countLines(path: string): Promise<number> {
 }
 
 /**
- * A run is done when its evaluation exists, at the profile's probe sizes, of a model trained with
- * the same config (the backend aside).
+ * Whether the run's evaluation is there, at the profile's probe sizes and of its weights, with
+ * both probe protocols when `complete`.
  */
-function isDone(record: RunRecord, config: TrainConfig): boolean {
+function isEvaluated(record: RunRecord, config: TrainConfig, complete: boolean): boolean {
+  const e = record.eval, sizes = PROFILES[config.profile].eval;
+  return e !== null && e.weightsSha256 === record.summary?.weightsSha256 &&
+    e.probeTrainSize === sizes.probeTrainSize && e.probeTestSize === sizes.probeTestSize &&
+    (!complete || "head/integrated/paper" in e.probes);
+}
+
+/** Whether the run's landscape of objective (2) is there, of its weights, at the profile's size. */
+function hasLandscape(record: RunRecord, config: TrainConfig): boolean {
+  const l = record.landscape;
+  return l !== null && l.weightsSha256 === record.summary?.weightsSha256 &&
+    l.images === PROFILES[config.profile].eval.landscapeImages;
+}
+
+/**
+ * A run is done when a model trained with the same config (the backend aside) has its evaluation
+ * and (when `complete`) its landscape.
+ */
+function isDone(record: RunRecord, config: TrainConfig, complete: boolean): boolean {
   const c = record.summary?.config;
-  const e = record.eval;
-  const sizes = PROFILES[config.profile].eval;
-  return c !== undefined && e !== null && sameScience(c, config) &&
-    e.probeTrainSize === sizes.probeTrainSize && e.probeTestSize === sizes.probeTestSize;
+  return c !== undefined && sameScience(c, config) && isEvaluated(record, config, complete) &&
+    (!complete || hasLandscape(record, config));
 }
 
 /**
@@ -167,6 +190,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyOutput> {
   await Deno.mkdir(o.out, { recursive: true });
   const env = childEnv(o.out);
   const mnist = o.mnistDir ? ["--mnist", o.mnistDir] : [];
+  const complete = o.complete ?? true;
   type Job = { name: string; kind: string; steps: number; epochs: number; dir: string; work: () => Promise<void> };
   const failed: StudyOutput["failed"] = [];
   const jobs: Job[] = [];
@@ -191,7 +215,8 @@ export async function runStudy(o: StudyOptions): Promise<StudyOutput> {
     const name = runName(spec);
     const dir = `${o.out}/${name}`;
     const config = studyConfig(o.profile, spec, o.backend);
-    if (isDone(await readRun(dir, name, spec), config)) continue;
+    const record = await readRun(dir, name, spec);
+    if (isDone(record, config, complete)) continue;
     const steps = iterationsPerEpoch(config) * config.epochs;
     jobs.push({
       name,
@@ -225,9 +250,17 @@ export async function runStudy(o: StudyOptions): Promise<StudyOutput> {
           const r = await runProcess("train.ts", args, `${dir}/run.log`, env);
           if (!r.ok) throw new Error(r.tail);
         }
-        const features = o.saveFeatures ? ["--save-features", `${dir}/features`] : [];
-        const r = await runProcess("evaluate.ts", ["--run", dir, ...features, ...mnist], `${dir}/run.log`, env);
-        if (!r.ok) throw new Error(r.tail);
+        // Read again: a run trained just now has a new summary.
+        const trained = await readRun(dir, name, spec);
+        if (!isEvaluated(trained, config, complete)) {
+          const features = o.saveFeatures ? ["--save-features", `${dir}/features`] : [];
+          const r = await runProcess("evaluate.ts", ["--run", dir, ...features, ...mnist], `${dir}/run.log`, env);
+          if (!r.ok) throw new Error(r.tail);
+        }
+        if (complete && !hasLandscape(trained, config)) {
+          const r = await runProcess("landscape.ts", ["--run", dir, ...mnist], `${dir}/run.log`, env);
+          if (!r.ok) throw new Error(r.tail);
+        }
       },
     });
   }

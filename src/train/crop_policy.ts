@@ -1,15 +1,17 @@
 /**
  * Crop policies: how the trainer draws the h-step's crops and whether P(T|X) is updated. SimCLR is
  * the {@linkcode uniformPolicy} (P fixed uniform, no P-step); CRL-TAC is the
- * {@linkcode learnedPolicy}. The trainer holds one loop for both.
+ * {@linkcode learnedPolicy}; the oracle ablation is the {@linkcode oraclePolicy} (P fixed on the
+ * 9 whole-digit crops, no P-step). The trainer holds one loop for all three.
  *
  * @module
  */
 
 import type { TrainConfig } from "../config.ts";
-import { type Dataset, extractCrops } from "../data/dataset.ts";
+import { oracleWeights } from "../data/crop_distributions.ts";
+import { type Dataset, datasetCropGrid, extractCrops } from "../data/dataset.ts";
 import type { Prng } from "../data/prng.ts";
-import { allCropFeatures, embed, F_DIM, l2Normalize, project } from "../model/encoder.ts";
+import { allCropEmbeddings, embed } from "../model/encoder.ts";
 import { matMul } from "../model/ops.ts";
 import type { Params } from "../model/params.ts";
 import { type PolicyForward, policyForward, policyGrads } from "../model/policy.ts";
@@ -37,8 +39,10 @@ export interface PolicyStepResult {
 export interface CropPolicy {
   /** Parameters of P(T|X), or null when P is fixed. */
   readonly params: Params | null;
+  /** P(t|x) of a batch on the host when P is fixed, `N × |T|`; null when P is learned. */
+  readonly fixed: ((batch: Batch) => Float32Array) | null;
   /**
-   * P(T|X)'s forward pass on the batch, or null when P is fixed uniform. The caller reads P(t|x)
+   * P(T|X)'s forward pass on the batch, or null when P is fixed. The caller reads P(t|x)
    * from its logits (`policyProbs`) together with whatever else it needs then, in one GPU sync,
    * keeps it for `update`, and disposes it.
    */
@@ -51,7 +55,23 @@ export interface CropPolicy {
 }
 
 /** P(T|X) fixed uniform: SimCLR. */
-export const uniformPolicy: CropPolicy = { params: null, forward: () => null, update: () => null };
+export const uniformPolicy: CropPolicy = {
+  params: null,
+  fixed: (batch) => {
+    const count = datasetCropGrid(batch.ds).count;
+    return new Float32Array(batch.indices.length * count).fill(1 / count);
+  },
+  forward: () => null,
+  update: () => null,
+};
+
+/** P(T|X) fixed uniform on the 9 crops inside each image's digit cell: the oracle ablation (privileged). */
+export const oraclePolicy: CropPolicy = {
+  params: null,
+  fixed: (batch) => oracleWeights(batch.ds, batch.indices),
+  forward: () => null,
+  update: () => null,
+};
 
 /**
  * P(T|X) learned by the P-step: CRL-TAC.
@@ -69,6 +89,7 @@ export function learnedPolicy(
 ): CropPolicy {
   return {
     params,
+    fixed: null,
     forward: (batch) => policyForward(params, batch.images()),
     update(batch, forward, encoder, rng) {
       if (!forward) throw new Error("learnedPolicy.update() needs the batch's forward pass");
@@ -145,7 +166,7 @@ function exactLoss(
   const n = batch.indices.length, k = crops.length / n;
   const drawn = Int32Array.from(crops, (c, i) => Math.floor(i / k) * cropCount + c);
   const [ownKernel, otherKernel] = tf.tidy(() => {
-    const z = allCropEmbeddings(encoder, batch.images(), n * cropCount);
+    const z = allCropEmbeddings(encoder, batch.images());
     // Image by image: tfjs-wasm's batched product took 2.3× as long (wasm, N = 64, |T| = 289).
     const perImage = tf.unstack(tf.reshape(z, [n, cropCount, z.shape[1]])) as Tensor2D[];
     const own = tf.stack(perImage.map((zi) => matMul(zi, tf.transpose(zi)))) as Tensor3D;
@@ -172,7 +193,7 @@ function hybridLoss(
 ): PolicyStepLoss {
   const n = batch.indices.length, k = crops.length / n;
   const [ownKernel, sims] = tf.tidy(() => {
-    const z = allCropEmbeddings(encoder, batch.images(), n * cropCount);
+    const z = allCropEmbeddings(encoder, batch.images());
     const perImage = tf.unstack(tf.reshape(z, [n, cropCount, z.shape[1]])) as Tensor2D[];
     const drawn = perImage.map((zi, img) =>
       tf.gather(zi, tf.tensor1d(crops.subarray(img * k, (img + 1) * k), "int32"))
@@ -188,9 +209,4 @@ function hybridLoss(
     loss: (logProbs) => hybridPolicyLoss(logProbs, crops, ownKernel, sims, config.lambda, { self: config.policySelf }),
     constants: [ownKernel, sims],
   };
-}
-
-/** h of every crop of `images`, `[count, headDim]`, from one fully convolutional pass. */
-function allCropEmbeddings(encoder: Params, images: Tensor4D, count: number): Tensor2D {
-  return l2Normalize(project(encoder, tf.reshape(allCropFeatures(encoder, images), [count, F_DIM]) as Tensor2D));
 }

@@ -1,7 +1,7 @@
 /**
- * The trainer: one loop for SimCLR and CRL-TAC. Each iteration draws m crops per image from the
- * crop policy's P(T|X), takes an Adam step on the encoder's Jensen bound (h-step), then lets the
- * policy update P(T|X) (P-step; nothing for SimCLR). Every epoch ends with an atomic checkpoint;
+ * The trainer: one loop for SimCLR, CRL-TAC and the oracle ablation. Each iteration draws m crops
+ * per image from the crop policy's P(T|X), takes an Adam step on the encoder's Jensen bound
+ * (h-step), then lets the policy update P(T|X) (P-step; nothing where P is fixed). Every epoch ends with an atomic checkpoint;
  * a resumed run replays exactly what an uninterrupted one computes.
  *
  * One GPU sync per iteration (each costs ~14 ms on an H200): its losses are read back together
@@ -36,7 +36,7 @@ import { Adam } from "./adam.ts";
 import { type Checkpoint, loadCheckpoint, saveCheckpoint, writeFileAtomic } from "./checkpoint.ts";
 import { readJsonLines, runFiles, weightsHash } from "./run_folder.ts";
 import { checkStockOnMesa } from "./stock_kernels.ts";
-import { type Batch, type CropPolicy, learnedPolicy, uniformPolicy } from "./crop_policy.ts";
+import { type Batch, type CropPolicy, learnedPolicy, oraclePolicy, uniformPolicy } from "./crop_policy.ts";
 
 /** One line of `log.jsonl`: an iteration's losses and P(T|X) statistics on its batch. */
 export interface StepRecord {
@@ -205,11 +205,6 @@ interface TrainBatch extends Batch {
   dispose(): void;
 }
 
-/** Uniform P(t|x) for `n` images: SimCLR's. */
-function uniform(n: number, cropCount: number): Float32Array {
-  return new Float32Array(n * cropCount).fill(1 / cropCount);
-}
-
 /** Keeps the lines of a JSON-lines file up to `step` (rewritten atomically) and returns them. */
 async function keepLines<T extends { step: number }>(path: string, step: number): Promise<T[]> {
   const kept = (await readJsonLines<T>(path)).filter((r) => r.step <= step);
@@ -220,28 +215,32 @@ async function keepLines<T extends { step: number }>(path: string, step: number)
 /**
  * Which crop policy iteration `step` (0-based) uses: uniform crops and no P-step during the
  * warm-up, then P-steps with the sampled estimator for the first `policySampledSteps`
- * iterations, then the run's estimator. SimCLR's is uniform throughout.
+ * iterations, then the run's estimator. SimCLR's is uniform throughout, the oracle's fixed on
+ * the whole-digit crops.
  */
-export function policyPhase(config: TrainConfig, step: number): "uniform" | PolicyEstimator {
+export function policyPhase(config: TrainConfig, step: number): "uniform" | "oracle" | PolicyEstimator {
+  if (config.method === "oracle") return "oracle";
   if (config.method === "simclr" || step < config.warmup) return "uniform";
   return step < config.policySampledSteps ? "sampled" : config.policyEstimator;
 }
 
 /** Whether iteration `step` (0-based) ends with a P-step: every `policyEvery`-th learned one. */
 export function takesPolicyStep(config: TrainConfig, step: number): boolean {
-  return policyPhase(config, step) !== "uniform" && (step + 1) % config.policyEvery === 0;
+  const phase = policyPhase(config, step);
+  return phase !== "uniform" && phase !== "oracle" && (step + 1) % config.policyEvery === 0;
 }
 
 function policyAt(config: TrainConfig, s: State, step: number): CropPolicy {
   const phase = policyPhase(config, step);
   if (phase === "uniform") return uniformPolicy;
+  if (phase === "oracle") return oraclePolicy;
   return phase === config.policyEstimator ? s.policy : s.sampledPolicy!;
 }
 
 /** P(t|x) of a batch on the host, its forward pass kept for the P-step: a read-back of its own for a learned P. */
 async function hostProbabilities(policy: CropPolicy, batch: TrainBatch): Promise<Float32Array> {
   batch.forward = policy.forward(batch);
-  if (!batch.forward) return uniform(batch.indices.length, datasetCropGrid(batch.ds).count);
+  if (!batch.forward) return policy.fixed!(batch);
   const probs = policyProbs(batch.forward.logits);
   try {
     return new Float32Array(await probs.data()); // GPU sync: P(t|x) is needed for sampling
@@ -283,7 +282,8 @@ async function iteration(
   batch.forward?.dispose();
   batch.forward = null;
   const scalars = p ? [h.value, p.loss, p.objective, p.entropy] : [h.value];
-  if (next) next.forward = policyAt(config, s, s.step + 1).forward(next);
+  const nextPolicy = next ? policyAt(config, s, s.step + 1) : null;
+  if (next) next.forward = nextPolicy!.forward(next);
   const upcoming = next?.forward?.logits ?? null;
   const snap = s.snapshots?.steps.has(s.step + 1) ? s.snapshots : null;
   const packed = tf.tidy(() =>
@@ -311,7 +311,7 @@ async function iteration(
       ? null
       : upcoming
       ? new Float32Array(values.subarray(scalars.length, scalars.length + nextCount))
-      : uniform(next.indices.length, cropCount),
+      : nextPolicy!.fixed!(next),
     snapshot: snap
       ? {
         step: s.step + 1,

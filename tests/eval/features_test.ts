@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { cropGrid, cropOrigin } from "../../src/data/crops.ts";
 import { extractCrops, loadDataset, renderImages, takeFirst } from "../../src/data/dataset.ts";
 import { Prng } from "../../src/data/prng.ts";
-import { cropWeightings, oracleWeights, representations } from "../../src/eval/features.ts";
+import { cropWeightings, representations } from "../../src/eval/features.ts";
 import { allCropFeatures, embed, encodeF, encoderSpecs, F_DIM } from "../../src/model/encoder.ts";
 import { disposeParams, initialValues, makeParams } from "../../src/model/params.ts";
 import { type Tensor2D, tf } from "../../src/tf.ts";
@@ -37,7 +37,7 @@ Deno.test("representations() averages the crops' h and f with P, top-8 and oracl
   const ds = takeFirst(await loadDataset("shifted", "test"), 3);
   const grid = cropGrid(84);
   const p = params();
-  const r = await representations({ encoder: p, policy: null, headDim: 50 }, ds, [0, 1, 2], 2);
+  const r = await representations({ encoder: p, policy: "uniform", headDim: 50 }, ds, [0, 1, 2], 2);
   assert.deepEqual(Object.keys(r.reps).sort(), ["integrated", "oracle"]);
   // SimCLR: P is uniform, and the integrated head is the normalised mean of all 289 crops' h.
   assert.ok(r.probs.every((v) => Math.abs(v - 1 / 289) < 1e-7));
@@ -71,16 +71,15 @@ Deno.test("cropWeightings() picks the 8 most probable crops and passes P and the
   assert.ok(or![1]!.every((v) => Math.abs(v - 1 / t) < 1e-7));
 });
 
-Deno.test("oracleWeights() puts 1/9 on the crops inside each image's cell", async () => {
-  const ds = takeFirst(await loadDataset("shifted", "test"), 20);
-  const w = oracleWeights(ds, Array.from({ length: 20 }, (_, i) => i));
-  for (let i = 0; i < 20; i++) {
-    const row = w.subarray(i * 289, (i + 1) * 289);
-    const chosen = [...row].flatMap((v, t) => (v > 0 ? [t] : []));
-    assert.equal(chosen.length, 9);
-    const cell = ds.cells[i]!;
-    const [r0, c0] = [7 * Math.floor(cell / 3), 7 * (cell % 3)];
-    assert.deepEqual(chosen, [0, 1, 2].flatMap((dr) => [0, 1, 2].map((dc) => (r0 + dr) * 17 + c0 + dc)));
-    assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-6);
-  }
+Deno.test("representations() of the oracle ablation integrate over the whole-digit crops only", async () => {
+  const ds = takeFirst(await loadDataset("shifted", "test"), 3);
+  const p = params();
+  const simclr = await representations({ encoder: p, policy: "uniform", headDim: 50 }, ds, [0, 1, 2], 2);
+  const oracle = await representations({ encoder: p, policy: "wholeDigit", headDim: 50 }, ds, [0, 1, 2], 2);
+  // Its P is the oracle weighting, which would be a second copy of the integrated one.
+  assert.deepEqual(Object.keys(oracle.reps), ["integrated"]);
+  assert.equal(oracle.probs.filter((v) => v > 0).length, 27);
+  assertClose(oracle.reps.integrated!.head, simclr.reps.oracle!.head, 1e-6, "head");
+  assertClose(oracle.reps.integrated!.f, simclr.reps.oracle!.f, 1e-6, "f");
+  disposeParams(p);
 });

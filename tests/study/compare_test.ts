@@ -17,6 +17,8 @@ const paper: PaperFixture = {
 const cells = {
   "shifted/crltac/head/integrated": cellStats({ 0: 0.95, 1: 0.954 }),
   "shifted/simclr/head/integrated": cellStats({ 0: 0.5, 1: 0.52 }),
+  "shifted/crltac/head/integrated/paper": cellStats({ 0: 0.94, 1: 0.95 }),
+  "shifted/simclr/head/integrated/paper": cellStats({ 0: 0.31, 1: 0.32 }),
   "shifted/crltac/concentration": cellStats({ 0: 0.999, 1: 0.997 }),
   "shifted/crltac/uniformity": cellStats({ 0: 0.1, 1: 0.12 }),
   "shifted/simclr/uniformity": cellStats({ 0: 0.97, 1: 0.98 }),
@@ -31,7 +33,26 @@ Deno.test("compare() gives each paper cell a verdict in units of the combined st
   assert.equal(tac.verdict, "reproduced");
   assert.equal(row("shifted/simclr/head/integrated").verdict, "not reproduced");
   assert.equal(row("shifted/crltac/uniformity").verdict, null);
-  assert.deepEqual(c.failures, ["shifted/simclr/head/integrated"]);
+  // Both probe protocols are compared with the paper's one number; only the paper's protocol is checked.
+  const paperProbe = row("shifted/simclr/head/integrated/paper");
+  assert.deepEqual(paperProbe.paper, paper.cells["shifted/simclr/head/integrated"]);
+  assert.equal(paperProbe.verdict, "reproduced");
+  assert.equal(paperProbe.checked, true);
+  assert.equal(row("shifted/simclr/head/integrated").checked, false);
+  assert.deepEqual(c.failures, []);
+  const wrong = compare(
+    "paper",
+    { ...cells, "shifted/crltac/head/integrated/paper": cellStats({ 0: 0.3 }) },
+    paper,
+    null,
+  );
+  assert.deepEqual(wrong.failures, ["shifted/crltac/head/integrated/paper"]);
+  // Each probe cell is followed by the same cell under the paper's protocol.
+  const keys = c.cells.map((r) => r.key);
+  assert.equal(
+    keys.indexOf("shifted/simclr/head/integrated/paper"),
+    keys.indexOf("shifted/simclr/head/integrated") + 1,
+  );
   assert.deepEqual(c.claims.map((k) => [k.id, k.ok]), [["headAdvantage", true], ["concentration", true], [
     "uniformity",
     true,
@@ -84,7 +105,14 @@ Deno.test("the comparison renders as a text table and as Markdown with every see
     text,
     /shifted · CRL-TAC · head · P-integrated\s+0\.9550 ± 0\.0023\s+0\.9520 ± 0\.0020 \(n=2\)\s+-0\.6\s+reproduced/,
   );
-  assert.match(text, /Checked comparisons that fail: shifted\/simclr\/head\/integrated/);
+  assert.match(
+    text,
+    /shifted · SimCLR · head · P-integrated · paper's probe\s+0\.3156 ± 0\.0044\s+0\.3150 ± 0\.0050 \(n=2\)\s+-0\.1\s+reproduced/,
+  );
+  const failing = comparisonText(
+    compare("paper", { ...cells, "shifted/simclr/head/integrated/paper": cellStats({ 0: 0.5 }) }, paper, null),
+  );
+  assert.match(failing, /Checked comparisons that fail: shifted\/simclr\/head\/integrated\/paper\./);
   const md = comparisonMarkdown(c);
   assert.match(md, /<sub>0: 0\.9500, 1: 0\.9540<\/sub>/);
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { resolveConfig } from "../../src/config.ts";
+import { type Method, resolveConfig } from "../../src/config.ts";
 import { runName, studyRuns } from "../../src/study/plan.ts";
 
 import { runDeno, scriptPath } from "../subprocess.ts";
@@ -7,7 +7,7 @@ import { runDeno, scriptPath } from "../subprocess.ts";
 const MERGE = scriptPath("merge");
 
 /** A finished run folder with made-up numbers: enough of summary.json and eval.json to report. */
-async function fakeRun(dir: string, data: "shifted" | "original", method: "crltac" | "simclr", seed: number) {
+async function fakeRun(dir: string, data: "shifted" | "original", method: Method, seed: number) {
   const name = runName({ data, method, seed });
   await Deno.mkdir(`${dir}/${name}/figures`, { recursive: true });
   const config = resolveConfig("smoke", data, method, seed);
@@ -81,7 +81,7 @@ Deno.test("merge combines shard folders into the report a single study would giv
     );
     assert.deepEqual(cells["shifted/crltac/head/integrated"].values, { 0: 0.5, 1: 0.51 });
     assert.equal(cells["shifted/simclr/uniformity"].n, 2);
-    assert.equal(results.runs.length, 4);
+    assert.equal(results.runs.length, 6);
     assert.ok(await Deno.stat(`${root}/all/REPORT.md`));
     // The made-up numbers are not the fixture's: the merged study fails its checks.
     assert.equal(out.code, 1, stderr);

@@ -1,16 +1,17 @@
 import assert from "node:assert/strict";
 import { filterRuns, parseRunName, parseShard, runName, shardRuns, studyRuns } from "../../src/study/plan.ts";
 
-Deno.test("studyRuns() lists dataset × method × seed: 16 runs for 4 seeds", () => {
+Deno.test("studyRuns() lists dataset × method × seed, the oracle ablation on shifted MNIST only: 20 runs for 4 seeds", () => {
   const runs = studyRuns([0, 1, 2, 3]);
-  assert.equal(runs.length, 16);
-  assert.equal(new Set(runs.map(runName)).size, 16);
+  assert.equal(runs.length, 20);
+  assert.equal(new Set(runs.map(runName)).size, 20);
   assert.deepEqual(runs[0], { data: "shifted", method: "crltac", seed: 0 });
+  assert.deepEqual(runs.filter((r) => r.method === "oracle").map((r) => r.data), Array(4).fill("shifted"));
 });
 
 Deno.test("filterRuns() keeps the matching runs and rejects unknown names", () => {
   const runs = studyRuns([0, 1]);
-  assert.equal(filterRuns(runs, "shifted").length, 4);
+  assert.equal(filterRuns(runs, "shifted").length, 6);
   assert.equal(filterRuns(runs, "shifted/crltac").length, 2);
   assert.deepEqual(filterRuns(runs, "*/simclr/1").map(runName), ["shifted-simclr-seed1", "original-simclr-seed1"]);
   assert.throws(() => filterRuns(runs, "cifar"), /no dataset "cifar"/);

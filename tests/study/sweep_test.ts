@@ -39,6 +39,7 @@ function record(v: string, seed: number, hLoss: number, head: number): RunRecord
       crops: { entropy: 2, oracleMass: 0.1, halfCellMass: 0.3, nonEmptyMass: 0.8 },
       uniformity: { potential: 0.2 },
     } as unknown as EvalResult,
+    landscape: null,
   };
 }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { resolveConfig } from "../../src/config.ts";
+import { type Method, resolveConfig } from "../../src/config.ts";
 import { useBackend } from "../../src/backend.ts";
 import { tf } from "../../src/tf.ts";
 import {
@@ -16,7 +16,7 @@ import { usingStockKernels } from "../../src/model/ops.ts";
 import { assertClose } from "../helpers.ts";
 
 // A run small enough for a unit test: 32 shifted images, batches of 8, 4 crops each.
-const tiny = (method: "crltac" | "simclr", epochs = 2) =>
+const tiny = (method: Method, epochs = 2) =>
   resolveConfig("smoke", "shifted", method, 3, {
     trainSize: 32,
     batch: 8,
@@ -270,6 +270,7 @@ Deno.test("policyPhase(): uniform crops in the warm-up, then sampled P-steps, th
   );
   assert.equal(policyPhase(tiny("crltac", 1), 0), "sampled");
   assert.equal(policyPhase({ ...tiny("simclr", 1), warmup: 0 }, 9), "uniform");
+  assert.equal(policyPhase({ ...tiny("oracle", 1), warmup: 2 }, 0), "oracle");
 });
 
 Deno.test("takesPolicyStep(): a P-step after every policyEvery-th iteration, none in the warm-up or for SimCLR", () => {
@@ -297,6 +298,25 @@ Deno.test("takesPolicyStep(): a P-step after every policyEvery-th iteration, non
     true,
   ]);
   assert.deepEqual(steps({ ...tiny("simclr", 1), policyEvery: 1 }), Array(8).fill(false));
+  assert.deepEqual(steps(tiny("oracle", 1)), Array(8).fill(false));
+});
+
+Deno.test("train() of the oracle ablation samples only whole-digit crops, takes no P-step and saves no P(T|X)", async () => {
+  const dir = await Deno.makeTempDir();
+  await tempDir(async () => {
+    const records: StepRecord[] = [];
+    const before = tf.memory().numTensors;
+    const summary = await train(tiny("oracle", 1), { dir, progress: false, onStep: (r) => records.push(r) });
+    assert.equal(records.length, 4);
+    for (const r of records) {
+      // P's statistics on the batch: all mass on the 9 whole-digit crops, entropy ln 9.
+      assert.ok(Math.abs(r.oracleMass - 1) < 1e-6 && Math.abs(r.entropy - Math.log(9)) < 1e-5, JSON.stringify(r));
+      assert.equal(r.pLoss, null);
+    }
+    assert.equal(summary.config.method, "oracle");
+    assert.equal((await loadCheckpoint(`${dir}/checkpoint.bin`))!.policy, null);
+    assert.equal(tf.memory().numTensors, before);
+  }, [dir]);
 });
 
 Deno.test("train() with policyEvery 2: a P-step (and its logged loss) only after every second h-step", async () => {

@@ -1,0 +1,215 @@
+/**
+ * The landscape of objective (2) around a trained run: for the run's encoder, on the first N
+ * training images, the exact I(P), H(T|X) and I + λH (src/objective/exact_objective.ts) of the
+ * run's own P(T|X) and of fixed crop distributions — its argmax (one crop per image), uniform, the
+ * 9 whole-digit crops, the centre crop, all non-empty crops, one partial crop, one empty crop
+ * (src/data/crop_distributions.ts) — and the λ at which the whole-digit crops would score higher
+ * than the run's P. It tells whether the objective itself prefers what the P-step found, or
+ * whether better distributions score higher and the optimiser does not reach them.
+ *
+ * The images go in batches of the run's training batch, each batch one expectation over X' as
+ * during training, and the values are means over the batches. Written to `landscape.json`.
+ *
+ * @module
+ */
+
+import { type FixedDistribution, fixedDistribution } from "../data/crop_distributions.ts";
+import { cropStats } from "../data/crop_stats.ts";
+import { datasetCropGrid, loadDataset, renderImages, takeFirst } from "../data/dataset.ts";
+import { allCropEmbeddings } from "../model/encoder.ts";
+import { policyLogits, policyProbs } from "../model/policy.ts";
+import { exactObjective } from "../objective/exact_objective.ts";
+import { Progress } from "../progress.ts";
+import { tf } from "../tf.ts";
+import { writeFileAtomic } from "../train/checkpoint.ts";
+import { weightsHash } from "../train/run_folder.ts";
+import { loadTrainedRun } from "./trained_run.ts";
+
+/** A distribution the landscape evaluates: the run's P, its argmax, or a fixed one. */
+export type LandscapeEntry = "run" | "argmax" | FixedDistribution;
+
+/** One distribution's values, means over the batches. */
+export interface LandscapeRow {
+  readonly name: LandscapeEntry;
+  /** I(P), objective (2), in nats. */
+  readonly objective: number;
+  /** H(T|X) in nats. */
+  readonly entropy: number;
+  /** I + λH at the run's λ: what the P-step maximises. */
+  readonly score: number;
+  readonly nonEmptyMass: number;
+  /** Mass on the 9 whole-digit crops. */
+  readonly oracleMass: number;
+}
+
+/**
+ * For which λ ≥ 0 the 9 whole-digit crops score higher than the run's P: above or below
+ * `lambda`, for every λ, or for none.
+ */
+export interface Crossing {
+  readonly relation: "above" | "below" | "always" | "never";
+  readonly lambda: number | null;
+}
+
+/** What `landscape.json` holds. */
+export interface LandscapeResult {
+  readonly run: string;
+  readonly method: string;
+  readonly data: string;
+  readonly seed: number;
+  readonly weightsSha256: string;
+  /** The run's λ and β. */
+  readonly lambda: number;
+  readonly beta: number;
+  /** Training images used (the first N) and images per batch. */
+  readonly images: number;
+  readonly batch: number;
+  readonly rows: readonly LandscapeRow[];
+  /** Where the whole-digit crops beat the run's P. */
+  readonly wholeDigit: Crossing;
+  readonly ms: number;
+}
+
+/** Options of {@linkcode landscapeOfRun}. */
+export interface LandscapeOptions {
+  /** Training images (the first N). */
+  readonly images: number;
+  /** Images per batch. @default the run's training batch */
+  readonly batch?: number;
+  readonly mnistDir?: string;
+  /** Show progress on stderr. @default true */
+  readonly progress?: boolean;
+}
+
+/**
+ * The fixed distributions that exist on a dataset: on original MNIST every crop lies in the
+ * digit's cell, so the whole-digit crops are all 9 (uniform) and no crop is partial or empty.
+ */
+function fixedOn(data: string): FixedDistribution[] {
+  return data === "shifted"
+    ? ["uniform", "wholeDigit", "centre", "nonEmpty", "partial", "empty"]
+    : ["uniform", "wholeDigit", "centre"];
+}
+
+/** One crop per image: the most probable under `p` (`n × t`), ties to the lowest index. */
+function argmaxOf(p: Float32Array, t: number): Float32Array {
+  const out = new Float32Array(p.length);
+  for (let o = 0; o < p.length; o += t) {
+    let best = 0;
+    for (let c = 1; c < t; c++) if (p[o + c]! > p[o + best]!) best = c;
+    out[o + best] = 1;
+  }
+  return out;
+}
+
+/**
+ * Where the whole-digit crops (I_w, H_w) score higher than the run's P (I_r, H_r):
+ * I_w + λH_w > I_r + λH_r, i.e. λ(H_w − H_r) > I_r − I_w.
+ */
+export function wholeDigitCrossing(run: LandscapeRow, whole: LandscapeRow): Crossing {
+  const gap = run.objective - whole.objective, slope = whole.entropy - run.entropy;
+  if (slope === 0) return { relation: gap < 0 ? "always" : "never", lambda: null };
+  const lambda = gap / slope;
+  if (slope > 0) return lambda < 0 ? { relation: "always", lambda: null } : { relation: "above", lambda };
+  return lambda <= 0 ? { relation: "never", lambda: null } : { relation: "below", lambda };
+}
+
+/**
+ * Computes the landscape of the run in `dir` and writes `dir/landscape.json`.
+ *
+ * @throws {RangeError} If `images` or `batch` is not a whole number of at least 2, or `images`
+ *   exceeds the run's training images.
+ */
+export async function landscapeOfRun(dir: string, options: LandscapeOptions): Promise<LandscapeResult> {
+  const start = performance.now();
+  const run = await loadTrainedRun(dir, "compute the landscape of");
+  try {
+    const { saved, model } = run;
+    const config = saved.config;
+    const batch = options.batch ?? config.batch;
+    for (const [name, value] of [["images", options.images], ["batch", batch]] as const) {
+      if (!Number.isInteger(value) || value < 2) {
+        throw new RangeError(`Cannot compute a landscape with ${name} = ${value}: expected an integer ≥ 2`);
+      }
+    }
+    if (options.images > config.trainSize) {
+      throw new RangeError(
+        `Cannot compute a landscape on ${options.images} images: the run trained on ${config.trainSize}`,
+      );
+    }
+    const ds = takeFirst(await loadDataset(config.data, "train", options.mnistDir), options.images);
+    const t = datasetCropGrid(ds).count;
+    const learned = typeof model.policy === "string" ? null : model.policy;
+    const names: LandscapeEntry[] = ["run", ...(learned ? ["argmax" as const] : []), ...fixedOn(config.data)];
+    const sums = names.map(() => ({ objective: 0, entropy: 0, nonEmptyMass: 0, oracleMass: 0 }));
+    let used = 0;
+    const label = `landscape ${config.method}/${config.data}/seed ${config.seed}`;
+    const progress = options.progress === false ? null : new Progress(label, ds.count, "img");
+    try {
+      for (let first = 0; first < ds.count; first += batch) {
+        const indices = Array.from({ length: Math.min(batch, ds.count - first) }, (_, i) => first + i);
+        if (indices.length < 2) break; // a lone image has no other image to contrast with
+        const images = tf.tensor4d(renderImages(ds, indices), [indices.length, ds.side, ds.side, 1]);
+        const z = tf.tidy(() => allCropEmbeddings(model.encoder, images));
+        const own = learned
+          ? await readBack(tf.tidy(() => policyProbs(policyLogits(learned, images))))
+          : fixedDistribution(ds, indices, model.policy as FixedDistribution);
+        images.dispose();
+        const distributions = names.map((name) =>
+          name === "run" ? own : name === "argmax" ? argmaxOf(own, t) : fixedDistribution(ds, indices, name)
+        );
+        const values = await exactObjective(z, distributions, t, config.beta).finally(() => z.dispose());
+        distributions.forEach((p, k) => {
+          const stats = cropStats(ds, indices, p);
+          const sum = sums[k]!, w = indices.length;
+          sum.objective += values.objective[k]! * w;
+          sum.entropy += values.entropy[k]! * w;
+          sum.nonEmptyMass += stats.nonEmptyMass * w;
+          sum.oracleMass += stats.oracleMass * w;
+        });
+        used += indices.length;
+        progress?.update(first + indices.length);
+      }
+    } finally {
+      progress?.finish();
+    }
+    const rows: LandscapeRow[] = names.map((name, k) => {
+      const s = sums[k]!;
+      const objective = s.objective / used, entropy = s.entropy / used;
+      return {
+        name,
+        objective,
+        entropy,
+        score: objective + config.lambda * entropy,
+        nonEmptyMass: s.nonEmptyMass / used,
+        oracleMass: s.oracleMass / used,
+      };
+    });
+    const result: LandscapeResult = {
+      run: dir,
+      method: config.method,
+      data: config.data,
+      seed: config.seed,
+      weightsSha256: weightsHash(saved, ds),
+      lambda: config.lambda,
+      beta: config.beta,
+      images: used,
+      batch,
+      rows,
+      wholeDigit: wholeDigitCrossing(rows[0]!, rows.find((r) => r.name === "wholeDigit")!),
+      ms: Math.round(performance.now() - start),
+    };
+    await writeFileAtomic(`${dir}/landscape.json`, new TextEncoder().encode(JSON.stringify(result, null, 2) + "\n"));
+    return result;
+  } finally {
+    run.dispose();
+  }
+}
+
+async function readBack(x: tf.Tensor): Promise<Float32Array> {
+  try {
+    return new Float32Array(await x.data());
+  } finally {
+    x.dispose();
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * The landscape of objective (2) in words and tables: one run's (`deno task landscape`), and a
+ * study's, as mean ± std over the seeds of each method (REPORT.md).
+ *
+ * @module
+ */
+
+import type { Crossing, LandscapeEntry, LandscapeResult } from "../eval/landscape.ts";
+import { meanStd } from "../eval/metrics.ts";
+
+/** Each distribution in words. */
+export const LANDSCAPE_WORDS: Record<LandscapeEntry, string> = {
+  run: "the run's P(T|X)",
+  argmax: "its argmax (1 crop per image)",
+  uniform: "uniform (289 crops)",
+  wholeDigit: "the 9 whole-digit crops",
+  centre: "the centre whole-digit crop",
+  nonEmpty: "all non-empty crops",
+  partial: "1 partial crop",
+  empty: "1 empty crop",
+};
+
+/** A distribution's words inside a Markdown table cell. */
+function words(name: LandscapeEntry): string {
+  return LANDSCAPE_WORDS[name].replaceAll("|", "\\|");
+}
+
+/** Where the whole-digit crops win, in words: "λ > 0.31", "every λ", "no λ ≥ 0". */
+export function crossingText(c: Crossing): string {
+  if (c.relation === "always") return "every λ ≥ 0";
+  if (c.relation === "never") return "no λ ≥ 0";
+  return `λ ${c.relation === "above" ? ">" : "<"} ${formatLambda(c.lambda!)}`;
+}
+
+function formatLambda(x: number): string {
+  return x >= 0.01 ? x.toFixed(3) : x.toExponential(2);
+}
+
+const HEADER =
+  "| crop distribution | I(P), objective (2) | H(T\\|X) | I + λH | mass on non-empty crops | mass on whole-digit crops |";
+const RULE = "| --- | --- | --- | --- | --- | --- |";
+
+/** One run's landscape as a Markdown table and a line on the whole-digit crops. */
+export function landscapeMarkdown(r: LandscapeResult): string {
+  const f = (x: number) => x.toFixed(4);
+  return [
+    `Objective (2) on the first ${r.images} training images in batches of ${r.batch} ` +
+    `(${r.method}, ${r.data}, seed ${r.seed}; β = ${r.beta}, λ = ${r.lambda}):`,
+    "",
+    HEADER,
+    RULE,
+    ...r.rows.map((row) =>
+      `| ${words(row.name)} | ${f(row.objective)} | ${f(row.entropy)} | ${f(row.score)} | ${f(row.nonEmptyMass)} | ${
+        f(row.oracleMass)
+      } |`
+    ),
+    "",
+    `The 9 whole-digit crops score higher than the run's P(T|X) for ${crossingText(r.wholeDigit)}.`,
+  ].join("\n");
+}
+
+/**
+ * A study's landscapes, one table per method and dataset, each value mean ± std over the seeds,
+ * and each seed's λ at which the whole-digit crops would win.
+ */
+export function studyLandscapeMarkdown(results: readonly LandscapeResult[]): string[] {
+  const groups = new Map<string, LandscapeResult[]>();
+  for (const r of results) groups.set(`${r.data}/${r.method}`, [...(groups.get(`${r.data}/${r.method}`) ?? []), r]);
+  const lines: string[] = [];
+  const ms = (xs: number[]) => {
+    const s = meanStd(xs);
+    return xs.length > 1 ? `${s.mean.toFixed(4)} ± ${s.std.toFixed(4)}` : s.mean.toFixed(4);
+  };
+  for (const [key, runs] of groups) {
+    const first = runs[0]!;
+    lines.push(
+      `**${key}** (${runs.length} seed${runs.length > 1 ? "s" : ""}; first ${first.images} training images, ` +
+        `batches of ${first.batch}, β = ${first.beta}, λ = ${first.lambda}):`,
+      "",
+      HEADER,
+      RULE,
+      ...first.rows.map((row, k) => {
+        const col = (pick: (r: LandscapeResult["rows"][number]) => number) => ms(runs.map((r) => pick(r.rows[k]!)));
+        return `| ${words(row.name)} | ${col((x) => x.objective)} | ${col((x) => x.entropy)} | ${
+          col((x) => x.score)
+        } | ${col((x) => x.nonEmptyMass)} | ${col((x) => x.oracleMass)} |`;
+      }),
+      "",
+      `The 9 whole-digit crops would score higher than the run's P(T|X) for: ${
+        runs.map((r) => `seed ${r.seed} ${crossingText(r.wholeDigit)}`).join("; ")
+      }.`,
+      "",
+    );
+  }
+  return lines;
+}
