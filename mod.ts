@@ -1,7 +1,9 @@
 /**
  * crl-tac: a reproduction of "Contrastive Representation Learning with Trainable Augmentation
  * Channel" (Koyama, Minami, Miyato, Gal; arXiv 2111.07679) in Deno and tfjs — the data, the
- * networks, both objectives, the trainer and the evaluation, as pieces to build on.
+ * networks, both objectives with the P-step's three estimators, the trainer and the evaluation,
+ * as pieces to build on. Only the paper's pieces are exported; kernels, backend workarounds and
+ * report drawing stay inside the package, free to change.
  *
  * Pick a tfjs backend before any tensor work: {@linkcode useBackend} takes WebGPU on a real GPU
  * and tfjs's wasm backend elsewhere.
@@ -9,7 +11,7 @@
  * The datasets and the crop grid:
  *
  * ```ts
- * import { cropGrid, loadDataset, oracleCrops, cellSquare } from "./mod.ts";
+ * import { cellSquare, cropGrid, loadDataset, oracleCrops } from "./mod.ts";
  * import assert from "node:assert";
  *
  * const test = await loadDataset("shifted", "test"); // MNIST digits pasted into 84×84 images
@@ -19,20 +21,45 @@
  * assert.equal(oracleCrops(grid, cellSquare(test, 0)).length, 9);
  * ```
  *
- * The encoder and the h-step objective on a batch of crops:
+ * One training iteration's two steps — the encoder's (h-step) on m crops per image, and P(T|X)'s
+ * (P-step) from the forward pass that drew them — as the trainer takes them:
  *
  * ```ts
- * import { embed, encoderSpecs, extractCrops, initialValues, jensenLoss, loadDataset, makeParams, Prng, tf, useBackend } from "./mod.ts";
+ * import {
+ *   encoderSpecs, hStep, initialValues, loadDataset, makeParams, policyForward, policySpecs, Prng, pStep,
+ *   renderImages, takeFirst, tf, useBackend,
+ * } from "./mod.ts";
  * import assert from "node:assert";
  *
  * await useBackend("wasm");
- * const ds = await loadDataset("original", "train");
- * const specs = encoderSpecs(50);
- * const encoder = makeParams(specs, initialValues(specs, Prng.fromSeed(0, "init")));
- * // Two images, m = 2 crops each (crop indices into the 3 × 3 grid of 28 × 28 MNIST).
- * const crops = tf.tensor4d(extractCrops(ds, [0, 0, 1, 1], [0, 8, 4, 2]), [4, 20, 20, 1]);
- * const loss = jensenLoss(embed(encoder, crops), 2, 1.0);
- * assert.ok(Number.isFinite(loss.dataSync()[0]));
+ * const ds = takeFirst(await loadDataset("shifted", "train"), 2);
+ * const rng = Prng.fromSeed(0, "init");
+ * const encoder = makeParams(encoderSpecs(50), initialValues(encoderSpecs(50), rng));
+ * const policy = makeParams(policySpecs(84, 289), initialValues(policySpecs(84, 289), rng));
+ * // Two images, m = 2 crops each (indices into the 17 × 17 grid).
+ * const h = hStep(encoder, ds, [0, 0, 1, 1], [144, 145, 40, 41], 2, 0.5);
+ * const images = tf.tensor4d(renderImages(ds, [0, 1]), [2, 84, 84, 1]);
+ * const forward = policyForward(policy, images);
+ * const batch = { ds, indices: [0, 1], images: () => images };
+ * const config = { lambda: 0.0025, beta: 0.5, policyEstimator: "sampled", policySelf: false } as const;
+ * const p = pStep(policy, forward, batch, encoder, Int32Array.from([3, 144, 7, 40]), config, 289);
+ * assert.ok(Number.isFinite(h.loss.dataSync()[0]!) && Number.isFinite(p.objective.dataSync()[0]!));
+ * assert.deepEqual(Object.keys(p.grads).length, policySpecs(84, 289).length);
+ * ```
+ *
+ * A linear probe with the two protocols evaluation uses:
+ *
+ * ```ts
+ * import { fitProbe, PROBE_PROTOCOLS, probeAccuracy, useBackend } from "./mod.ts";
+ * import assert from "node:assert";
+ *
+ * await useBackend("wasm");
+ * const x = new Float32Array([-2, -1, -0.5, 0.5, 1, 2]);
+ * const labels = new Uint8Array([0, 0, 0, 1, 1, 1]);
+ * for (const protocol of ["standardized", "paper"] as const) {
+ *   const fit = await fitProbe(x, labels, 1, { ...PROBE_PROTOCOLS[protocol], classes: 2 });
+ *   assert.equal(await probeAccuracy(fit, x, labels), 1);
+ * }
  * ```
  *
  * @module
@@ -40,22 +67,77 @@
 
 export { BACKEND_CHOICES, type BackendChoice, type BackendInfo, type BackendName, useBackend } from "./src/backend.ts";
 export { tf } from "./src/tf.ts";
-export * from "./src/config.ts";
-export * from "./src/data/prng.ts";
-export * from "./src/data/idx.ts";
-export * from "./src/data/mnist.ts";
-export * from "./src/data/crops.ts";
-export * from "./src/data/dataset.ts";
-export * from "./src/model/params.ts";
-export * from "./src/model/ops.ts";
-export * from "./src/model/agreement.ts";
-export * from "./src/model/encoder.ts";
-export * from "./src/model/policy.ts";
+export {
+  CONFIG_FIELDS,
+  ConfigError,
+  type EvalConfig,
+  iterationsPerEpoch,
+  type Method,
+  METHODS,
+  PAPER_BETA,
+  type PolicyEstimator,
+  type Profile,
+  PROFILE_NAMES,
+  type ProfileName,
+  PROFILES,
+  resolveConfig,
+  type TrainConfig,
+  type TrainOverrides,
+} from "./src/config.ts";
+
+// Data: shifted MNIST, the crop grid, crop distributions built from what is known of an image.
+export { Prng } from "./src/data/prng.ts";
+export {
+  cellSquare,
+  type Dataset,
+  DATASET_NAMES,
+  datasetHashes,
+  type DatasetName,
+  extractCrops,
+  loadDataset,
+  renderImages,
+  takeFirst,
+} from "./src/data/dataset.ts";
+export {
+  CROP_SIDE,
+  CROP_STRIDE,
+  type CropGrid,
+  cropGrid,
+  cropOrigin,
+  emptyCrops,
+  oracleCrops,
+  type Square,
+} from "./src/data/crops.ts";
+export {
+  FIXED_DISTRIBUTIONS,
+  type FixedDistribution,
+  fixedDistribution,
+  oracleWeights,
+} from "./src/data/crop_distributions.ts";
+export { type CropStats, cropStats } from "./src/data/crop_stats.ts";
+
+// Networks: f, g and P(T|X), and their parameters.
+export { disposeParams, initialValues, makeParams, type Params, readParams } from "./src/model/params.ts";
+export { allCropEmbeddings, allCropFeatures, embed, encoderSpecs, F_DIM } from "./src/model/encoder.ts";
+export { type PolicyForward, policyForward, policyLogits, policyProbs, policySpecs } from "./src/model/policy.ts";
+
+// Objectives: the h-step's Jensen bound, the P-step's three estimators of objective (2), and (2) itself.
 export { jensenLoss } from "./src/objective/hstep.ts";
-export { exactPolicyLoss, type PolicyLoss, policyLoss, type PolicyLossOptions } from "./src/objective/pstep.ts";
+export {
+  exactPolicyLoss,
+  hybridPolicyLoss,
+  type PolicyBatch,
+  type PolicyLoss,
+  type PolicyLossOptions,
+  type PolicyStepConfig,
+  sampledPolicyLoss,
+} from "./src/objective/pstep.ts";
+export { type ExactObjective, exactObjective } from "./src/objective/exact_objective.ts";
+
+// Training.
+export { type Batch, hStep, type PolicyStepGrads, pStep, type StepGrads } from "./src/train/step.ts";
 export { Adam, type AdamOptions, type AdamState } from "./src/train/adam.ts";
-export { type Checkpoint, loadCheckpoint, saveCheckpoint } from "./src/train/checkpoint.ts";
-export { type CropPolicy, learnedPolicy, uniformPolicy } from "./src/train/crop_policy.ts";
+export { type Checkpoint, loadCheckpoint } from "./src/train/checkpoint.ts";
 export {
   DivergenceError,
   type PolicySnapshot,
@@ -64,17 +146,18 @@ export {
   type TrainOptions,
   type TrainSummary,
 } from "./src/train/trainer.ts";
-export { runFiles, weightsHash } from "./src/train/run_folder.ts";
-export * from "./src/data/crop_stats.ts";
-export * from "./src/eval/features.ts";
-export * from "./src/eval/metrics.ts";
-export { fitProbe, probeAccuracy, type ProbeFit, type ProbeOptions } from "./src/eval/probe.ts";
+
+// Evaluation.
+export { type Model, type Representations, representations, type Weighting } from "./src/eval/features.ts";
 export {
-  type DrawFigures,
-  type EvalResult,
-  evaluateRaw,
-  evaluateRun,
-  type FigureInput,
-  type RawResult,
-} from "./src/eval/evaluate.ts";
+  fitProbe,
+  PROBE_PROTOCOLS,
+  probeAccuracy,
+  type ProbeFit,
+  type ProbeOptions,
+  type ProbeProtocol,
+} from "./src/eval/probe.ts";
+export { randomPairs, uniformityPotential } from "./src/eval/metrics.ts";
+export { type EvalResult, evaluateRaw, evaluateRun, type RawResult } from "./src/eval/evaluate.ts";
+export { landscapeOfRun, type LandscapeResult } from "./src/eval/landscape.ts";
 export { runFigures } from "./src/report/run_figures.ts";

@@ -10,7 +10,7 @@ import { encodeIdx } from "../src/data/idx.ts";
 import { encodePng, tileGrid } from "../src/report/png.ts";
 
 const USAGE = `
-Usage: deno task dataset --hash | --out DIR [--data shifted|original] [--mnist DIR]
+Usage: deno task dataset --hash | --out DIR [--data ${DATASET_NAMES.join("|")}] [--mnist DIR]
 
   --hash          print the sha256 of both datasets' train and test splits (pixels, labels,
                   cells) as JSON; fixtures/dataset.json holds the expected values

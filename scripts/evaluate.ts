@@ -14,11 +14,12 @@ import { runFiles } from "../src/train/run_folder.ts";
 
 const USAGE = `
 Usage: deno task evaluate --run DIR [--save-features DIR] [--mnist DIR]
-       deno task evaluate --raw shifted|original --profile smoke|paper [--out FILE]
+       deno task evaluate --raw ${DATASET_NAMES.join("|")} --profile ${PROFILE_NAMES.join("|")} [--out FILE]
 
   --run DIR            a trained run: writes DIR/eval.json (probe accuracies with their
-                       convergence, crop concentration, uniformity, timings) and DIR/figures/;
-                       the probe sizes are those of the run's profile
+                       convergence, under this package's protocol and the paper's, crop
+                       concentration, uniformity, timings) and DIR/figures/; the probe sizes
+                       are those of the run's profile
   --save-features DIR  also write the features and labels as raw little-endian arrays with
                        DIR/manifest.json, for probing them in another tool
   --raw DATA           the raw-pixel baseline on DATA at the profile's probe sizes: prints JSON,

@@ -16,17 +16,19 @@ import { runStudy, stopRunsOnSignal } from "../src/study/runner.ts";
 import { estimateStudySeconds } from "../src/study/estimate.ts";
 
 const USAGE = `
-Usage: deno task reproduce [--profile smoke|paper] [options]
+Usage: deno task reproduce [--profile ${PROFILE_NAMES.join("|")}] [options]
 
 Regenerates and verifies the datasets, trains and evaluates SimCLR and CRL-TAC on shifted and
-original MNIST for every seed, compares the results with the paper and with this package's
-fixtures, and writes OUT/REPORT.md (table and figures) and OUT/results.json. Finished runs are
-skipped and interrupted ones resume, so running it again continues where it stopped.
+original MNIST for every seed (and the oracle ablation on shifted MNIST), probes each with this
+package's protocol and the paper's, computes each run's landscape of objective (2), compares the
+results with the paper and with this package's fixtures, and writes OUT/REPORT.md (table and
+figures) and OUT/results.json. Finished runs are skipped and interrupted ones resume, so running
+it again continues where it stopped.
 Exit code: 0 every checked comparison passes, 1 one fails (or a run failed), 2 usage error.
 
-  --profile NAME       smoke (minutes on a CPU, for CI) or paper (the paper's scale). Default:
-                       paper on a real GPU; elsewhere the estimated time is printed and the
-                       command stops unless --yes is given
+  --profile NAME       ${PROFILE_NAMES.map((p) => `${p}: ${PROFILES[p].description}`).join("\n                       ")}
+                       Default: paper on a real GPU; elsewhere the estimated time is printed
+                       and the command stops unless --yes is given
   --yes                run the paper profile without a real GPU
   --out DIR            output folder (default results/<profile>)
   --only FILTER        only runs matching dataset/method/seed, parts may be * (repeatable),
@@ -35,7 +37,7 @@ Exit code: 0 every checked comparison passes, 1 one fails (or a run failed), 2 u
   --shard i/n          only every n-th run starting at the i-th, for parallel machines;
                        combine the shards' folders with deno task merge
   --jobs N             runs at a time (default: the number of CPU cores on wasm, 1 on a GPU)
-  --backend NAME       auto, wasm, webgpu or cpu
+  --backend NAME       ${BACKEND_CHOICES.join(", ")}
   --save-features      also write each run's features (OUT/<run>/features/, with manifest.json)
   --update-fixtures    rewrite fixtures/<profile>.json from this study's results
   --mnist DIR          read the MNIST idx files (optionally .gz) from DIR

@@ -30,7 +30,7 @@ interrupted ones resume; shards split the runs over machines (run the sweep agai
   --only LIST          only these variants, comma-separated
   --shard i/n          only every n-th run starting at the i-th
   --jobs N             runs at a time (default: the number of CPU cores)
-  --backend NAME       auto, wasm, webgpu or cpu
+  --backend NAME       ${BACKEND_CHOICES.join(", ")}
   --table              only write the table from the runs already done
   --mnist DIR          read the MNIST idx files (optionally .gz) from DIR
 `;

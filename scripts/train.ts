@@ -11,11 +11,13 @@ import { DATASET_NAMES } from "../src/data/dataset.ts";
 import { train } from "../src/train/trainer.ts";
 
 const USAGE = `
-Usage: deno task train --profile smoke|paper --data shifted|original --method crltac|simclr
-                       --seed N --out DIR [options]
+Usage: deno task train --profile ${PROFILE_NAMES.join("|")} --data ${DATASET_NAMES.join("|")}
+                       --method ${METHODS.join("|")} --seed N --out DIR [options]
 
 Trains one run into DIR: checkpoint.bin (every epoch), log.jsonl (every iteration), and
-summary.json (at the end). A profile sets the defaults below; any option overrides it.
+summary.json (at the end). A profile sets the defaults below (in brackets); any option overrides
+it. Methods: crltac learns P(T|X), simclr keeps it uniform, oracle (an ablation, not in the paper)
+fixes it on the 9 crops inside each image's digit cell.
 
   --resume             continue from DIR/checkpoint.bin (same final weights as a run never stopped)
 ${overrideUsage()}

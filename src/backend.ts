@@ -66,7 +66,7 @@ export async function useBackend(choice: BackendChoice = "auto"): Promise<Backen
   }
   if (backend === "webgpu") {
     // tfjs's split-K matMul accumulates with atomics, so results vary run to run; program type 3
-    // (MatMulPackedProgram) was as fast and deterministic (../shared/BACKENDS.md).
+    // (MatMulPackedProgram) was as fast and deterministic (REPRODUCE.md, "Earlier measurements").
     tf.env().set("WEBGPU_MATMUL_PROGRAM_TYPE", 3);
   }
   if (!(await tf.setBackend(backend))) {

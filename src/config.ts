@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { BackendChoice } from "./backend.ts";
+import { BACKEND_CHOICES, type BackendChoice } from "./backend.ts";
 import type { DatasetName } from "./data/dataset.ts";
 
 /**
@@ -109,35 +109,178 @@ export interface Profile {
 /** The profiles. */
 export type ProfileName = "smoke" | "paper" | "medium";
 
-/** Every profile name, for argument checking. */
-export const PROFILE_NAMES: readonly ProfileName[] = ["smoke", "paper", "medium"];
+/** Every profile name, for argument checking, smallest first (as `--help` lists them). */
+export const PROFILE_NAMES: readonly ProfileName[] = ["smoke", "medium", "paper"];
 
 /** β by dataset, as in the paper. */
 export const PAPER_BETA: Readonly<Record<DatasetName, number>> = { shifted: 0.5, original: 1.0 };
 
-const PAPER_TRAIN: ProfileDefaults = {
-  trainSize: 60_000,
-  epochs: 100,
-  batch: 256,
-  crops: 8,
-  policyCrops: 8,
-  policyEstimator: "sampled",
-  policySelf: false,
-  warmup: 0,
-  policySampledSteps: 0,
-  policyEvery: 1,
-  lr: 1e-3,
-  policyLr: 1e-3,
-  lambda: 0.0025,
-  headDim: 50,
-  backend: "auto",
-};
+/** The fields a command line may set for a run: all but the run's identity. */
+export type FieldKey = Exclude<keyof TrainConfig, "profile" | "data" | "method" | "seed">;
+
+/** How a field's values are read and checked. */
+export type FieldValue =
+  | { readonly kind: "int"; readonly min: number; readonly max?: number }
+  | { readonly kind: "number"; readonly min: number; readonly exclusive: boolean }
+  | { readonly kind: "choice"; readonly choices: readonly string[] }
+  | { readonly kind: "switch" };
+
+/** One field of the config: its default, its check, its command-line flag and help line. */
+export interface FieldSpec<T> {
+  readonly flag: string;
+  /** The value's placeholder in `--help`; switches (`--x` / `--no-x`) have none. */
+  readonly placeholder?: string;
+  readonly help: string;
+  readonly value: FieldValue;
+  /** The default: one for every profile and dataset, one per profile, or one per dataset. */
+  readonly default:
+    | T
+    | { readonly byProfile: Readonly<Record<ProfileName, T>> }
+    | { readonly byDataset: Readonly<Record<DatasetName, T>> };
+  /**
+   * Where the field was added after runs were first saved: the value every older `summary.json`
+   * or checkpoint, which lacks it, trained with.
+   */
+  readonly since?: T;
+}
+
+const int = (min: number, max?: number): FieldValue => ({ kind: "int", min, ...(max === undefined ? {} : { max }) });
+const positive: FieldValue = { kind: "number", min: 0, exclusive: true };
 
 /**
- * The profiles. Why each value was chosen is in REPRODUCE.md ("Choices").
+ * Every field a run's command line may set, in the order `--help` lists them. Why each default
+ * was chosen is in REPRODUCE.md ("Profiles", "Choices").
+ */
+export const CONFIG_FIELDS: { readonly [K in FieldKey]: FieldSpec<TrainConfig[K]> } = {
+  epochs: {
+    flag: "epochs",
+    placeholder: "N",
+    help: "epochs over the training subset",
+    value: int(1, 10_000),
+    default: { byProfile: { paper: 100, medium: 3, smoke: 1 } },
+  },
+  batch: {
+    flag: "batch",
+    placeholder: "N",
+    help: "images per iteration (a contrastive batch needs two)",
+    value: int(2),
+    default: { byProfile: { paper: 256, medium: 64, smoke: 64 } },
+  },
+  trainSize: {
+    flag: "train-size",
+    placeholder: "N",
+    help: "training images used (the first N of 60,000)",
+    value: int(2, 60_000),
+    default: { byProfile: { paper: 60_000, medium: 16_384, smoke: 2048 } },
+  },
+  crops: {
+    flag: "crops",
+    placeholder: "N",
+    help: "m: crops per image sampled from P(T|X) for the h-step",
+    value: int(2, 1024),
+    default: 8,
+  },
+  policyCrops: {
+    flag: "policy-crops",
+    placeholder: "N",
+    help: "k: uniform crops per image for the P-step (exact: for its denominator)",
+    value: int(2, 1024),
+    default: 8,
+  },
+  policyEstimator: {
+    flag: "policy-estimator",
+    placeholder: "NAME",
+    help: "the P-step's estimator: sampled (k uniform crops per image), exact (every crop) or hybrid",
+    value: { kind: "choice", choices: POLICY_ESTIMATORS },
+    default: "sampled",
+    since: "sampled",
+  },
+  policySelf: {
+    flag: "policy-self",
+    help: "keep each crop's own term in the P-step's numerator, as objective (2) has it",
+    value: { kind: "switch" },
+    default: false,
+    since: false,
+  },
+  warmup: {
+    flag: "warmup",
+    placeholder: "N",
+    help: "first N iterations on uniform crops without P-step (not in the paper)",
+    value: int(0),
+    default: 0,
+    since: 0,
+  },
+  policySampledSteps: {
+    flag: "policy-sampled-steps",
+    placeholder: "N",
+    help: "first N iterations' P-steps with the sampled estimator (not in the paper)",
+    value: int(0),
+    default: 0,
+    since: 0,
+  },
+  policyEvery: {
+    flag: "policy-every",
+    placeholder: "N",
+    help: "a P-step after every N h-steps (paper: 1, in turn)",
+    value: int(1),
+    default: 1,
+    since: 1,
+  },
+  lr: { flag: "lr", placeholder: "X", help: "Adam step size of the encoder", value: positive, default: 1e-3 },
+  policyLr: { flag: "policy-lr", placeholder: "X", help: "Adam step size of P(T|X)", value: positive, default: 1e-3 },
+  lambda: {
+    flag: "lambda",
+    placeholder: "X",
+    help: "λ, weight of the entropy H(T|X) in the P-step",
+    value: { kind: "number", min: 0, exclusive: false },
+    // Medium: λ by the paper's rule (lowest training h-loss over {0.001, 0.0025, 0.005}) in the
+    // P-step sweep on 8,192 images (REPRODUCE.md, "The P-step study").
+    default: { byProfile: { paper: 0.0025, medium: 0.001, smoke: 0.0025 } },
+  },
+  beta: {
+    flag: "beta",
+    placeholder: "X",
+    help: `β, inverse temperature (default ${PAPER_BETA.shifted} shifted, ${PAPER_BETA.original} original)`,
+    value: positive,
+    default: { byDataset: PAPER_BETA },
+  },
+  headDim: {
+    flag: "head-dim",
+    placeholder: "N",
+    help: "projection head width (2 gives the paper's Fig. 6)",
+    value: int(1, 4096),
+    default: 50,
+  },
+  backend: {
+    flag: "backend",
+    placeholder: "NAME",
+    help: "auto, wasm, webgpu or cpu (auto: webgpu on a real GPU, else wasm)",
+    value: { kind: "choice", choices: BACKEND_CHOICES },
+    default: "auto",
+  },
+};
+
+/** The fields in `--help` order. */
+export const FIELD_KEYS = Object.keys(CONFIG_FIELDS) as FieldKey[];
+
+/** A field's default under `profile` on `data`. */
+function fieldDefault<K extends FieldKey>(key: K, profile: ProfileName, data: DatasetName): TrainConfig[K] {
+  const d = CONFIG_FIELDS[key].default as FieldSpec<TrainConfig[K]>["default"];
+  if (typeof d !== "object" || d === null) return d;
+  return "byProfile" in d ? d.byProfile[profile] : d.byDataset[data];
+}
+
+/** The defaults of every field but β (which goes by dataset) under `profile`. */
+function profileDefaults(profile: ProfileName): ProfileDefaults {
+  const keys = FIELD_KEYS.filter((k) => k !== "beta");
+  return Object.fromEntries(keys.map((k) => [k, fieldDefault(k, profile, "shifted")])) as unknown as ProfileDefaults;
+}
+
+/**
+ * The profiles.
  *
  * - `paper`: full MNIST; the paper does not give epochs, batch or step size, so these are ours.
- * - `smoke`: the same pipeline, small enough that all 16 runs finish on a 2-core CPU in CI.
+ * - `smoke`: the same pipeline, small enough that the whole study finishes on a 2-core CPU in CI.
  * - `medium`: the largest scale at which one shifted CRL-TAC run takes about an hour on one CPU
  *   core, the scale at which this package tests the paper's accuracy claim on 2-core machines.
  */
@@ -145,24 +288,21 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
   paper: {
     name: "paper",
     description: "the paper's setting on full MNIST (60,000 / 10,000)",
-    train: PAPER_TRAIN,
+    train: profileDefaults("paper"),
     eval: { probeTrainSize: 60_000, probeTestSize: 10_000, uniformityPairs: 10_000, landscapeImages: 1024 },
     seeds: [0, 1, 2, 3],
   },
   smoke: {
     name: "smoke",
     description: "small subsets and few steps, for CI on a 2-core CPU",
-    // The paper profile's pipeline and hyper-parameters, on 2,048 images for 32 iterations.
-    train: { ...PAPER_TRAIN, trainSize: 2048, epochs: 1, batch: 64 },
+    train: profileDefaults("smoke"),
     eval: { probeTrainSize: 1024, probeTestSize: 1000, uniformityPairs: 2000, landscapeImages: 64 },
     seeds: [0, 1, 2, 3],
   },
   medium: {
     name: "medium",
     description: "16,384 training images for 3 epochs (768 iterations), λ = 0.001, probes on 5,000 / 5,000",
-    // λ by the paper's rule (lowest training h-loss over {0.001, 0.0025, 0.005}) in the P-step sweep
-    // on 8,192 images (REPRODUCE.md, "The P-step study").
-    train: { ...PAPER_TRAIN, trainSize: 16_384, epochs: 3, batch: 64, lambda: 0.001 },
+    train: profileDefaults("medium"),
     eval: { probeTrainSize: 5000, probeTestSize: 5000, uniformityPairs: 5000, landscapeImages: 256 },
     seeds: [0, 1, 2, 3],
   },
@@ -182,7 +322,8 @@ export type TrainOverrides = {
 };
 
 /**
- * The configuration of one run: the profile's defaults, β by dataset, then the overrides.
+ * The configuration of one run: the fields' defaults under the profile and dataset, then the
+ * overrides.
  *
  * @throws {ConfigError} If a value is out of range.
  */
@@ -194,17 +335,47 @@ export function resolveConfig(
   overrides: TrainOverrides = {},
 ): TrainConfig {
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
-  const config: TrainConfig = {
+  const config = {
     profile,
     data,
     method,
     seed,
-    beta: PAPER_BETA[data],
-    ...PROFILES[profile].train,
+    ...Object.fromEntries(FIELD_KEYS.map((k) => [k, fieldDefault(k, profile, data)])),
     ...defined,
-  };
+  } as TrainConfig;
   validateConfig(config);
   return config;
+}
+
+/** The rule a field's value must follow, in words: "must be an integer in 1..10000". */
+export function fieldRule(value: FieldValue): string {
+  switch (value.kind) {
+    case "int":
+      return value.max === undefined
+        ? `must be an integer ≥ ${value.min}`
+        : `must be an integer in ${value.min}..${value.max}`;
+    case "number":
+      return value.exclusive && value.min === 0 ? "must be a positive number" : `must be a number ≥ ${value.min}`;
+    case "choice":
+      return `must be one of ${value.choices.join(", ")}`;
+    case "switch":
+      return "must be true or false";
+  }
+}
+
+/** Whether `v` follows the field's rule. */
+function follows(value: FieldValue, v: unknown): boolean {
+  switch (value.kind) {
+    case "int":
+      return Number.isInteger(v) && (v as number) >= value.min &&
+        (value.max === undefined || (v as number) <= value.max);
+    case "number":
+      return typeof v === "number" && Number.isFinite(v) && (value.exclusive ? v > value.min : v >= value.min);
+    case "choice":
+      return value.choices.includes(v as string);
+    case "switch":
+      return typeof v === "boolean";
+  }
 }
 
 /**
@@ -216,28 +387,11 @@ export function validateConfig(c: TrainConfig): void {
   const check = (ok: boolean, field: keyof TrainConfig, rule: string) => {
     if (!ok) throw new ConfigError(field, JSON.stringify(c[field]), rule);
   };
-  const int = (v: number, min: number) => Number.isInteger(v) && v >= min;
-  check(int(c.seed, 0), "seed", "must be an integer ≥ 0");
-  check(int(c.trainSize, 2) && c.trainSize <= 60_000, "trainSize", "must be an integer in 2..60000");
-  check(int(c.epochs, 1), "epochs", "must be an integer ≥ 1");
-  check(int(c.batch, 2), "batch", "must be an integer ≥ 2 (a contrastive batch needs two images)");
+  check(Number.isInteger(c.seed) && c.seed >= 0, "seed", "must be an integer ≥ 0");
+  for (const key of FIELD_KEYS) {
+    check(follows(CONFIG_FIELDS[key].value, c[key]), key, fieldRule(CONFIG_FIELDS[key].value));
+  }
   check(c.batch <= c.trainSize, "batch", `must not exceed trainSize (${c.trainSize})`);
-  check(int(c.crops, 2), "crops", "must be an integer ≥ 2 (the numerator compares crops of one image)");
-  check(int(c.policyCrops, 2), "policyCrops", "must be an integer ≥ 2");
-  check(
-    POLICY_ESTIMATORS.includes(c.policyEstimator),
-    "policyEstimator",
-    `must be one of ${POLICY_ESTIMATORS.join(", ")}`,
-  );
-  check(typeof c.policySelf === "boolean", "policySelf", "must be true or false");
-  check(int(c.warmup, 0), "warmup", "must be an integer ≥ 0");
-  check(int(c.policySampledSteps, 0), "policySampledSteps", "must be an integer ≥ 0");
-  check(int(c.policyEvery, 1), "policyEvery", "must be an integer ≥ 1");
-  check(c.lr > 0 && Number.isFinite(c.lr), "lr", "must be a positive number");
-  check(c.policyLr > 0 && Number.isFinite(c.policyLr), "policyLr", "must be a positive number");
-  check(c.lambda >= 0 && Number.isFinite(c.lambda), "lambda", "must be a number ≥ 0");
-  check(c.beta > 0 && Number.isFinite(c.beta), "beta", "must be a positive number");
-  check(int(c.headDim, 1), "headDim", "must be an integer ≥ 1");
 }
 
 /** Iterations in one epoch: the last partial batch is dropped, as every batch must be full. */
@@ -245,17 +399,10 @@ export function iterationsPerEpoch(c: TrainConfig): number {
   return Math.floor(c.trainSize / c.batch);
 }
 
-/**
- * The values of fields added after runs were first saved: a config read from an older
- * `summary.json` or checkpoint lacks them and trained with these.
- */
-const ADDED_FIELDS = {
-  policyEstimator: "sampled",
-  policySelf: false,
-  warmup: 0,
-  policySampledSteps: 0,
-  policyEvery: 1,
-} as const;
+/** The values of fields added after runs were first saved, which older configs trained with. */
+const ADDED_FIELDS = Object.fromEntries(
+  FIELD_KEYS.flatMap((k) => ("since" in CONFIG_FIELDS[k] ? [[k, CONFIG_FIELDS[k].since]] : [])),
+) as Partial<TrainConfig>;
 
 /** A saved config with the fields it predates filled in with the values it trained with. */
 export function upgradeConfig(saved: TrainConfig): TrainConfig {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 
 import { probeAdapter } from "../src/backend.ts";
 import { choice, int, list, parseCli, UsageError } from "../src/cli.ts";
+import { CONFIG_FIELDS, FIELD_KEYS, METHODS, PROFILE_NAMES } from "../src/config.ts";
 import { runDeno, scriptPath } from "./subprocess.ts";
 
 const run = (name: string, args: string[]) => runDeno(["run", "--allow-all", scriptPath(name), ...args]);
@@ -12,16 +13,18 @@ const TRAIN = ["--profile", "smoke", "--data", "shifted", "--method", "crltac", 
 const USAGE_ERRORS: [string, string[], string][] = [
   ["train", [...TRAIN, "--epoch", "3"], "error: unknown option --epoch (did you mean --epochs?)"],
   ["train", TRAIN.slice(0, 8), "error: missing --out"],
-  ["train", ["--profile", "huge", "--data", "shifted"], "error: --profile huge: must be one of smoke, paper, medium"],
+  ["train", ["--profile", "huge", "--data", "shifted"], "error: --profile huge: must be one of smoke, medium, paper"],
   ["train", ["--profile", "smoke", "--seed", "-1"], "error: --seed -1: a seed must be an integer ≥ 0"],
-  [
-    "train",
-    [...TRAIN, "--batch", "1"],
-    "error: --batch 1: must be an integer ≥ 2 (a contrastive batch needs two images)",
-  ],
+  ["train", [...TRAIN, "--batch", "1"], "error: --batch 1: must be an integer ≥ 2"],
+  ["train", [...TRAIN, "--epochs", "2.5"], "error: --epochs 2.5: must be an integer in 1..10000"],
+  ["train", [...TRAIN, "--epochs", "1e12"], "error: --epochs 1000000000000: must be an integer in 1..10000"],
   ["train", [...TRAIN, "--batch", "4096"], "error: --batch 4096: must not exceed trainSize (2048)"],
   ["train", [...TRAIN, "--lr", "fast"], "error: --lr fast: must be a number"],
-  ["train", [...TRAIN, "--policy-estimator", "all"], "error: --policy-estimator all: must be one of sampled, exact"],
+  [
+    "train",
+    [...TRAIN, "--policy-estimator", "all"],
+    "error: --policy-estimator all: must be one of sampled, exact, hybrid",
+  ],
   ["train", [...TRAIN, "--resume=yes"], "error: --resume=yes: --resume is a switch and takes no value"],
   ["train", [...TRAIN, "--out"], "error: --out needs a value"],
   ["train", [...TRAIN, "extra"], 'error: unexpected argument "extra": this command takes only options'],
@@ -32,7 +35,7 @@ const USAGE_ERRORS: [string, string[], string][] = [
     "error: --run /nonexistent/run: it holds no checkpoint.bin (train the run first)",
   ],
   ["evaluate", ["--raw", "shifted"], "error: missing --profile (--raw probes at a profile's sizes)"],
-  ["reproduce", ["--profile", "nope"], "error: --profile nope: must be one of smoke, paper, medium"],
+  ["reproduce", ["--profile", "nope"], "error: --profile nope: must be one of smoke, medium, paper"],
   [
     "reproduce",
     ["--only", "cifar", "--profile", "nope"],
@@ -82,10 +85,28 @@ Deno.test("reproduce checks its arguments before probing the GPU, and the probe 
 });
 
 Deno.test("--help prints the usage and exits 0", async () => {
-  for (const name of ["train", "evaluate", "dataset", "reproduce", "merge", "sweep", "bench", "bundle"]) {
+  for (const name of ["train", "evaluate", "dataset", "reproduce", "merge", "sweep", "bench", "bundle", "landscape"]) {
     const r = await run(name, ["--help"]);
     assert.equal(r.code, 0, name);
     assert.match(r.stdout, /^Usage: deno task/, name);
+  }
+});
+
+Deno.test("--help names every profile, method and config field, so it cannot drift from the config", async () => {
+  const help = Object.fromEntries(
+    await Promise.all(
+      ["train", "reproduce", "evaluate"].map(async (name) => [name, (await run(name, ["--help"])).stdout]),
+    ),
+  );
+  for (const profile of PROFILE_NAMES) {
+    for (const name of ["train", "reproduce", "evaluate"]) {
+      assert.match(help[name], new RegExp(`\\b${profile}\\b`), name);
+    }
+  }
+  for (const method of METHODS) assert.match(help.train, new RegExp(`\\b${method}\\b`));
+  for (const key of FIELD_KEYS) {
+    const { flag, value } = CONFIG_FIELDS[key];
+    assert.match(help.train, new RegExp(`  --${value.kind === "switch" ? "\\[no-\\]" : ""}${flag}\\b`), key);
   }
 });
 

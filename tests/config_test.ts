@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import {
+  CONFIG_FIELDS,
   ConfigError,
+  FIELD_KEYS,
   iterationsPerEpoch,
+  METHODS,
   PROFILE_NAMES,
   PROFILES,
   resolveConfig,
@@ -39,10 +42,30 @@ Deno.test("resolveConfig() names the field and value it rejects", () => {
   }
 });
 
+Deno.test("each field's rule refuses the values just outside its range, naming that field", () => {
+  for (const key of FIELD_KEYS) {
+    const { value } = CONFIG_FIELDS[key];
+    const bad = value.kind === "int"
+      ? [value.min - 1, value.min + 0.5, ...(value.max === undefined ? [] : [value.max + 1])]
+      : value.kind === "number"
+      ? [value.exclusive ? value.min : value.min - 1e-9, Number.NaN, Number.POSITIVE_INFINITY]
+      : value.kind === "choice"
+      ? ["nope"]
+      : ["yes"];
+    for (const v of bad) {
+      assert.throws(
+        () => resolveConfig("smoke", "shifted", "crltac", 0, { [key]: v }),
+        (e) => e instanceof ConfigError && e.field === key,
+        `${key} = ${v}`,
+      );
+    }
+  }
+});
+
 Deno.test("every profile is valid for every dataset and method", () => {
   for (const profile of PROFILE_NAMES) {
     for (const data of ["shifted", "original"] as const) {
-      for (const method of ["crltac", "simclr"] as const) {
+      for (const method of METHODS) {
         assert.ok(iterationsPerEpoch(resolveConfig(profile, data, method, 0)) >= 1);
       }
     }

@@ -82,7 +82,7 @@ Deno.test("every module of src/ imports only from the layers below its own", asy
 
 Deno.test("the layer check catches an import that goes up, sideways, or into an unknown folder", () => {
   assert.deepEqual(violations([["train/trainer.ts", "eval/crop_stats.ts"]]), ["train/trainer.ts → eval/crop_stats.ts"]);
-  assert.deepEqual(violations([["report/figures.ts", "bench/steps.ts"]]), ["report/figures.ts → bench/steps.ts"]);
+  assert.deepEqual(violations([["report/charts.ts", "bench/steps.ts"]]), ["report/charts.ts → bench/steps.ts"]);
   assert.deepEqual(violations([["plots/x.ts", "data/crops.ts"]]), ["plots/x.ts → data/crops.ts"]);
   assert.deepEqual(violations([["eval/evaluate.ts", "train/checkpoint.ts"]]), []);
   assert.deepEqual(

@@ -1,7 +1,7 @@
 /**
  * `deno task bench --check`: whether this backend computes what a reference backend computes,
  * at the shapes training runs at, on the machine at hand (a GPU driver may get a shape wrong that
- * Mesa got right, ../shared/BACKENDS.md).
+ * Mesa got right; REPRODUCE.md, "WebGPU correctness").
  *
  * The steps' forward passes are compared whole; gradients fast path by fast path. A ReLU whose
  * input rounds to the other side of zero on another backend changes a whole step's conv

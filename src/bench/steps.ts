@@ -8,18 +8,21 @@
  * @module
  */
 
-import type { PolicyEstimator } from "../config.ts";
-import { type Dataset, extractCrops, renderImages } from "../data/dataset.ts";
+import { PAPER_BETA, type PolicyEstimator, PROFILES } from "../config.ts";
+import { type Dataset, datasetCropGrid, renderImages } from "../data/dataset.ts";
 import type { Prng } from "../data/prng.ts";
-import { allCropFeatures, embed, encoderSpecs, l2Normalize, project } from "../model/encoder.ts";
+import { allCropEmbeddings, encoderSpecs } from "../model/encoder.ts";
 import { disposeParams, initialValues, makeParams, type Params } from "../model/params.ts";
-import { policyForward, policyGrads, policySpecs } from "../model/policy.ts";
-import { jensenLoss } from "../objective/hstep.ts";
-import { type Tensor, type Tensor2D, type Tensor4D, tf } from "../tf.ts";
-import { policyStepLoss } from "../train/crop_policy.ts";
+import { policyForward, policySpecs } from "../model/policy.ts";
+import { type Tensor, type Tensor4D, tf } from "../tf.ts";
+import { hStep, pStep } from "../train/step.ts";
 
-/** Crops per image of the h-step and the P-step. */
-export const CROPS_PER_IMAGE = 8;
+/** Crops per image of the h-step and the P-step: the paper's m = k = 8. */
+export const CROPS_PER_IMAGE = PROFILES.paper.train.crops;
+
+/** The paper's head width and β on shifted MNIST, which the steps are timed at. */
+const HEAD_DIM = PROFILES.paper.train.headDim;
+const BETA = PAPER_BETA.shifted;
 
 /** Images per step. */
 export interface BenchSizes {
@@ -72,44 +75,40 @@ export function stepWork(sizes: BenchSizes): Record<StepName, { images: number; 
  * read, which tfjs-webgpu does not support under Deno.
  */
 export function benchSteps(ds: Dataset, sizes: BenchSizes, rng: Prng) {
-  const m = CROPS_PER_IMAGE;
-  const eSpecs = encoderSpecs(50), pSpecs = policySpecs(ds.side, 289);
+  const m = CROPS_PER_IMAGE, t = datasetCropGrid(ds).count;
+  const eSpecs = encoderSpecs(HEAD_DIM), pSpecs = policySpecs(ds.side, t);
   const eValues = initialValues(eSpecs, rng), pValues = initialValues(pSpecs, rng);
   const indices = (n: number) => Array.from({ length: n }, (_, i) => i);
   const cropsOf = (n: number) => ({
     owners: indices(n * m).map((i) => Math.floor(i / m)),
-    crops: indices(n * m).map(() => rng.nextInt(289)),
+    crops: indices(n * m).map(() => rng.nextInt(t)),
   });
-  const hCrops = cropsOf(sizes.h), pCrops = cropsOf(sizes.p);
-  const hX = extractCrops(ds, hCrops.owners, hCrops.crops);
+  const hCrops = cropsOf(sizes.h), pCrops = Int32Array.from(cropsOf(sizes.p).crops);
   const pImages = renderImages(ds, indices(sizes.p));
   const allImages = renderImages(ds, indices(sizes.all));
   const side = ds.side;
+  const { lambda, policySelf } = PROFILES.paper.train;
 
-  const pStep = (encoder: Params, policy: Params, policyEstimator: PolicyEstimator): Tensor[] => {
+  const timedPStep = (encoder: Params, policy: Params, policyEstimator: PolicyEstimator): Tensor[] => {
     const images = tf.tensor4d(pImages, [sizes.p, side, side, 1]) as Tensor4D;
     const batch = { ds, indices: indices(sizes.p), images: () => images };
-    const config = { lambda: 0.0025, beta: 0.5, policyEstimator, policySelf: false };
-    const lossOf = policyStepLoss(batch, encoder, Int32Array.from(pCrops.crops), config, 289);
     // The forward pass the trainer makes to draw crops, and the P-step, which reuses it.
     const forward = policyForward(policy, images);
-    const { value, grads } = policyGrads(policy, forward, (logProbs) => lossOf.loss(logProbs).loss);
+    const config = { lambda, beta: BETA, policyEstimator, policySelf };
+    const p = pStep(policy, forward, batch, encoder, pCrops, config, t);
+    // The loss's parts are kept past any tf.tidy (the trainer reads them later): free them here.
     forward.dispose();
-    tf.dispose(lossOf.constants);
-    return [value, ...Object.values(grads)];
+    tf.dispose([p.objective, p.entropy]);
+    return [p.loss, ...Object.values(p.grads)];
   };
   const makeSteps = (encoder: Params, policy: Params): Steps => ({
     h_step: () => {
-      const x = tf.tensor4d(hX, [sizes.h * m, 20, 20, 1]);
-      const { value, grads } = tf.variableGrads(() => jensenLoss(embed(encoder, x), m, 0.5), [...encoder.values()]);
-      return [value, ...Object.values(grads)];
+      const h = hStep(encoder, ds, hCrops.owners, hCrops.crops, m, BETA);
+      return [h.loss, ...Object.values(h.grads)];
     },
-    p_step: () => pStep(encoder, policy, "sampled"),
-    p_step_exact: () => pStep(encoder, policy, "exact"),
-    all_crops: () => {
-      const f = allCropFeatures(encoder, tf.tensor4d(allImages, [sizes.all, side, side, 1]));
-      return [l2Normalize(project(encoder, tf.reshape(f, [-1, 200]) as Tensor2D))];
-    },
+    p_step: () => timedPStep(encoder, policy, "sampled"),
+    p_step_exact: () => timedPStep(encoder, policy, "exact"),
+    all_crops: () => [allCropEmbeddings(encoder, tf.tensor4d(allImages, [sizes.all, side, side, 1]))],
   });
   return async <T>(f: (steps: Steps) => Promise<T>): Promise<T> => {
     const encoder = makeParams(eSpecs, eValues), policy = makeParams(pSpecs, pValues);

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { cropOverlap, emptyCrops, oracleCrops } from "./crops.ts";
+import { type CropGrid, cropOverlap, emptyCrops, oracleCrops, type Square } from "./crops.ts";
 import { cellSquareOf, type Dataset, datasetCropGrid, renderImageBytes } from "./dataset.ts";
 
 /** Mean over images of statistics of P(T|x). */
@@ -26,6 +26,12 @@ export interface CropStats {
   readonly maxProb: number;
 }
 
+/** The crops with at least half their area inside `cell` (whole digits and large parts of them). */
+export function halfCellCrops(grid: CropGrid, cell: Square): number[] {
+  const area = grid.cropSide * grid.cropSide;
+  return Array.from({ length: grid.count }, (_, t) => t).filter((t) => cropOverlap(grid, t, cell) >= area / 2);
+}
+
 /** Per-cell tables: the overlap fraction of every crop and the oracle mask. */
 function cellTables(ds: Dataset) {
   const grid = datasetCropGrid(ds);
@@ -36,7 +42,8 @@ function cellTables(ds: Dataset) {
     const overlap = Float64Array.from({ length: grid.count }, (_, t) => cropOverlap(grid, t, square) / area);
     const oracle = new Uint8Array(grid.count);
     for (const t of oracleCrops(grid, square)) oracle[t] = 1;
-    const half = Uint8Array.from(overlap, (v) => (v >= 0.5 ? 1 : 0));
+    const half = new Uint8Array(grid.count);
+    for (const t of halfCellCrops(grid, square)) half[t] = 1;
     return { overlap, oracle, half };
   });
 }

@@ -29,7 +29,7 @@ import { weightsHash } from "../train/run_folder.ts";
 import { loadTrainedRun } from "./trained_run.ts";
 import { type CropStats, cropStats } from "../data/crop_stats.ts";
 import { type Level, type Representations, representations, type Weighting } from "./features.ts";
-import { meanStd, randomPairs, sortedAbsInnerProducts, uniformityPotential } from "./metrics.ts";
+import { evenlySpaced, meanStd, randomPairs, sortedAbsInnerProducts, uniformityPotential } from "./metrics.ts";
 import {
   fitProbe,
   PROBE_PROTOCOL_NAMES,
@@ -142,12 +142,6 @@ function representationKeys(r: Representations): [Level, Weighting][] {
   return (Object.keys(r.reps) as Weighting[]).flatMap((w) =>
     (["head", "f"] as Level[]).map((l) => [l, w] as [Level, Weighting])
   );
-}
-
-/** Every `step`-th value, first and last kept: a curve of at most `max` points. */
-function thin(values: number[], max: number): number[] {
-  if (values.length <= max) return values;
-  return Array.from({ length: max }, (_, k) => values[Math.round((k * (values.length - 1)) / (max - 1))]!);
 }
 
 async function saveFeatures(dir: string, sets: Record<Split, Representations>, labels: Record<Split, Uint8Array>) {
@@ -280,7 +274,7 @@ export async function evaluateRun(dir: string, options: EvaluateOptions): Promis
       concentrationAbove099: perImage.filter((m) => m >= 0.99).length / perImage.length,
     },
     uniformity: { potential: uniformityPotential(head, config.headDim, pairs), pairs: pairs.length },
-    innerProducts: thin(innerProducts, 1000),
+    innerProducts: evenlySpaced(innerProducts.length, 1000).map((i) => innerProducts[i]!),
     figures,
     ms: Math.round(performance.now() - start),
     peakRssBytes: peakResidentBytes(),

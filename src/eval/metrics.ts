@@ -69,3 +69,21 @@ export function meanStd(xs: readonly number[]): { mean: number; std: number } {
   const variance = xs.reduce((a, x) => a + (x - mean) ** 2, 0) / xs.length;
   return { mean, std: Math.sqrt(variance) };
 }
+
+/**
+ * At most `max` evenly spaced indices of `0 … count − 1`, the first and last included: a thinned
+ * curve keeps its ends and its shape.
+ *
+ * @example
+ * ```ts
+ * import { evenlySpaced } from "./metrics.ts";
+ * import assert from "node:assert";
+ * assert.deepEqual(evenlySpaced(11, 3), [0, 5, 10]);
+ * assert.deepEqual(evenlySpaced(2, 5), [0, 1]);
+ * ```
+ */
+export function evenlySpaced(count: number, max: number): number[] {
+  const m = Math.min(count, max);
+  if (m === 1) return [0];
+  return Array.from({ length: m }, (_, k) => Math.round((k * (count - 1)) / (m - 1)));
+}

@@ -14,19 +14,14 @@
  * there 9e-4, f 0.0103 above the optimum); the default here is 1e-5 within 1000 iterations, so
  * the result is the optimum (f within 1e-5 of it) rather than where a budget ran out.
  *
- * L-BFGS (Nocedal & Wright, Algorithm 7.4): two-loop recursion with memory 10 (scipy's default),
- * a strong-Wolfe line search (c₁ = 1e-4, c₂ = 0.9; see `_lineSearch` for how sufficient decrease
- * is shown once f's float32 rounding exceeds the decrease), and pairs with sᵀy ≤ ε·yᵀy left out
- * of the memory. Parameters and L-BFGS state are float64 on the host; only the loss and gradient
- * are computed by tfjs, with X uploaded once and one read-back per evaluation. The per-sample
+ * L-BFGS (./lbfgs.ts) with memory 10 (scipy's default). Parameters and L-BFGS state are float64
+ * on the host; only the loss and gradient are computed by tfjs, with X uploaded once and one
+ * read-back per evaluation. The per-sample
  * losses are read back (not summed on the device) and summed in float64: a float32 sum of 60,000
  * terms is off by ~√n·2⁻²⁴ ≈ 1.5e-5 relative, far more than the decrease of a step near the
  * optimum, which the line search must see.
  *
- * Measured on one core (wasm) with raw pixels in [0, 1]: original MNIST (60000×784) 514
- * iterations, 82 s, test accuracy 0.9258 (scikit-learn 1.6.1 fully converged: 0.9256; the paper
- * 0.9255); shifted MNIST (60000×7056) 214 iterations, 241 s, 0.9010 (the paper 0.8992). One
- * evaluation takes ~145 ms at 60000×784, ~55 ms at 60000×200, ~1 s at 60000×7056.
+ * On raw pixels it gives the paper's raw-pixel baselines (REPRODUCE.md, "Raw-pixel baselines").
  *
  * Standardisation (`standardize: true`) rescales every feature to mean 0 and standard deviation
  * 1 on the training set (a constant feature is only centred), and applies the same map to the
@@ -57,6 +52,7 @@
  */
 
 import { type Tensor, type Tensor2D, tf } from "../tf.ts";
+import { lbfgs, type LbfgsStop, type Objective } from "./lbfgs.ts";
 
 /** How the probe is fitted. */
 export interface ProbeOptions {
@@ -75,7 +71,7 @@ export interface ProbeOptions {
 }
 
 /** Why the fit stopped. */
-export type ProbeStop = "tolerance" | "maxIter" | "lineSearch";
+export type ProbeStop = LbfgsStop;
 
 /** A fitted probe and how the fit went. */
 export interface ProbeFit {
@@ -127,14 +123,6 @@ export type ProbeProtocol = keyof typeof PROBE_PROTOCOLS;
 
 /** Every protocol, this package's first. */
 export const PROBE_PROTOCOL_NAMES = Object.keys(PROBE_PROTOCOLS) as ProbeProtocol[];
-
-// Strong-Wolfe constants (Nocedal & Wright's for quasi-Newton methods) and the most evaluations
-// one line search may take (scikit-learn raises scipy's 20 to 50).
-const C1 = 1e-4;
-const C2 = 0.9;
-const MAX_LINE_SEARCH = 50;
-// Relative size of f's rounding error tolerated by the approximate Wolfe test (see _lineSearch).
-const NOISE = 1e-6;
 
 // X is kept on the device twice, as X and Xᵀ, so that both products per evaluation (X·W and
 // Xᵀ·residual) have the large matrix on the left: tfjs-wasm packs a matMul's right operand into a
@@ -209,7 +197,7 @@ export async function fitProbe(
     const ys = tf.tensor2d(oneHot, [n, k]);
     uploaded.push(ys);
     const objective = _objective(xs, xT, ys, n, dim, k, opts.C);
-    result = await _lbfgs(objective, new Float64Array((dim + 1) * k), opts);
+    result = await lbfgs(objective, new Float64Array((dim + 1) * k), opts);
   } finally {
     tf.dispose(uploaded);
   }
@@ -289,9 +277,6 @@ export async function probeAccuracy(
   return correct / m;
 }
 
-/** Loss and gradient of the scaled objective at θ = [W row-major, b]. */
-type Objective = (theta: Float64Array) => Promise<{ f: number; g: Float64Array }>;
-
 /**
  * The scaled objective on uploaded data: `x` `[n, dim]`, its transpose, one-hot `y`
  * `[n, k]`. The device computes the per-sample cross-entropies and the data part of the gradient;
@@ -333,171 +318,6 @@ function _objective(
     for (let j = 0; j < wSize; j++) g[j]! += theta[j]! / (C * n);
     return { f: sum / n + penalty / (2 * C * n), g };
   };
-}
-
-/** One evaluation along a search direction: step α, f, gradient and φ′(α) = gᵀd. */
-interface Trial {
-  readonly alpha: number;
-  readonly f: number;
-  readonly g: Float64Array;
-  readonly slope: number;
-}
-
-interface LbfgsResult {
-  readonly theta: Float64Array;
-  readonly f: number;
-  readonly gradNorm: number;
-  readonly iterations: number;
-  readonly evaluations: number;
-  readonly stopped: ProbeStop;
-}
-
-/** Minimises `objective` from `theta` (which it updates) with L-BFGS. */
-async function _lbfgs(
-  objective: Objective,
-  theta: Float64Array,
-  opts: Required<Omit<ProbeOptions, "classes" | "standardize">>,
-): Promise<LbfgsResult> {
-  const size = theta.length;
-  let evaluations = 0;
-  const evaluate: Objective = (t) => {
-    evaluations++;
-    return objective(t);
-  };
-  let { f, g } = await evaluate(theta);
-  // Curvature pairs, oldest first.
-  const pairs: { s: Float64Array; y: Float64Array; rho: number }[] = [];
-  const trialTheta = new Float64Array(size);
-  let iterations = 0;
-  let stopped: ProbeStop = "maxIter";
-  while (true) {
-    if (_maxAbs(g) <= opts.tol) {
-      stopped = "tolerance";
-      break;
-    }
-    if (iterations >= opts.maxIter) break;
-    let d = _direction(g, pairs);
-    let slope0 = _dot(g, d);
-    if (!(slope0 < 0)) {
-      // Rounding can spoil the quasi-Newton direction; start the memory afresh.
-      pairs.length = 0;
-      d = _direction(g, pairs);
-      slope0 = _dot(g, d);
-    }
-    // The first step has no curvature to scale it: make it of unit length (as L-BFGS-B does).
-    const alpha0 = pairs.length === 0 ? Math.min(1, 1 / Math.sqrt(_dot(d, d))) : 1;
-    const trialAt = async (alpha: number): Promise<Trial> => {
-      for (let j = 0; j < size; j++) trialTheta[j] = theta[j]! + alpha * d[j]!;
-      const r = await evaluate(trialTheta);
-      return { alpha, f: r.f, g: r.g, slope: _dot(r.g, d) };
-    };
-    const accepted = await _lineSearch(trialAt, f, slope0, alpha0);
-    if (!accepted) {
-      stopped = "lineSearch";
-      break;
-    }
-    const s = new Float64Array(size), y = new Float64Array(size);
-    for (let j = 0; j < size; j++) {
-      s[j] = accepted.alpha * d[j]!;
-      y[j] = accepted.g[j]! - g[j]!;
-      theta[j]! += s[j]!;
-    }
-    f = accepted.f;
-    g = accepted.g;
-    iterations++;
-    const sy = _dot(s, y), yy = _dot(y, y);
-    if (sy > Number.EPSILON * yy) {
-      pairs.push({ s, y, rho: 1 / sy });
-      if (pairs.length > opts.memory) pairs.shift();
-    }
-  }
-  return { theta, f, gradNorm: _maxAbs(g), iterations, evaluations, stopped };
-}
-
-/** −H·g by the two-loop recursion, H₀ = (sᵀy / yᵀy)·I from the newest pair. */
-function _direction(
-  g: Float64Array,
-  pairs: readonly { s: Float64Array; y: Float64Array; rho: number }[],
-): Float64Array {
-  const q = Float64Array.from(g);
-  const a = new Float64Array(pairs.length);
-  for (let i = pairs.length - 1; i >= 0; i--) {
-    const { s, y, rho } = pairs[i]!;
-    a[i] = rho * _dot(s, q);
-    _axpy(-a[i]!, y, q);
-  }
-  const newest = pairs[pairs.length - 1];
-  if (newest) {
-    const gamma = 1 / (newest.rho * _dot(newest.y, newest.y));
-    for (let j = 0; j < q.length; j++) q[j]! *= gamma;
-  }
-  for (let i = 0; i < pairs.length; i++) {
-    const { s, y, rho } = pairs[i]!;
-    _axpy(a[i]! - rho * _dot(y, q), s, q);
-  }
-  for (let j = 0; j < q.length; j++) q[j] = -q[j]!;
-  return q;
-}
-
-/**
- * A step satisfying the strong Wolfe conditions, or null when none is found within the budget.
- *
- * The objective is convex, so along d the slope φ′ increases and its sign tells on which side
- * of the minimum a step lies: the bracket is kept with the slope's sign and narrowed by the
- * secant of φ′ (exact on a quadratic), safeguarded to the middle 80 %. Near the optimum the
- * decrease f(θ + αd) − f(θ) falls below the float32 rounding of f while φ′ is still accurate, so
- * sufficient decrease may also be shown by the derivative: φ(α) ≤ φ(0) + ε|φ(0)| and
- * φ′(α) ≤ (2c₁ − 1)φ′(0) (Hager & Zhang 2005's approximate Wolfe conditions, ε = 1e-6), which on
- * a quadratic is exactly the Armijo condition.
- */
-async function _lineSearch(
-  trialAt: (alpha: number) => Promise<Trial>,
-  f0: number,
-  slope0: number,
-  alpha0: number,
-): Promise<Trial | null> {
-  const noise = NOISE * Math.abs(f0);
-  const sufficient = (t: Trial) =>
-    t.f <= f0 + C1 * t.alpha * slope0 ||
-    (t.f <= f0 + noise && t.slope <= (2 * C1 - 1) * slope0);
-  let lo: Trial = { alpha: 0, f: f0, g: new Float64Array(0), slope: slope0 };
-  let hi: Trial | null = null;
-  let alpha = alpha0;
-  for (let budget = MAX_LINE_SEARCH; budget > 0; budget--) {
-    const t = await trialAt(alpha);
-    const decrease = sufficient(t);
-    if (decrease && Math.abs(t.slope) <= -C2 * slope0) return t;
-    if (decrease && t.slope < 0) lo = t;
-    else hi = t;
-    if (hi === null) {
-      alpha *= 4;
-      continue;
-    }
-    const width = hi.alpha - lo.alpha;
-    alpha = lo.alpha - lo.slope * width / (hi.slope - lo.slope);
-    if (!(Math.abs(alpha - lo.alpha - width / 2) <= 0.4 * Math.abs(width))) {
-      alpha = lo.alpha + width / 2;
-    }
-    if (alpha === lo.alpha || alpha === hi.alpha) break; // the bracket is below float resolution
-  }
-  return lo.alpha > 0 ? lo : null;
-}
-
-function _dot(a: Float64Array, b: Float64Array): number {
-  let s = 0;
-  for (let j = 0; j < a.length; j++) s += a[j]! * b[j]!;
-  return s;
-}
-
-/** y += a·x */
-function _axpy(a: number, x: Float64Array, y: Float64Array): void {
-  for (let j = 0; j < y.length; j++) y[j]! += a * x[j]!;
-}
-
-function _maxAbs(a: Float64Array): number {
-  let m = 0;
-  for (let j = 0; j < a.length; j++) m = Math.max(m, Math.abs(a[j]!));
-  return m;
 }
 
 /** Per-feature mean and standard deviation (1 where it is 0), in float64, rounded to float32. */

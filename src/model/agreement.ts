@@ -1,7 +1,7 @@
 /**
  * Whether two backends compute the same thing: the tests check every fast path against the cpu
  * backend this way, and `deno task bench --check` checks a whole training step on the machine it
- * runs on (a GPU driver may get a shape wrong that Mesa got right, ../shared/BACKENDS.md).
+ * runs on (a GPU driver may get a shape wrong that Mesa got right; REPRODUCE.md, "WebGPU correctness").
  *
  * @module
  */

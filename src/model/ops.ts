@@ -3,7 +3,7 @@
  * operations every backend runs fast:
  *
  * - tfjs's wasm backend has no `Conv2DBackpropFilter` kernel, and its matMul with a transpose
- *   flag ran ~10× slower than on a pre-transposed operand (../shared/BACKENDS.md);
+ *   flag ran ~10× slower than on a pre-transposed operand (REPRODUCE.md, "Earlier measurements");
  * - tfjs-webgpu's own `Conv2DBackpropFilter` gave wrong results on Mesa llvmpipe at batch 256
  *   and is the slowest kernel of a training step on a real GPU;
  * - tfjs-webgpu runs a matrix product with a small output on a handful of workgroups (see
@@ -97,7 +97,7 @@ export function conv2dFilterGradIm2col(x: Tensor4D, dy: Tensor4D, k: number, str
   });
 }
 
-/** Groups of rows in {@linkcode conv2dFilterGradIm2col}: ~256 was fastest on an H200 (../shared/GPU.md). */
+/** Groups of rows in {@linkcode conv2dFilterGradIm2col}: 256 on an H200 (REPRODUCE.md, "Earlier measurements"). */
 const IM2COL_GROUPS = 256;
 
 function largestDivisorAtMost(n: number, max: number): number {
@@ -140,10 +140,9 @@ export function conv2dInputGrad(
  * parity r and column parity s only see the filter taps of the same parities, so each phase is a
  * stride-1 convolution of dy with those taps (2×2, 2×1, 1×2 and 1×1 of a 3×3 filter), and the
  * phases are interleaved. The convolution of zero-dilated dy with the whole filter computes the
- * same sums with three quarters of its products on zeros: on wasm, at the encoder's stride-2
- * layers on 512 crops, this is 2.2–2.5× faster than that and 4.4–5.4× faster than tfjs's
- * Conv2DBackpropInput, with bit-identical results. Interleaving by stacking: tfjs's DepthToSpace
- * cost more on wasm than the convolutions it saved.
+ * same sums with three quarters of its products on zeros, and bit-identical results (timings in
+ * REPRODUCE.md, performance notes). Interleaving by stacking: tfjs's DepthToSpace cost more on
+ * wasm than the convolutions it saved.
  */
 function conv2dInputGradStride2(dy: Tensor4D, w: Tensor4D, inputShape: readonly number[]): Tensor4D {
   return tf.tidy(() => {
@@ -287,7 +286,8 @@ function flipFilter(w: Tensor4D): Tensor4D {
 
 /**
  * `x + b` with `b` broadcast over the last axis. The bias gradient, a sum over all other axes,
- * is a product with a row of ones: on wasm 15× faster than tfjs's Sum over leading axes.
+ * is a product with a row of ones, far faster on wasm than tfjs's Sum over leading axes (REPRODUCE.md,
+ * performance notes).
  */
 export function biasAdd<T extends Tensor>(x: T, b: Tensor): T {
   if (stockKernels) return tf.add(x, b);
@@ -307,7 +307,7 @@ export function biasGrad(dy: Tensor): Tensor1D {
 
 /**
  * 2×2 average pooling with stride 2. Its gradient spreads dy/4 over each window, which is a
- * nearest-neighbour upsampling: on wasm 4× faster than tfjs's AvgPoolGrad.
+ * nearest-neighbour upsampling, faster on wasm than tfjs's AvgPoolGrad (REPRODUCE.md, performance notes).
  */
 export function avgPool2(x: Tensor4D): Tensor4D {
   if (stockKernels) return tf.avgPool(x, 2, 2, "valid");
@@ -342,7 +342,7 @@ export function matMul(a: Tensor2D, b: Tensor2D): Tensor2D {
  *
  * `a`'s gradient dz·bᵀ is taken as (b·dzᵀ)ᵀ when `a` has fewer rows than `b` columns: tfjs-wasm's
  * product is slow when its second operand is the large one, and at P(T|X)'s 56448 → 128 layer
- * on 32 images bᵀ is 7.2 M floats and dzᵀ 4,096 (a P-step on wasm: 943 instead of 987 ms).
+ * on 32 images bᵀ is 7.2 M floats and dzᵀ 4,096 (REPRODUCE.md, performance notes).
  */
 export function matMulGrads(a: Tensor2D, b: Tensor2D, dz: Tensor2D): [Tensor2D, Tensor2D] {
   const da = a.shape[0] < b.shape[1] ? tf.transpose(product(b, tf.transpose(dz))) : product(dz, tf.transpose(b));

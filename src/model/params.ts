@@ -4,7 +4,7 @@
  *
  * Initialisation decides whether anything learns on shifted MNIST: with small uniform weights and
  * non-zero biases (PyTorch's default) every crop's embedding starts at cosine ≈ 0.999 to every
- * other and neither network moves (../shared/REFERENCE.md). Weights are therefore He-normal
+ * other and neither network moves (REPRODUCE.md, "Earlier measurements"). Weights are therefore He-normal
  * (std √(2 / fan-in), the variance-preserving choice for ReLU networks) and biases zero.
  *
  * @module

@@ -5,10 +5,8 @@
  *
  * All weights are He-normal and all biases zero, as in the encoder (see ../model/params.ts). P(T|X)
  * then starts close to uniform (entropy 5.66 of the maximal 5.67 nats on shifted MNIST) but not
- * exactly: measured on 2,048 shifted images, batch 64, seed 0, a zero-initialised last layer
- * (exactly uniform start) left P's mass on non-empty crops at the uniform 0.17 after 25 iterations
- * — the encoder collapsed onto the empty crop first and P never got a signal — while He-normal
- * moved it to 0.70 after 27.
+ * exactly: an exactly uniform start (a zero last layer) let the encoder collapse onto the empty
+ * crop before P got a signal (REPRODUCE.md, "Initialisation decides whether anything learns").
  *
  * @module
  */

@@ -3,7 +3,7 @@
  * P(t|x), plus λ·H(T|X). Only P(T|X) receives gradients: the embeddings are computed beforehand
  * and enter as constants. Two estimators of (2), chosen by `TrainConfig.policyEstimator`.
  *
- * **sampled** ({@linkcode policyLoss}): N images × k crops drawn uniformly; image n's crops get
+ * **sampled** ({@linkcode sampledPolicyLoss}): N images × k crops drawn uniformly; image n's crops get
  * self-normalised weights wᵢ = P(tᵢ|xₙ) / Σ_{j ∈ n} P(tⱼ|xₙ), the importance weights of P against
  * the uniform draw. With sᵢⱼ = β zᵢᵀzⱼ, sample i of image n(i) scores
  *
@@ -40,7 +40,13 @@
  * @module
  */
 
-import { type Scalar, type Tensor2D, type Tensor3D, tf } from "../tf.ts";
+import { type Scalar, type Tensor, type Tensor2D, type Tensor3D, type Tensor4D, tf } from "../tf.ts";
+import type { PolicyEstimator } from "../config.ts";
+import { CROP_SIDE } from "../data/crops.ts";
+import { type Dataset, extractCrops } from "../data/dataset.ts";
+import { allCropEmbeddings, embed } from "../model/encoder.ts";
+import { matMul } from "../model/ops.ts";
+import type { Params } from "../model/params.ts";
 import { blockMask, groupMasks, maskedLogSumExp } from "./masks.ts";
 
 /** The P-step loss and its parts, as scalars. */
@@ -68,7 +74,7 @@ export interface PolicyLossOptions {
  *   `n·k … n·k + k − 1` (a constant).
  * @param lambda Weight λ of the entropy term.
  */
-export function policyLoss(
+export function sampledPolicyLoss(
   logProbs: Tensor2D,
   crops: Int32Array,
   sims: Tensor2D,
@@ -79,7 +85,7 @@ export function policyLoss(
   const k = crops.length / n;
   if (!(Number.isInteger(k) && k >= 2 && n >= 2 && sims.shape[0] === n * k)) {
     throw new RangeError(
-      `policyLoss() needs k ≥ 2 crops of N ≥ 2 images and [N·k, N·k] similarities; got N = ${n}, ` +
+      `sampledPolicyLoss() needs k ≥ 2 crops of N ≥ 2 images and [N·k, N·k] similarities; got N = ${n}, ` +
         `${crops.length} crops, similarities [${sims.shape}]`,
     );
   }
@@ -91,12 +97,8 @@ export function policyLoss(
     const num = options.self
       ? maskedLogSumExp(weighted, tf.add(same, self))
       : tf.sub(maskedLogSumExp(weighted, same), maskedLogSumExp(tf.mul(tf.onesLike(sims), logW) as Tensor2D, same));
-    const den = tf.sub(
-      tf.logSumExp(tf.concat([maskedLogSumExp(weighted, other), num], 1), 1, true),
-      Math.log(n),
-    );
-    const w = tf.exp(tf.reshape(logW, [n * k, 1]));
-    return withEntropy(tf.div(tf.sum(tf.mul(w, tf.sub(num, den))), n) as Scalar, logProbs, lambda);
+    const den = sampledDenominator(weighted, other, num, n);
+    return estimate(tf.exp(tf.reshape(logW, [n * k, 1])), num, den, n, logProbs, lambda);
   });
 }
 
@@ -144,7 +146,7 @@ export function exactPolicyLoss(
     const rest = tf.matMul(tf.mul(otherKernel, blockMask(n, cropCount, k)), w);
     const a = tf.log(ownMean);
     const d = tf.log(tf.div(tf.add(tf.reshape(rest, [n, cropCount]), ownMean), n));
-    return withEntropy(tf.div(tf.sum(tf.mul(p, tf.sub(a, d))), n) as Scalar, logProbs, lambda);
+    return estimate(p, a, d, n, logProbs, lambda);
   });
 }
 
@@ -156,7 +158,7 @@ export function exactPolicyLoss(
  * @param ownKernel e^{β zᵢᵀzₙᵤ} between each drawn crop i of image n and every crop u of that
  *   image, `[N,k,|T|]` (a constant).
  * @param sims β zᵢᵀzⱼ between the `N·k` drawn crops, `[N·k, N·k]` (a constant), as
- *   {@linkcode policyLoss} takes them.
+ *   {@linkcode sampledPolicyLoss} takes them.
  * @param lambda Weight λ of the entropy term.
  */
 export function hybridPolicyLoss(
@@ -186,12 +188,8 @@ export function hybridPolicyLoss(
     const ownMean = options.self ? weightedSum : tf.div(weightedSum, tf.reshape(tf.matMul(notSelf, p), [n * k, 1]));
     const num = tf.log(ownMean);
     const logW = tf.reshape(drawnLogWeights(logProbs, crops, k), [1, n * k]) as Tensor2D;
-    const den = tf.sub(
-      tf.logSumExp(tf.concat([maskedLogSumExp(tf.add(sims, logW) as Tensor2D, other), num], 1), 1, true),
-      Math.log(n),
-    );
-    const w = tf.exp(tf.reshape(logW, [n * k, 1]));
-    return withEntropy(tf.div(tf.sum(tf.mul(w, tf.sub(num, den))), n) as Scalar, logProbs, lambda);
+    const den = sampledDenominator(tf.add(sims, logW) as Tensor2D, other, num, n);
+    return estimate(tf.exp(tf.reshape(logW, [n * k, 1])), num, den, n, logProbs, lambda);
   });
 }
 
@@ -216,7 +214,147 @@ function drawnLogWeights(logProbs: Tensor2D, crops: Int32Array, k: number): Tens
   return tf.sub(logP, tf.logSumExp(logP, 1, true));
 }
 
-function withEntropy(objective: Scalar, logProbs: Tensor2D, lambda: number): PolicyLoss {
+/**
+ * denᵢ of the sampled and hybrid estimators, `[N·k, 1]`: log 1/N (Σ_{k ∉ n(i)} wₖ e^{sᵢₖ} + e^{numᵢ}).
+ *
+ * @param weighted log wⱼ + sᵢⱼ between the drawn crops, `[N·k, N·k]`.
+ * @param other 1 where j belongs to another image than i.
+ */
+function sampledDenominator(weighted: Tensor2D, other: Tensor2D, num: Tensor, n: number): Tensor {
+  return tf.sub(tf.logSumExp(tf.concat([maskedLogSumExp(weighted, other), num], 1), 1, true), Math.log(n));
+}
+
+/**
+ * The ending every estimator shares: I = 1/N Σ weight · (num − den) over its outer samples, H(T|X)
+ * over all crops, and the loss −I − λH.
+ */
+function estimate(
+  weights: Tensor,
+  num: Tensor,
+  den: Tensor,
+  n: number,
+  logProbs: Tensor2D,
+  lambda: number,
+): PolicyLoss {
+  const objective = tf.div(tf.sum(tf.mul(weights, tf.sub(num, den))), n) as Scalar;
   const entropy = tf.neg(tf.mean(tf.sum(tf.mul(tf.exp(logProbs), logProbs), 1))) as Scalar;
   return { loss: tf.neg(tf.add(objective, tf.mul(entropy, lambda))) as Scalar, objective, entropy };
+}
+
+/** The images a P-step is taken on. */
+export interface PolicyBatch {
+  readonly ds: Dataset;
+  /** Dataset indices. */
+  readonly indices: readonly number[];
+  /** The images as `[N,S,S,1]` (only the exact and hybrid estimators read them). */
+  images(): Tensor4D;
+}
+
+/** What the P-step's loss depends on besides the data: λ, β, the estimator, and the own term. */
+export interface PolicyStepConfig {
+  readonly lambda: number;
+  readonly beta: number;
+  readonly policyEstimator: PolicyEstimator;
+  readonly policySelf: boolean;
+}
+
+/** A P-step loss of log P(t|x) and the constant tensors it reads, which the caller frees after the step. */
+export interface PolicyStepLoss {
+  loss(logProbs: Tensor2D): PolicyLoss;
+  readonly constants: Tensor[];
+}
+
+/**
+ * The P-step's loss on `batch` under the config's estimator, given the k uniformly drawn crops of
+ * each image. The embeddings are computed now and enter as constants: gradients reach only P(T|X).
+ */
+export function policyStepLoss(
+  batch: PolicyBatch,
+  encoder: Params,
+  crops: Int32Array,
+  config: PolicyStepConfig,
+  cropCount: number,
+): PolicyStepLoss {
+  if (config.policyEstimator === "exact") return exactLoss(batch, encoder, crops, config, cropCount);
+  if (config.policyEstimator === "hybrid") return hybridLoss(batch, encoder, crops, config, cropCount);
+  return sampledLoss(batch, encoder, crops, config);
+}
+
+/** The sampled estimator: the k drawn crops of each image embedded, and their similarities. */
+function sampledLoss(
+  batch: PolicyBatch,
+  encoder: Params,
+  crops: Int32Array,
+  config: Omit<PolicyStepConfig, "policyEstimator">,
+): PolicyStepLoss {
+  const n = batch.indices.length, k = crops.length / n;
+  const owners = Int32Array.from({ length: n * k }, (_, i) => batch.indices[Math.floor(i / k)]!);
+  const sims = tf.tidy(() => {
+    const x = tf.tensor4d(extractCrops(batch.ds, owners, crops), [n * k, CROP_SIDE, CROP_SIDE, 1]);
+    const z = embed(encoder, x);
+    return tf.mul(matMul(z, tf.transpose(z)), config.beta) as Tensor2D;
+  });
+  return {
+    loss: (logProbs) => sampledPolicyLoss(logProbs, crops, sims, config.lambda, { self: config.policySelf }),
+    constants: [sims],
+  };
+}
+
+/**
+ * The exact estimator: every crop of each image embedded in one fully convolutional pass, and
+ * the kernels e^{βS} between the crops of each image and against the k drawn crops of every image.
+ */
+function exactLoss(
+  batch: PolicyBatch,
+  encoder: Params,
+  crops: Int32Array,
+  config: Omit<PolicyStepConfig, "policyEstimator">,
+  cropCount: number,
+): PolicyStepLoss {
+  const n = batch.indices.length, k = crops.length / n;
+  const drawn = Int32Array.from(crops, (c, i) => Math.floor(i / k) * cropCount + c);
+  const [ownKernel, otherKernel] = tf.tidy(() => {
+    const z = allCropEmbeddings(encoder, batch.images());
+    // Image by image: tfjs-wasm's batched product took 2.3× as long (wasm, N = 64, |T| = 289).
+    const perImage = tf.unstack(tf.reshape(z, [n, cropCount, z.shape[1]])) as Tensor2D[];
+    const own = tf.stack(perImage.map((zi) => matMul(zi, tf.transpose(zi)))) as Tensor3D;
+    const other = matMul(z, tf.transpose(tf.gather(z, tf.tensor1d(drawn, "int32"))));
+    return [tf.exp(tf.mul(own, config.beta)) as Tensor3D, tf.exp(tf.mul(other, config.beta)) as Tensor2D] as const;
+  });
+  return {
+    loss: (logProbs) =>
+      exactPolicyLoss(logProbs, ownKernel, crops, otherKernel, config.lambda, { self: config.policySelf }),
+    constants: [ownKernel, otherKernel],
+  };
+}
+
+/**
+ * The hybrid estimator: every crop of each image embedded in one fully convolutional pass; the
+ * kernel between each drawn crop and every crop of its image, and the drawn crops' similarities.
+ */
+function hybridLoss(
+  batch: PolicyBatch,
+  encoder: Params,
+  crops: Int32Array,
+  config: Omit<PolicyStepConfig, "policyEstimator">,
+  cropCount: number,
+): PolicyStepLoss {
+  const n = batch.indices.length, k = crops.length / n;
+  const [ownKernel, sims] = tf.tidy(() => {
+    const z = allCropEmbeddings(encoder, batch.images());
+    const perImage = tf.unstack(tf.reshape(z, [n, cropCount, z.shape[1]])) as Tensor2D[];
+    const drawn = perImage.map((zi, img) =>
+      tf.gather(zi, tf.tensor1d(crops.subarray(img * k, (img + 1) * k), "int32"))
+    );
+    const own = tf.stack(drawn.map((zd, img) => matMul(zd as Tensor2D, tf.transpose(perImage[img]!)))) as Tensor3D;
+    const zd = tf.concat(drawn) as Tensor2D;
+    return [
+      tf.exp(tf.mul(own, config.beta)) as Tensor3D,
+      tf.mul(matMul(zd, tf.transpose(zd)), config.beta) as Tensor2D,
+    ] as const;
+  });
+  return {
+    loss: (logProbs) => hybridPolicyLoss(logProbs, crops, ownKernel, sims, config.lambda, { self: config.policySelf }),
+    constants: [ownKernel, sims],
+  };
 }

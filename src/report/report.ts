@@ -9,7 +9,7 @@ import type { Profile } from "../config.ts";
 import type { RawResult } from "../eval/evaluate.ts";
 import type { CellComparison, Comparison } from "../study/compare.ts";
 import type { CellStats, RunRecord } from "../study/results.ts";
-import { sortedInnerProductsFigure } from "./figures.ts";
+import { sortedInnerProductsFigure } from "./charts.ts";
 import { studyLandscapeMarkdown } from "./landscape_report.ts";
 import { formatDuration } from "../progress.ts";
 

@@ -13,13 +13,12 @@ import type { FigureInput } from "../eval/evaluate.ts";
 import { readJsonLines, runFiles } from "../train/run_folder.ts";
 import type { PolicySnapshot, StepRecord } from "../train/trainer.ts";
 import {
-  cropHeatmapFigure,
-  policyTrainingFigure,
   scatter2dFigure,
   sortedInnerProductsFigure,
   superimposedRepresentationsFigure,
   trainingCurvesFigure,
-} from "./figures.ts";
+} from "./charts.ts";
+import { cropHeatmapFigure, policyTrainingFigure } from "./heatmaps.ts";
 import { METHOD_WORDS } from "./report.ts";
 
 /** Draws the run's figures: file contents by name under `figures/`. */
@@ -56,7 +55,11 @@ export async function runFigures(input: FigureInput): Promise<Record<string, str
   const paths = runFiles(input.dir);
   const log = await readJsonLines<StepRecord>(paths.log);
   if (log.length > 0) {
-    files["policy-training-curves.svg"] = await trainingCurvesFigure(log, `P(T|X) during training (${label})`);
+    files["policy-training-curves.svg"] = await trainingCurvesFigure(
+      log,
+      `P(T|X) during training (${label})`,
+      grid.count,
+    );
   }
   const snapshots = (await readJsonLines<PolicySnapshot>(paths.snapshots)).filter((s) =>
     s.images.every((i) => i < count)

@@ -67,7 +67,7 @@ const PRIOR_COST: Record<string, number> = {
 
 /**
  * Environment of the child processes. On a CPU-only machine WebGPU runs on Mesa, which compiles
- * every shader before its first use (minutes on a cold cache, ../shared/BACKENDS.md): the cache
+ * every shader before its first use (minutes on a cold cache; REPRODUCE.md, "Earlier measurements"): the cache
  * lives in the study's folder, so that the runs after the first one, a resumed study, and a CI
  * job that keeps the results folder find it warm. A cache the user chose is kept.
  */

@@ -1,151 +1,116 @@
 /**
- * The command-line options that override a profile's hyper-parameters, in one table: `train`
- * reads them, a study or sweep writes them for the runs it starts, and `--help` lists them.
+ * The command-line options that override a profile's hyper-parameters, generated from the
+ * config's one table (`CONFIG_FIELDS` in src/config.ts): `train` reads them, a study or sweep
+ * writes them for the runs it starts, and `--help` lists them.
  *
  * @module
  */
 
-import { BACKEND_CHOICES } from "../backend.ts";
-import { choice, int, number, type OptionSpec, type Parse } from "../cli.ts";
-import { type ConfigError, POLICY_ESTIMATORS, type TrainOverrides } from "../config.ts";
+import { choice, number, type OptionSpec, type Parse, UsageError } from "../cli.ts";
+import {
+  CONFIG_FIELDS,
+  type ConfigError,
+  FIELD_KEYS,
+  type FieldKey,
+  fieldRule,
+  type FieldValue,
+  PROFILE_NAMES,
+  type TrainOverrides,
+} from "../config.ts";
 
-/** How one override is spelt, read and described. */
-interface OverrideOption {
-  readonly key: keyof TrainOverrides;
-  readonly flag: string;
-  /** Reads its value; a switch (`--x` / `--no-x`) when absent. */
-  readonly parse?: Parse<unknown>;
-  /** The value's placeholder in `--help`. */
-  readonly placeholder?: string;
-  readonly help: string;
+/**
+ * How an option's text is read: its syntax (an integer, a number, one of the choices), so that
+ * `--epochs x` is refused at once; the range is the config's to check, with the field's rule.
+ */
+function parserOf(value: FieldValue): Parse<unknown> | null {
+  switch (value.kind) {
+    case "int":
+      return (text, flag) => {
+        const n = Number(text);
+        if (text.trim() === "" || !Number.isInteger(n)) {
+          throw new UsageError(`${flag} ${text}: ${fieldRule(value)}`);
+        }
+        return n + 0; // -0 reads as 0
+      };
+    case "number":
+      return number();
+    case "choice":
+      return choice(value.choices);
+    case "switch":
+      return null;
+  }
 }
-
-/** Every override, in the order `--help` lists them. */
-export const OVERRIDE_OPTIONS: readonly OverrideOption[] = [
-  { key: "epochs", flag: "epochs", parse: int(1), placeholder: "N", help: "epochs over the training subset" },
-  { key: "batch", flag: "batch", parse: int(1), placeholder: "N", help: "images per iteration" },
-  {
-    key: "trainSize",
-    flag: "train-size",
-    parse: int(1),
-    placeholder: "N",
-    help: "training images used (the first N of 60,000)",
-  },
-  {
-    key: "crops",
-    flag: "crops",
-    parse: int(1),
-    placeholder: "N",
-    help: "m: crops per image sampled from P(T|X) for the h-step",
-  },
-  {
-    key: "policyCrops",
-    flag: "policy-crops",
-    parse: int(1),
-    placeholder: "N",
-    help: "k: uniform crops per image for the P-step (exact: for its denominator)",
-  },
-  {
-    key: "policyEstimator",
-    flag: "policy-estimator",
-    parse: choice(POLICY_ESTIMATORS),
-    placeholder: "NAME",
-    help: "the P-step's estimator: sampled (k uniform crops per image) or exact (every crop)",
-  },
-  {
-    key: "policySelf",
-    flag: "policy-self",
-    help: "keep each crop's own term in the P-step's numerator, as objective (2) has it",
-  },
-  {
-    key: "warmup",
-    flag: "warmup",
-    parse: int(0),
-    placeholder: "N",
-    help: "first N iterations on uniform crops without P-step (not in the paper)",
-  },
-  {
-    key: "policySampledSteps",
-    flag: "policy-sampled-steps",
-    parse: int(0),
-    placeholder: "N",
-    help: "first N iterations' P-steps with the sampled estimator (not in the paper)",
-  },
-  {
-    key: "policyEvery",
-    flag: "policy-every",
-    parse: int(1),
-    placeholder: "N",
-    help: "a P-step after every N h-steps (paper: 1, in turn)",
-  },
-  { key: "lr", flag: "lr", parse: number(), placeholder: "X", help: "Adam step size of the encoder" },
-  { key: "policyLr", flag: "policy-lr", parse: number(), placeholder: "X", help: "Adam step size of P(T|X)" },
-  {
-    key: "lambda",
-    flag: "lambda",
-    parse: number(),
-    placeholder: "X",
-    help: "λ, weight of the entropy H(T|X) in the P-step",
-  },
-  {
-    key: "beta",
-    flag: "beta",
-    parse: number(),
-    placeholder: "X",
-    help: "β, inverse temperature (default 0.5 shifted, 1.0 original)",
-  },
-  {
-    key: "headDim",
-    flag: "head-dim",
-    parse: int(1),
-    placeholder: "N",
-    help: "projection head width (50; 2 gives the paper's Fig. 6)",
-  },
-  {
-    key: "backend",
-    flag: "backend",
-    parse: choice(BACKEND_CHOICES),
-    placeholder: "NAME",
-    help: "auto, wasm, webgpu or cpu (auto: webgpu on a real GPU, else wasm)",
-  },
-];
 
 /**
  * A bad configuration in the command line's words: `--batch 1: must be …` when the option was
  * given, the profile's value named otherwise (`batch 4096 (the profile's) must not exceed …`).
  */
 export function configErrorText(e: ConfigError, overrides: TrainOverrides): string {
-  const option = OVERRIDE_OPTIONS.find((o) => o.key === e.field);
-  const given = option && overrides[option.key] !== undefined;
-  return given ? `--${option.flag} ${e.value}: ${e.rule}` : `${e.field} = ${e.value} (from the profile): ${e.rule}`;
+  const key = e.field as FieldKey;
+  const given = FIELD_KEYS.includes(key) && overrides[key] !== undefined;
+  return given
+    ? `--${CONFIG_FIELDS[key].flag} ${e.value}: ${e.rule}`
+    : `${e.field} = ${e.value} (from the profile): ${e.rule}`;
 }
 
 /** The overrides' option specifications, for {@linkcode parseCli}. */
 export function overrideSpecs(): Record<string, OptionSpec> {
-  return Object.fromEntries(
-    OVERRIDE_OPTIONS.map((o) => [o.flag, o.parse ? { type: "string", parse: o.parse } : { type: "boolean" }]),
-  );
+  return Object.fromEntries(FIELD_KEYS.map((k) => {
+    const { flag, value } = CONFIG_FIELDS[k];
+    const parse = parserOf(value);
+    return [flag, parse ? { type: "string", parse } : { type: "boolean" }];
+  }));
 }
 
-/** The overrides' lines of a usage text, aligned at `width`. */
-export function overrideUsage(width = 21): string {
-  return OVERRIDE_OPTIONS.map((o) => {
-    const name = o.parse ? `--${o.flag} ${o.placeholder}` : `--[no-]${o.flag}`;
-    return `  ${name.padEnd(width)}${o.help}`;
+/**
+ * The overrides' lines of a usage text, each with its default: the option's name, then its help
+ * from column `width` + 2, wrapped at `lineWidth` (a name too long for its column gets a line of
+ * its own).
+ */
+export function overrideUsage(width = 21, lineWidth = 100): string {
+  return FIELD_KEYS.map((k) => {
+    const { flag, placeholder, help, value } = CONFIG_FIELDS[k];
+    const name = value.kind === "switch" ? `--[no-]${flag}` : `--${flag} ${placeholder}`;
+    const indent = " ".repeat(width + 2);
+    const lines = wrap(`${help}${defaultText(k)}`, lineWidth - indent.length);
+    const first = name.length < width ? `  ${name.padEnd(width)}${lines[0]}` : `  ${name}\n${indent}${lines[0]}`;
+    return [first, ...lines.slice(1).map((l) => indent + l)].join("\n");
   }).join("\n");
+}
+
+/** `text` in lines of at most `width` characters, broken at spaces. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line];
+}
+
+/** ` [smoke 1, medium 3, paper 100]`, ` [8]`, or nothing where the help line says it. */
+function defaultText(key: FieldKey): string {
+  const d = CONFIG_FIELDS[key].default;
+  if (typeof d !== "object" || d === null) return ` [${d}]`;
+  if ("byDataset" in d) return "";
+  return ` [${PROFILE_NAMES.map((p) => `${p} ${d.byProfile[p]}`).join(", ")}]`;
 }
 
 /** The overrides among parsed option values (undefined where not given). */
 export function readOverrides(values: Readonly<Record<string, unknown>>): TrainOverrides {
-  return Object.fromEntries(OVERRIDE_OPTIONS.map((o) => [o.key, values[o.flag]])) as TrainOverrides;
+  return Object.fromEntries(FIELD_KEYS.map((k) => [k, values[CONFIG_FIELDS[k].flag]])) as TrainOverrides;
 }
 
 /** The command-line arguments that give `overrides` (undefined ones left out). */
 export function overrideArgs(overrides: TrainOverrides): string[] {
-  return OVERRIDE_OPTIONS.flatMap((o) => {
-    const v = overrides[o.key];
+  return FIELD_KEYS.flatMap((k) => {
+    const v = overrides[k];
+    const { flag, value } = CONFIG_FIELDS[k];
     if (v === undefined) return [];
-    if (!o.parse) return [v ? `--${o.flag}` : `--no-${o.flag}`];
-    return [`--${o.flag}`, String(v)];
+    if (value.kind === "switch") return [v ? `--${flag}` : `--no-${flag}`];
+    return [`--${flag}`, String(v)];
   });
 }

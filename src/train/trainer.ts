@@ -13,22 +13,13 @@
 
 import { type BackendInfo, describeBackend, useBackend } from "../backend.ts";
 import { iterationsPerEpoch, type PolicyEstimator, sameScience, type TrainConfig } from "../config.ts";
-import {
-  type Dataset,
-  datasetCropGrid,
-  datasetSide,
-  extractCrops,
-  loadDataset,
-  renderImages,
-  takeFirst,
-} from "../data/dataset.ts";
+import { type Dataset, datasetCropGrid, datasetSide, loadDataset, renderImages, takeFirst } from "../data/dataset.ts";
 import { Prng } from "../data/prng.ts";
 import { cropStats } from "../data/crop_stats.ts";
-import { embed, encoderSpecs } from "../model/encoder.ts";
+import { encoderSpecs } from "../model/encoder.ts";
 import { useStockKernels, usingStockKernels } from "../model/ops.ts";
 import { disposeParams, initialValues, makeParams, type Params, readParams } from "../model/params.ts";
 import { type PolicyForward, policyLogits, policyProbs, policySpecs } from "../model/policy.ts";
-import { jensenLoss } from "../objective/hstep.ts";
 import { peakResidentBytes } from "../memory.ts";
 import { Progress } from "../progress.ts";
 import { type Tensor4D, tf } from "../tf.ts";
@@ -36,7 +27,8 @@ import { Adam } from "./adam.ts";
 import { type Checkpoint, loadCheckpoint, saveCheckpoint, writeFileAtomic } from "./checkpoint.ts";
 import { readJsonLines, runFiles, weightsHash } from "./run_folder.ts";
 import { checkStockOnMesa } from "./stock_kernels.ts";
-import { type Batch, type CropPolicy, learnedPolicy, oraclePolicy, uniformPolicy } from "./crop_policy.ts";
+import { type CropPolicy, learnedPolicy, oraclePolicy, uniformPolicy } from "./crop_policy.ts";
+import { type Batch, hStep } from "./step.ts";
 
 /** One line of `log.jsonl`: an iteration's losses and P(T|X) statistics on its batch. */
 export interface StepRecord {
@@ -271,17 +263,16 @@ async function iteration(
       crops[n * m + j] = s.rng.nextCategorical(probs, n * cropCount, cropCount);
     }
   });
-  const x = tf.tensor4d(extractCrops(ds, owners, crops), [owners.length, 20, 20, 1]);
-  const h = tf.variableGrads(() => jensenLoss(embed(s.encoder, x), m, config.beta), [...s.encoder.values()]);
+  const h = hStep(s.encoder, ds, owners, crops, m, config.beta);
   s.encoderAdam.apply(h.grads);
-  tf.dispose([x, ...Object.values(h.grads)]);
+  tf.dispose(Object.values(h.grads));
   const p = takesPolicyStep(config, s.step)
     ? policyAt(config, s, s.step).update(batch, batch.forward, s.encoder, s.rng)
     : null;
   // Freed before the next batch's forward pass: only one batch's activations at a time.
   batch.forward?.dispose();
   batch.forward = null;
-  const scalars = p ? [h.value, p.loss, p.objective, p.entropy] : [h.value];
+  const scalars = p ? [h.loss, p.loss, p.objective, p.entropy] : [h.loss];
   const nextPolicy = next ? policyAt(config, s, s.step + 1) : null;
   if (next) next.forward = nextPolicy!.forward(next);
   const upcoming = next?.forward?.logits ?? null;

@@ -11,7 +11,7 @@ import {
   policyPasses,
   policySpecs,
 } from "../../src/model/policy.ts";
-import { policyLoss } from "../../src/objective/pstep.ts";
+import { sampledPolicyLoss } from "../../src/objective/pstep.ts";
 import { type Scalar, type Tensor, type Tensor2D, type Tensor4D, tf } from "../../src/tf.ts";
 import { assertClose, onBackend } from "../helpers.ts";
 import { TEST_BACKENDS } from "../webgpu.ts";
@@ -55,7 +55,7 @@ function withPolicy<T>(f: (p: Params, images: Tensor4D, loss: (logProbs: Tensor2
   const images = tf.tensor4d(pixels, [n, side, side, 1]);
   const sims = tf.tensor2d(simValues, [n * k, n * k]);
   try {
-    return f(p, images, (logProbs) => policyLoss(logProbs, crops, sims, 0.0025).loss);
+    return f(p, images, (logProbs) => sampledPolicyLoss(logProbs, crops, sims, 0.0025).loss);
   } finally {
     disposeParams(p);
     tf.dispose([images, sims]);
@@ -131,7 +131,7 @@ Deno.test("a P-step on the paper's batch of 256 shifted images fits in wasm's me
     const images = tf.tensor4d(renderImages(shifted, Array.from({ length: big }, (_, i) => i)), [big, 84, 84, 1]);
     const sims = tf.eye(big * k) as Tensor2D;
     const forward = policyForward(p, images);
-    const { value, grads } = policyGrads(p, forward, (lp) => policyLoss(lp, picked, sims, 0.0025).loss);
+    const { value, grads } = policyGrads(p, forward, (lp) => sampledPolicyLoss(lp, picked, sims, 0.0025).loss);
     return [value, ...Object.values(grads)];
   });
   const read = await Promise.all(out.map((t) => t.data()));

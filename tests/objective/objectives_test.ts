@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { jensenLoss } from "../../src/objective/hstep.ts";
 import { blockMask, groupMasks } from "../../src/objective/masks.ts";
-import { exactPolicyLoss, hybridPolicyLoss, policyLoss } from "../../src/objective/pstep.ts";
+import { exactPolicyLoss, hybridPolicyLoss, sampledPolicyLoss } from "../../src/objective/pstep.ts";
 import { Prng } from "../../src/data/prng.ts";
 import { type Tensor2D, tf } from "../../src/tf.ts";
 import { onBackend, randomValues } from "../helpers.ts";
@@ -190,29 +190,29 @@ function policyCase(n: number, k: number, cropCount: number, seed: number) {
   return { logits, crops, z };
 }
 
-function policyLossTf(logits: number[][], crops: number[], z: number[][], beta: number, lambda: number) {
+function sampledLossTf(logits: number[][], crops: number[], z: number[][], beta: number, lambda: number) {
   const zt = tf.tensor2d(z);
   const sims = tf.mul(tf.matMul(zt, zt, false, true), beta) as Tensor2D;
-  return policyLoss(tf.logSoftmax(tf.tensor2d(logits)), Int32Array.from(crops), sims, lambda);
+  return sampledPolicyLoss(tf.logSoftmax(tf.tensor2d(logits)), Int32Array.from(crops), sims, lambda);
 }
 
-Deno.test("policyLoss() equals the per-sample definition", () => {
+Deno.test("sampledPolicyLoss() equals the per-sample definition", () => {
   for (const [n, k, cropCount, lambda] of [[3, 4, 9, 0.0025], [4, 8, 289, 0.01], [2, 2, 5, 0]] as const) {
     const { logits, crops, z } = policyCase(n, k, cropCount, n * 100 + k);
-    const actual = tf.tidy(() => policyLossTf(logits, crops, z, 0.5, lambda).loss.dataSync()[0]!);
+    const actual = tf.tidy(() => sampledLossTf(logits, crops, z, 0.5, lambda).loss.dataSync()[0]!);
     const expected = policyReference(logits, crops, z, 0.5, lambda);
     assert.ok(Math.abs(actual - expected) < 1e-5, `N=${n} k=${k}: ${actual} vs ${expected}`);
   }
 });
 
-Deno.test("policyLoss() gradient with respect to the logits matches finite differences", () => {
+Deno.test("sampledPolicyLoss() gradient with respect to the logits matches finite differences", () => {
   const n = 3, k = 4, cropCount = 7, beta = 0.5, lambda = 0.05;
   const { logits, crops, z } = policyCase(n, k, cropCount, 5);
   const grad = tf.tidy(() =>
     tf.grad((l: tf.Tensor) => {
       const zt = tf.tensor2d(z);
       const sims = tf.mul(tf.matMul(zt, zt, false, true), beta) as Tensor2D;
-      return policyLoss(tf.logSoftmax(l as Tensor2D), Int32Array.from(crops), sims, lambda).loss;
+      return sampledPolicyLoss(tf.logSoftmax(l as Tensor2D), Int32Array.from(crops), sims, lambda).loss;
     })(tf.tensor2d(logits)).arraySync() as number[][]
   );
   const h = 1e-5;
@@ -231,12 +231,12 @@ Deno.test("policyLoss() gradient with respect to the logits matches finite diffe
   assert.ok(worst / scale < 1e-4, `relative error ${worst / scale}`);
 });
 
-Deno.test("policyLoss() with uniform P reduces to the unweighted objective and maximal entropy", () => {
+Deno.test("sampledPolicyLoss() with uniform P reduces to the unweighted objective and maximal entropy", () => {
   const n = 3, k = 4, cropCount = 9, beta = 1;
   const { crops, z } = policyCase(n, k, cropCount, 9);
   const uniform = Array.from({ length: n }, () => new Array(cropCount).fill(0));
   const parts = tf.tidy(() => {
-    const out = policyLossTf(uniform, crops, z, beta, 0);
+    const out = sampledLossTf(uniform, crops, z, beta, 0);
     return { objective: out.objective.dataSync()[0]!, entropy: out.entropy.dataSync()[0]! };
   });
   assert.ok(Math.abs(parts.entropy - Math.log(cropCount)) < 1e-5);
@@ -254,13 +254,13 @@ Deno.test("policyLoss() with uniform P reduces to the unweighted objective and m
   assert.ok(Math.abs(parts.objective - objective) < 1e-5);
 });
 
-Deno.test("policyLoss() with the own term kept equals its definition", () => {
+Deno.test("sampledPolicyLoss() with the own term kept equals its definition", () => {
   for (const [n, k, cropCount] of [[3, 4, 9], [4, 8, 289]] as const) {
     const { logits, crops, z } = policyCase(n, k, cropCount, n * 7 + k);
     const actual = tf.tidy(() => {
       const zt = tf.tensor2d(z);
       const sims = tf.mul(tf.matMul(zt, zt, false, true), 0.5) as Tensor2D;
-      return policyLoss(tf.logSoftmax(tf.tensor2d(logits)), Int32Array.from(crops), sims, 0.0025, { self: true })
+      return sampledPolicyLoss(tf.logSoftmax(tf.tensor2d(logits)), Int32Array.from(crops), sims, 0.0025, { self: true })
         .loss.dataSync()[0]!;
     });
     const expected = policyReference(logits, crops, z, 0.5, 0.0025, true);

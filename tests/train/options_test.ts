@@ -1,14 +1,7 @@
 import assert from "node:assert/strict";
 import { parseCli } from "../../src/cli.ts";
-import { ConfigError, resolveConfig, type TrainOverrides } from "../../src/config.ts";
-import {
-  configErrorText,
-  OVERRIDE_OPTIONS,
-  overrideArgs,
-  overrideSpecs,
-  overrideUsage,
-  readOverrides,
-} from "../../src/train/options.ts";
+import { CONFIG_FIELDS, ConfigError, FIELD_KEYS, resolveConfig, type TrainOverrides } from "../../src/config.ts";
+import { configErrorText, overrideArgs, overrideSpecs, overrideUsage, readOverrides } from "../../src/train/options.ts";
 
 Deno.test("overrides written as arguments read back as the same overrides", () => {
   const overrides: TrainOverrides = {
@@ -34,8 +27,8 @@ Deno.test("overrides written as arguments read back as the same overrides", () =
 Deno.test("every overridable config field has an option and a line in --help", () => {
   const config = resolveConfig("smoke", "shifted", "crltac", 0);
   const fields = Object.keys(config).filter((k) => !["profile", "data", "method", "seed"].includes(k)).sort();
-  assert.deepEqual(OVERRIDE_OPTIONS.map((o) => o.key).sort(), fields);
-  for (const o of OVERRIDE_OPTIONS) assert.match(overrideUsage(), new RegExp(`--(\\[no-\\])?${o.flag}\\b`));
+  assert.deepEqual([...FIELD_KEYS].sort(), fields);
+  for (const k of FIELD_KEYS) assert.match(overrideUsage(), new RegExp(`--(\\[no-\\])?${CONFIG_FIELDS[k].flag}\\b`));
 });
 
 Deno.test("a config error names the option as given, or says the value came from the profile", () => {

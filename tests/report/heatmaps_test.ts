@@ -1,14 +1,6 @@
 import assert from "node:assert/strict";
 import { decode } from "npm:fast-png@8.0.0";
-import {
-  cropHeatmapFigure,
-  MAX_SORTED_POINTS,
-  policyTrainingFigure,
-  scatter2dFigure,
-  sortedInnerProductsFigure,
-  superimposedRepresentationsFigure,
-  trainingCurvesFigure,
-} from "../../src/report/figures.ts";
+import { cropHeatmapFigure, policyTrainingFigure } from "../../src/report/heatmaps.ts";
 import { cropGrid, oracleCrops } from "../../src/data/crops.ts";
 import { viridis } from "../../src/report/png.ts";
 
@@ -22,24 +14,10 @@ function pngSize(png: Uint8Array): { width: number; height: number } {
   return { width: view.getUint32(16), height: view.getUint32(20) };
 }
 
-/** Number of `<path>` elements in every group of class `mark` (one data mark each). */
-function countMarks(svg: string, mark: string): number {
-  const groups = svg.split(`<g class="${mark} role-mark`).slice(1);
-  return groups.reduce(
-    (n, g) => n + (g.slice(0, g.indexOf("</g>")).match(/<path /g) ?? []).length,
-    0,
-  );
-}
-
 function oneHot(length: number, t: number): Float32Array {
   const p = new Float32Array(length);
   p[t] = 1;
   return p;
-}
-
-/** Deterministic values in [−1, 1] (a fixed sine sequence, no generator needed). */
-function wave(length: number, phase: number): Float32Array {
-  return Float32Array.from({ length }, (_, i) => Math.sin(1.7 * i + phase));
 }
 
 Deno.test("cropHeatmapFigure() lays out image and heat-map pairs at the given scale", async (t) => {
@@ -115,7 +93,7 @@ Deno.test("cropHeatmapFigure() rejects inputs that do not fit together", () => {
   );
   assert.throws(
     () => cropHeatmapFigure([image], 84, [new Float32Array(9)], 17),
-    /9 values as 17×17/,
+    /P\(t\|x\) 0: 9 values, expected 289/,
   );
   const bad = (t: number, v: number) => Object.assign(new Float32Array(289), { [t]: v });
   assert.throws(
@@ -130,120 +108,6 @@ Deno.test("cropHeatmapFigure() rejects inputs that do not fit together", () => {
   assert.throws(() => cropHeatmapFigure([image], 84, [p], 17, { columns: 0 }), /columns 0/);
   assert.throws(() => cropHeatmapFigure([image], 84, [p], 17, { scale: 1.5 }), /scale 1.5/);
   assert.throws(() => cropHeatmapFigure([image], 83, [p], 17), RangeError);
-});
-
-Deno.test("superimposedRepresentationsFigure() draws one line per representation", async () => {
-  const reps = Array.from({ length: 200 }, (_, k) => wave(50, k));
-  const svg = await superimposedRepresentationsFigure(reps, "CRL-TAC", { yDomain: [-1, 1] });
-  assert.ok(svg.startsWith("<svg"));
-  assert.ok(svg.includes(">CRL-TAC<"));
-  assert.ok(svg.includes(">dimension<") && svg.includes(">value<"));
-  assert.ok(svg.includes("200 representations of dimension 50"));
-  assert.equal(countMarks(svg, "mark-line"), 200);
-  assert.ok(svg.length < 300_000, `SVG of ${svg.length} characters`);
-});
-
-Deno.test("superimposedRepresentationsFigure() rejects bad inputs", async () => {
-  const f = superimposedRepresentationsFigure;
-  await assert.rejects(async () => await f([], "x"), /none given/);
-  await assert.rejects(async () => await f([new Float32Array(0)], "x"), /dimension 0/);
-  await assert.rejects(
-    async () => await f([wave(50, 0), wave(49, 1)], "x"),
-    /representation 1 of dimension 49 on 50/,
-  );
-  await assert.rejects(
-    async () => await f([Float32Array.of(0, NaN)], "x"),
-    /representation 0, dimension 1: value NaN is not finite/,
-  );
-  await assert.rejects(
-    async () => await f(Array(201).fill(wave(5, 0)), "x"),
-    /201 representations/,
-  );
-  await assert.rejects(async () => await f([wave(5, 0)], "x", { yDomain: [1, -1] }), /\[1, -1\]/);
-});
-
-Deno.test("sortedInnerProductsFigure() draws each series sorted, thinned to its point cap", async () => {
-  const n = 5000;
-  const crl = Array.from({ length: n }, (_, i) => (i % 97) / 970);
-  const simclr = Array.from({ length: n }, (_, i) => 1 - (i % 89) / 8900);
-  const svg = await sortedInnerProductsFigure([
-    { label: "CRL-TAC", values: crl },
-    { label: "SimCLR", values: simclr },
-  ]);
-  assert.ok(svg.startsWith("<svg"));
-  assert.ok(svg.includes(">CRL-TAC<") && svg.includes(">SimCLR<"));
-  assert.ok(svg.includes(">pair rank (largest first)<"));
-  assert.ok(svg.includes(">|⟨h(x), h(x′)⟩|<"));
-  assert.equal(countMarks(svg, "mark-line"), 2);
-  // Each line has MAX_SORTED_POINTS vertices: one move and MAX_SORTED_POINTS − 1 line segments.
-  const lines = svg.split('<g class="mark-line role-mark').slice(1);
-  for (const line of lines) {
-    const d = line.match(/ d="([^"]*)"/)?.[1] ?? "";
-    assert.equal((d.match(/[ML]/g) ?? []).length, MAX_SORTED_POINTS);
-  }
-  assert.ok(svg.length < 100_000, `SVG of ${svg.length} characters`);
-});
-
-Deno.test("sortedInnerProductsFigure() rejects bad inputs", async () => {
-  const f = sortedInnerProductsFigure;
-  await assert.rejects(async () => await f([]), /no series given/);
-  await assert.rejects(async () => await f([{ label: "A", values: [] }]), /"A": it has no values/);
-  await assert.rejects(
-    async () => await f([{ label: "A", values: [0.5] }, { label: "A", values: [0.5] }]),
-    /"A" twice/,
-  );
-  await assert.rejects(async () => await f([{ label: "A", values: [0.5, NaN] }]), /value 1 is NaN/);
-  await assert.rejects(async () => await f([{ label: "A", values: [1.5] }]), /value 0 is 1.5/);
-  await assert.rejects(async () => await f([{ label: "A", values: [-0.2] }]), RangeError);
-});
-
-Deno.test("scatter2dFigure() draws one point per representation, coloured by digit", async (t) => {
-  const n = 300;
-  const labels = Uint8Array.from({ length: n }, (_, i) => i % 10);
-  const points = new Float32Array(2 * n);
-  for (let i = 0; i < n; i++) {
-    const angle = (2 * Math.PI * labels[i]!) / 10 + 0.01 * i;
-    points.set([Math.cos(angle), Math.sin(angle)], 2 * i);
-  }
-  await t.step("all points", async () => {
-    const svg = await scatter2dFigure(points, labels, "CRL-TAC");
-    assert.ok(svg.startsWith("<svg"));
-    assert.ok(svg.includes(">h₁(x)<") && svg.includes(">h₂(x)<") && svg.includes(">digit<"));
-    assert.ok(svg.includes("300 points"));
-    assert.equal(countMarks(svg, "mark-symbol"), n);
-    // Every digit in the legend, in the category10 colour of its class.
-    for (let d = 0; d < 10; d++) assert.ok(svg.includes(`>${d}</text>`), `legend entry ${d}`);
-    assert.ok(svg.includes('fill="#1f77b4"') && svg.includes('fill="#17becf"'));
-  });
-  await t.step("thinned to maxPoints", async () => {
-    const svg = await scatter2dFigure(points, labels, "CRL-TAC", { maxPoints: 100 });
-    assert.equal(countMarks(svg, "mark-symbol"), 100);
-    assert.ok(svg.includes("100 of 300 points"));
-  });
-});
-
-Deno.test("scatter2dFigure() rejects bad inputs", async () => {
-  const f = scatter2dFigure;
-  await assert.rejects(
-    async () => await f(new Float32Array(0), new Uint8Array(0), "x"),
-    /no points/,
-  );
-  await assert.rejects(
-    async () => await f(new Float32Array(6), new Uint8Array(2), "x"),
-    /Cannot pair 3 2-d points with 2 labels/,
-  );
-  await assert.rejects(
-    async () => await f(Float32Array.of(0, 0, Infinity, 0), new Uint8Array(2), "x"),
-    /point 1: value Infinity is not finite/,
-  );
-  await assert.rejects(
-    async () => await f(new Float32Array(4), Uint8Array.of(3, 10), "x"),
-    /point 1: label 10 is not a digit/,
-  );
-  await assert.rejects(
-    async () => await f(new Float32Array(4), new Uint8Array(2), "x", { maxPoints: 0 }),
-    /maxPoints 0/,
-  );
 });
 
 Deno.test("policyTrainingFigure() outlines the whole-digit crops and colours P's mass at each step", () => {
@@ -276,22 +140,4 @@ Deno.test("policyTrainingFigure() outlines the whole-digit crops and colours P's
   assert.ok(height > 12 + scale * side);
   assert.throws(() => policyTrainingFigure([image], side, [cell], [{ step: 1, probs: [] }]), /Cannot pair/);
   assert.throws(() => policyTrainingFigure([], side, [], columns), /without images/);
-});
-
-Deno.test("trainingCurvesFigure() draws P's three masses and its entropy per iteration", async () => {
-  const points = Array.from({ length: 20 }, (_, i) => ({
-    step: i + 1,
-    entropy: 5.6 - i / 10,
-    nonEmptyMass: 0.16 + i / 40,
-    oracleMass: 0.03 + i / 100,
-    halfCellMass: 0.1 + i / 50,
-  }));
-  const svg = await trainingCurvesFigure(points, "test run");
-  assert.match(svg, /^<svg/);
-  for (const label of ["non-empty crops", "≥ half in the cell", "whole digit (oracle)", "test run"]) {
-    assert.ok(svg.includes(label.replace("≥", "&#8805;")) || svg.includes(label), label);
-  }
-  assert.equal(countMarks(svg, "mark-line"), 4);
-  await assert.rejects(trainingCurvesFigure([], "x"), /no iterations/);
-  await assert.rejects(trainingCurvesFigure([{ ...points[0]!, entropy: NaN }], "x"), /not finite/);
 });
