@@ -296,7 +296,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     name: "smoke",
     description: "small subsets and few steps, for CI on a 2-core CPU",
     train: profileDefaults("smoke"),
-    eval: { probeTrainSize: 1024, probeTestSize: 1000, uniformityPairs: 2000, landscapeImages: 64 },
+    eval: { probeTrainSize: 1024, probeTestSize: 1000, uniformityPairs: 2000, landscapeImages: 32 },
     seeds: [0, 1, 2, 3],
   },
   medium: {
