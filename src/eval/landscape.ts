@@ -51,6 +51,14 @@ export interface Crossing {
   readonly lambda: number | null;
 }
 
+/** A range of λ ≥ 0 in which one distribution scores highest of those evaluated. */
+export interface BestRange {
+  readonly name: LandscapeEntry;
+  readonly from: number;
+  /** Null: every larger λ. */
+  readonly to: number | null;
+}
+
 /** What `landscape.json` holds. */
 export interface LandscapeResult {
   readonly run: string;
@@ -67,6 +75,8 @@ export interface LandscapeResult {
   readonly rows: readonly LandscapeRow[];
   /** Where the whole-digit crops beat the run's P. */
   readonly wholeDigit: Crossing;
+  /** Which distribution scores highest, I + λH, for each λ ≥ 0: the upper envelope of the rows' lines. */
+  readonly best: readonly BestRange[];
   readonly ms: number;
 }
 
@@ -112,6 +122,31 @@ export function wholeDigitCrossing(run: LandscapeRow, whole: LandscapeRow): Cros
   const lambda = gap / slope;
   if (slope > 0) return lambda < 0 ? { relation: "always", lambda: null } : { relation: "above", lambda };
   return lambda <= 0 ? { relation: "never", lambda: null } : { relation: "below", lambda };
+}
+
+/**
+ * Which row scores highest, I + λH, for each λ ≥ 0: each row is the line I + λH in λ, and the
+ * ranges are the pieces of their upper envelope, from λ = 0 (the largest I, ties to the larger H)
+ * up, each next piece the line that overtakes the current one first (ties to the steeper).
+ */
+export function bestByLambda(rows: readonly LandscapeRow[]): BestRange[] {
+  let current = rows.reduce((a, b) =>
+    b.objective > a.objective || (b.objective === a.objective && b.entropy > a.entropy) ? b : a
+  );
+  let from = 0;
+  const out: BestRange[] = [];
+  while (true) {
+    // `current` is highest at `from`, so every steeper line overtakes it at some λ ≥ from.
+    let next: LandscapeRow | null = null, at = Infinity;
+    for (const r of rows) {
+      if (r.entropy <= current.entropy) continue;
+      const lambda = Math.max(from, (current.objective - r.objective) / (r.entropy - current.entropy));
+      if (lambda < at || (lambda === at && r.entropy > next!.entropy)) [next, at] = [r, lambda];
+    }
+    if (next === null) return [...out, { name: current.name, from, to: null }];
+    if (at > from) out.push({ name: current.name, from, to: at });
+    [current, from] = [next, at];
+  }
 }
 
 /**
@@ -197,6 +232,7 @@ export async function landscapeOfRun(dir: string, options: LandscapeOptions): Pr
       batch,
       rows,
       wholeDigit: wholeDigitCrossing(rows[0]!, rows.find((r) => r.name === "wholeDigit")!),
+      best: bestByLambda(rows),
       ms: Math.round(performance.now() - start),
     };
     await writeFileAtomic(`${dir}/landscape.json`, new TextEncoder().encode(JSON.stringify(result, null, 2) + "\n"));

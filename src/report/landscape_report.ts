@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Crossing, LandscapeEntry, LandscapeResult } from "../eval/landscape.ts";
+import type { BestRange, Crossing, LandscapeEntry, LandscapeResult } from "../eval/landscape.ts";
 import { meanStd } from "../eval/metrics.ts";
 
 /** Each distribution in words. */
@@ -32,6 +32,21 @@ export function crossingText(c: Crossing): string {
   return `λ ${c.relation === "above" ? ">" : "<"} ${formatLambda(c.lambda!)}`;
 }
 
+/** The upper envelope in words: "1 partial crop for λ < 0.031, uniform (289 crops) above". */
+export function bestText(best: readonly BestRange[]): string {
+  return best.map((b, i) =>
+    `${LANDSCAPE_WORDS[b.name]} ${
+      best.length === 1
+        ? "for every λ ≥ 0"
+        : i === 0
+        ? `for λ < ${formatLambda(b.to!)}`
+        : b.to === null
+        ? `for λ > ${formatLambda(b.from)}`
+        : `for ${formatLambda(b.from)} < λ < ${formatLambda(b.to)}`
+    }`
+  ).join(", ");
+}
+
 function formatLambda(x: number): string {
   return x >= 0.01 ? x.toFixed(3) : x.toExponential(2);
 }
@@ -55,7 +70,8 @@ export function landscapeMarkdown(r: LandscapeResult): string {
       } |`
     ),
     "",
-    `The 9 whole-digit crops score higher than the run's P(T|X) for ${crossingText(r.wholeDigit)}.`,
+    `The 9 whole-digit crops score higher than the run's P(T|X) for ${crossingText(r.wholeDigit)}. ` +
+    `Of the distributions above, I + λH is highest for: ${bestText(r.best)}.`,
   ].join("\n");
 }
 
@@ -88,6 +104,8 @@ export function studyLandscapeMarkdown(results: readonly LandscapeResult[]): str
       "",
       `The 9 whole-digit crops would score higher than the run's P(T|X) for: ${
         runs.map((r) => `seed ${r.seed} ${crossingText(r.wholeDigit)}`).join("; ")
+      }. Of the distributions above, I + λH is highest for: ${
+        runs.map((r) => `seed ${r.seed}: ${bestText(r.best)}`).join("; ")
       }.`,
       "",
     );

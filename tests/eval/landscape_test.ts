@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { useBackend } from "../../src/backend.ts";
 import { type Method, resolveConfig } from "../../src/config.ts";
-import { landscapeOfRun, type LandscapeRow, wholeDigitCrossing } from "../../src/eval/landscape.ts";
+import { bestByLambda, landscapeOfRun, type LandscapeRow, wholeDigitCrossing } from "../../src/eval/landscape.ts";
 import { tf } from "../../src/tf.ts";
 import { train } from "../../src/train/trainer.ts";
 
@@ -44,6 +44,7 @@ Deno.test("landscapeOfRun() evaluates the run's P, its argmax and the fixed dist
     assert.equal(r.batch, 8);
     assert.deepEqual(JSON.parse(await Deno.readTextFile(`${dir}/landscape.json`)), r);
     for (const x of r.rows) assert.ok(Math.abs(x.score - (x.objective + r.lambda * x.entropy)) < 1e-12, x.name);
+    assert.deepEqual(r.best, bestByLambda(r.rows));
     // One crop per image: no entropy, and an objective of at most β (its numerator is its own term).
     for (const name of ["argmax", "centre", "partial", "empty"]) {
       assert.equal(row(name, r.rows).entropy, 0);
@@ -84,4 +85,21 @@ Deno.test("wholeDigitCrossing() gives the λ from which the whole-digit crops sc
   // Against a uniform P: whole digits win only while λ is small.
   assert.equal(wholeDigitCrossing(at(0.01, 5.67), at(0.05, 2.2)).relation, "below");
   assert.deepEqual(wholeDigitCrossing(at(0.3, 5), at(0.1, 2)), { relation: "never", lambda: null });
+});
+
+Deno.test("bestByLambda() gives the pieces of the upper envelope of the lines I + λH", () => {
+  const at = (name: LandscapeRow["name"], objective: number, entropy: number) =>
+    ({ name, objective, entropy }) as LandscapeRow;
+  // One crop (I 0.45, H 0), the whole digit (0.12, ln 9), uniform (0.002, ln 289): the whole digit
+  // would beat the one crop from λ = 0.33 / 2.197 = 0.150, but uniform overtakes the one crop
+  // first, at λ = 0.448 / 5.666 = 0.0791, so the whole digit is never highest.
+  const rows = [at("partial", 0.45, 0), at("wholeDigit", 0.12, 2.197), at("uniform", 0.002, 5.666)];
+  const best = bestByLambda(rows);
+  assert.deepEqual(best.map((b) => b.name), ["partial", "uniform"]);
+  assert.ok(Math.abs(best[0]!.to! - 0.448 / 5.666) < 1e-12 && best[1]!.to === null);
+  // With a whole digit closer to the one crop, it gets a range of its own in between.
+  const middle = bestByLambda([at("partial", 0.45, 0), at("wholeDigit", 0.44, 2.197), at("uniform", 0.002, 5.666)]);
+  assert.deepEqual(middle.map((b) => b.name), ["partial", "wholeDigit", "uniform"]);
+  assert.ok(Math.abs(middle[1]!.from - 0.01 / 2.197) < 1e-12);
+  assert.deepEqual(bestByLambda([at("uniform", 0, 5)]), [{ name: "uniform", from: 0, to: null }]);
 });
