@@ -69,7 +69,7 @@ export interface LandscapeResult {
   /** The run's λ and β. */
   readonly lambda: number;
   readonly beta: number;
-  /** Training images used (the first N) and images per batch. */
+  /** Training images used (the first N) and images per batch (the run's batch, or N when smaller). */
   readonly images: number;
   readonly batch: number;
   readonly rows: readonly LandscapeRow[];
@@ -161,7 +161,7 @@ export async function landscapeOfRun(dir: string, options: LandscapeOptions): Pr
   try {
     const { saved, model } = run;
     const config = saved.config;
-    const batch = options.batch ?? config.batch;
+    const batch = Math.min(options.batch ?? config.batch, options.images);
     for (const [name, value] of [["images", options.images], ["batch", batch]] as const) {
       if (!Number.isInteger(value) || value < 2) {
         throw new RangeError(`Cannot compute a landscape with ${name} = ${value}: expected an integer ≥ 2`);

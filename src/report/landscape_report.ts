@@ -1,18 +1,28 @@
 /**
  * The landscape of objective (2) in words and tables: one run's (`deno task landscape`), and a
- * study's, as mean ± std over the seeds of each method (REPORT.md).
+ * study's, as mean ± std over the seeds of each method (REPORT.md). Which distribution is best for
+ * which λ is derived from the rows here, so that a `landscape.json` written before it recorded
+ * `best` reads the same.
  *
  * @module
  */
 
-import type { BestRange, Crossing, LandscapeEntry, LandscapeResult } from "../eval/landscape.ts";
+import { type Method, METHODS } from "../config.ts";
+import { DATASET_NAMES, type DatasetName } from "../data/dataset.ts";
+import {
+  bestByLambda,
+  type BestRange,
+  type Crossing,
+  type LandscapeEntry,
+  type LandscapeResult,
+} from "../eval/landscape.ts";
 import { meanStd } from "../eval/metrics.ts";
 
 /** Each distribution in words. */
 export const LANDSCAPE_WORDS: Record<LandscapeEntry, string> = {
   run: "the run's P(T|X)",
   argmax: "its argmax (1 crop per image)",
-  uniform: "uniform (289 crops)",
+  uniform: "uniform over all crops",
   wholeDigit: "the 9 whole-digit crops",
   centre: "the centre whole-digit crop",
   nonEmpty: "all non-empty crops",
@@ -71,7 +81,7 @@ export function landscapeMarkdown(r: LandscapeResult): string {
     ),
     "",
     `The 9 whole-digit crops score higher than the run's P(T|X) for ${crossingText(r.wholeDigit)}. ` +
-    `Of the distributions above, I + λH is highest for: ${bestText(r.best)}.`,
+    `Of the distributions above, I + λH is highest for: ${bestText(bestByLambda(r.rows))}.`,
   ].join("\n");
 }
 
@@ -80,8 +90,13 @@ export function landscapeMarkdown(r: LandscapeResult): string {
  * and each seed's λ at which the whole-digit crops would win.
  */
 export function studyLandscapeMarkdown(results: readonly LandscapeResult[]): string[] {
+  // The study's order: shifted MNIST first, then the methods as METHODS lists them.
+  const rank = (r: LandscapeResult) =>
+    DATASET_NAMES.indexOf(r.data as DatasetName) * METHODS.length + METHODS.indexOf(r.method as Method);
   const groups = new Map<string, LandscapeResult[]>();
-  for (const r of results) groups.set(`${r.data}/${r.method}`, [...(groups.get(`${r.data}/${r.method}`) ?? []), r]);
+  for (const r of [...results].sort((a, b) => rank(a) - rank(b) || a.seed - b.seed)) {
+    groups.set(`${r.data}/${r.method}`, [...(groups.get(`${r.data}/${r.method}`) ?? []), r]);
+  }
   const lines: string[] = [];
   const ms = (xs: number[]) => {
     const s = meanStd(xs);
@@ -105,7 +120,7 @@ export function studyLandscapeMarkdown(results: readonly LandscapeResult[]): str
       `The 9 whole-digit crops would score higher than the run's P(T|X) for: ${
         runs.map((r) => `seed ${r.seed} ${crossingText(r.wholeDigit)}`).join("; ")
       }. Of the distributions above, I + λH is highest for: ${
-        runs.map((r) => `seed ${r.seed}: ${bestText(r.best)}`).join("; ")
+        runs.map((r) => `seed ${r.seed}: ${bestText(bestByLambda(r.rows))}`).join("; ")
       }.`,
       "",
     );
