@@ -60,7 +60,7 @@ async function fetchSplit(split: Split): Promise<Dataset> {
   return makeDataset(DATA, split, mnistSplit(split, images, labels));
 }
 
-/** The defaults of the form's fields: the smoke profile's, CRL-TAC, seed 0, the backend chosen for the browser. */
+/** The defaults of the form's fields: the smoke profile's, with CRL-TAC and seed 0. */
 function formDefaults(): FormSettings {
   const config = resolveConfig(PROFILE, DATA, "crltac", 0);
   return Object.fromEntries(
