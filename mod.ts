@@ -138,6 +138,7 @@ export { type ExactObjective, exactObjective } from "./src/objective/exact_objec
 export { type Batch, hStep, type PolicyStepGrads, pStep, type StepGrads } from "./src/train/step.ts";
 export { Adam, type AdamOptions, type AdamState } from "./src/train/adam.ts";
 export { type Checkpoint, loadCheckpoint } from "./src/train/checkpoint.ts";
+export { createSession, type Session, type SessionOptions, type SessionStep } from "./src/train/session.ts";
 export {
   DivergenceError,
   type PolicySnapshot,

@@ -64,24 +64,35 @@ export async function useBackend(choice: BackendChoice = "auto"): Promise<Backen
   if (backend === "webgpu" && !adapter) {
     throw new Error("Cannot use the webgpu backend: this machine offers no WebGPU adapter");
   }
-  if (backend === "webgpu") {
-    // tfjs's split-K matMul accumulates with atomics, so results vary run to run; program type 3
-    // (MatMulPackedProgram) was as fast and deterministic (REPRODUCE.md, "Earlier measurements").
-    tf.env().set("WEBGPU_MATMUL_PROGRAM_TYPE", 3);
-  }
-  if (!(await tf.setBackend(backend))) {
+  if (!(await switchBackend(backend))) {
     const hint = backend === "wasm"
       ? ": inside a bundle, copy tfjs-backend-wasm-simd.wasm beside it (REPRODUCE.md, machines without the npm registry)"
       : "";
     throw new Error(`Cannot start the tfjs ${backend} backend${hint}`);
   }
-  await tf.ready();
   return {
     backend,
     adapter: adapter?.description ?? null,
     fallbackAdapter: adapter?.fallback ?? null,
     versions: { tfjs: tf.version.tfjs, deno: Deno.version.deno, v8: Deno.version.v8 },
   };
+}
+
+/**
+ * Switches tfjs to `backend` and waits until it is ready, without Deno's APIs (a browser's page
+ * chooses its backend with this too).
+ *
+ * @returns false if the backend cannot start.
+ */
+export async function switchBackend(backend: BackendName): Promise<boolean> {
+  if (backend === "webgpu") {
+    // tfjs's split-K matMul accumulates with atomics, so results vary run to run; program type 3
+    // (MatMulPackedProgram) was as fast and deterministic (REPRODUCE.md, "Earlier measurements").
+    tf.env().set("WEBGPU_MATMUL_PROGRAM_TYPE", 3);
+  }
+  if (!(await tf.setBackend(backend))) return false;
+  await tf.ready();
+  return true;
 }
 
 /** One line saying which backend runs and why, printed when a run starts. */

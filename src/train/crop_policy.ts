@@ -1,8 +1,8 @@
 /**
- * Crop policies: how the trainer draws the h-step's crops and whether P(T|X) is updated. SimCLR is
+ * Crop policies: how training draws the h-step's crops and whether P(T|X) is updated. SimCLR is
  * the {@linkcode uniformPolicy} (P fixed uniform, no P-step); CRL-TAC is the
  * {@linkcode learnedPolicy}; the oracle ablation is the {@linkcode oraclePolicy} (P fixed on the
- * 9 whole-digit crops, no P-step). The trainer holds one loop for all three.
+ * 9 whole-digit crops, no P-step). The training session (./session.ts) holds one loop for all three.
  *
  * @module
  */

@@ -1,7 +1,7 @@
 /**
- * One training iteration's two steps, the only place they are written: the trainer applies
- * their gradients with Adam, `deno task bench` times them and the backend tests compare their
- * outputs across backends.
+ * One training iteration's two steps, the only place they are written: the training session
+ * (./session.ts) applies their gradients with Adam, `deno task bench` times them and the backend
+ * tests compare their outputs across backends.
  *
  * - {@linkcode hStep}: the encoder's loss, minus the Jensen bound of objective (2) on m crops per
  *   image (src/objective/hstep.ts), and its gradients;

@@ -2,15 +2,8 @@ import assert from "node:assert/strict";
 import { type Method, resolveConfig } from "../../src/config.ts";
 import { useBackend } from "../../src/backend.ts";
 import { tf } from "../../src/tf.ts";
-import {
-  policyPhase,
-  type PolicySnapshot,
-  SNAPSHOT_IMAGES,
-  snapshotSteps,
-  type StepRecord,
-  takesPolicyStep,
-  train,
-} from "../../src/train/trainer.ts";
+import { type PolicySnapshot, SNAPSHOT_IMAGES, type StepRecord } from "../../src/train/session.ts";
+import { snapshotSteps, train } from "../../src/train/trainer.ts";
 import { loadCheckpoint } from "../../src/train/checkpoint.ts";
 import { usingStockKernels } from "../../src/model/ops.ts";
 import { encoderSpecs } from "../../src/model/encoder.ts";
@@ -287,45 +280,6 @@ Deno.test("train() with a warm-up, sampled P-steps, then exact ones: P is used a
       }
     }
   }, [dir]);
-});
-
-Deno.test("policyPhase(): uniform crops in the warm-up, then sampled P-steps, then the run's estimator", () => {
-  const config = { ...tiny("crltac", 1), policyEstimator: "hybrid" as const, warmup: 2, policySampledSteps: 5 };
-  assert.deepEqual(
-    Array.from({ length: 7 }, (_, step) => policyPhase(config, step)),
-    ["uniform", "uniform", "sampled", "sampled", "sampled", "hybrid", "hybrid"],
-  );
-  assert.equal(policyPhase(tiny("crltac", 1), 0), "sampled");
-  assert.equal(policyPhase({ ...tiny("simclr", 1), warmup: 0 }, 9), "uniform");
-  assert.equal(policyPhase({ ...tiny("oracle", 1), warmup: 2 }, 0), "oracle");
-});
-
-Deno.test("takesPolicyStep(): a P-step after every policyEvery-th iteration, none in the warm-up or for SimCLR", () => {
-  const steps = (config: Parameters<typeof takesPolicyStep>[0]) =>
-    Array.from({ length: 8 }, (_, step) => takesPolicyStep(config, step));
-  assert.deepEqual(steps(tiny("crltac", 1)), Array(8).fill(true));
-  assert.deepEqual(steps({ ...tiny("crltac", 1), policyEvery: 3 }), [
-    false,
-    false,
-    true,
-    false,
-    false,
-    true,
-    false,
-    false,
-  ]);
-  assert.deepEqual(steps({ ...tiny("crltac", 1), policyEvery: 2, warmup: 4 }), [
-    false,
-    false,
-    false,
-    false,
-    false,
-    true,
-    false,
-    true,
-  ]);
-  assert.deepEqual(steps({ ...tiny("simclr", 1), policyEvery: 1 }), Array(8).fill(false));
-  assert.deepEqual(steps(tiny("oracle", 1)), Array(8).fill(false));
 });
 
 Deno.test("train() of the oracle ablation samples only whole-digit crops, takes no P-step and saves no P(T|X)", async () => {
