@@ -1,18 +1,34 @@
 /**
  * L-BFGS (Nocedal & Wright, Algorithm 7.4) for a smooth objective evaluated asynchronously (the
  * probe computes its loss and gradient with tfjs, one read-back per evaluation): the two-loop
- * recursion over the last `memory` curvature pairs (H₀ = sᵀy / yᵀy · I from the newest), pairs with
- * sᵀy ≤ ε·yᵀy left out, the first step scaled to unit length (as L-BFGS-B does), and a strong-Wolfe
- * line search (c₁ = 1e-4, c₂ = 0.9) that shows sufficient decrease by the derivative once f's
- * float32 rounding exceeds the decrease (see `lineSearch`). State is float64 on the host.
+ * recursion over the last `memory` curvature pairs (H₀ = sᵀy / yᵀy · I from the newest), with one of
+ * two ways of stepping ({@linkcode LbfgsStyle}): a strong-Wolfe line search (c₁ = 1e-4, c₂ = 0.9)
+ * that shows sufficient decrease by the derivative once f's float32 rounding exceeds the decrease
+ * (see `lineSearch`), or scipy's L-BFGS-B's own (the Moré–Thuente search, ./more_thuente.ts). On
+ * an objective without bounds L-BFGS-B's direction is this one. State is float64 on the host.
  *
  * @module
  */
 
+import { moreThuente } from "./more_thuente.ts";
+
 /** Loss and gradient at θ. */
 export type Objective = (theta: Float64Array) => Promise<{ f: number; g: Float64Array }>;
 
-/** When to stop, and how many curvature pairs to keep. */
+/**
+ * How the steps are taken:
+ *
+ * - `wolfe`: a strong-Wolfe search made for objectives computed in float32 (see `lineSearch`),
+ *   the first step of unit length;
+ * - `lbfgsb`: what scipy's L-BFGS-B does without bounds, which scikit-learn's lbfgs solver calls:
+ *   the Moré–Thuente search (ftol 1e-3, gtol 0.9, xtol 0.1, at most 50 trials, as scikit-learn
+ *   sets it), a first step of 1/‖d‖ at the first iteration and of 1 after, pairs with
+ *   sᵀy ≤ ε·(−gᵀs) left out, a failed search retried once from steepest descent with the memory
+ *   cleared, and a stop when f falls by less than 64ε relative (scikit-learn's ftol).
+ */
+export type LbfgsStyle = "wolfe" | "lbfgsb";
+
+/** When to stop, how many curvature pairs to keep, and how to step. */
 export interface LbfgsOptions {
   /** Most iterations. */
   readonly maxIter: number;
@@ -20,10 +36,15 @@ export interface LbfgsOptions {
   readonly tol: number;
   /** Curvature pairs kept. */
   readonly memory: number;
+  /** @default "wolfe" */
+  readonly style?: LbfgsStyle;
 }
 
 /** Why the minimisation stopped. */
-export type LbfgsStop = "tolerance" | "maxIter" | "lineSearch";
+export type LbfgsStop = "tolerance" | "maxIter" | "lineSearch" | "noDecrease";
+
+/** L-BFGS-B's line search as scikit-learn configures it (maxls = 50). */
+const LBFGSB_SEARCH = { ftol: 1e-3, gtol: 0.9, xtol: 0.1, stpmin: 0, stpmax: 1e10, maxTrials: 50 };
 
 // Strong-Wolfe constants (Nocedal & Wright's for quasi-Newton methods) and the most evaluations
 // one line search may take (scikit-learn raises scipy's 20 to 50).
@@ -82,28 +103,40 @@ export async function lbfgs(
   const trialTheta = new Float64Array(size);
   let iterations = 0;
   let stopped: LbfgsStop = "maxIter";
+  const lbfgsb = opts.style === "lbfgsb";
   while (true) {
     if (maxAbs(g) <= opts.tol) {
       stopped = "tolerance";
       break;
     }
     if (iterations >= opts.maxIter) break;
-    let d = direction(g, pairs);
-    let slope0 = dot(g, d);
-    if (!(slope0 < 0)) {
-      // Rounding can spoil the quasi-Newton direction; start the memory afresh.
-      pairs.length = 0;
+    let accepted: Trial | null = null, d: Float64Array = new Float64Array(0), slope0 = 0;
+    // A failed search is retried once from steepest descent with the memory cleared.
+    for (const restart of [false, true]) {
+      if (restart) {
+        if (pairs.length === 0) break;
+        pairs.length = 0;
+      }
       d = direction(g, pairs);
       slope0 = dot(g, d);
+      if (!(slope0 < 0)) {
+        // Rounding can spoil the quasi-Newton direction; start the memory afresh.
+        pairs.length = 0;
+        d = direction(g, pairs);
+        slope0 = dot(g, d);
+      }
+      const norm = Math.sqrt(dot(d, d));
+      const trialAt = async (alpha: number): Promise<Trial> => {
+        for (let j = 0; j < size; j++) trialTheta[j] = theta[j]! + alpha * d[j]!;
+        const r = await evaluate(trialTheta);
+        return { alpha, f: r.f, g: r.g, slope: dot(r.g, d) };
+      };
+      accepted = lbfgsb
+        ? await moreThuente(trialAt, f, slope0, iterations === 0 ? 1 / norm : 1, LBFGSB_SEARCH)
+        // The first step has no curvature to scale it: of unit length.
+        : await lineSearch(trialAt, f, slope0, pairs.length === 0 ? Math.min(1, 1 / norm) : 1);
+      if (accepted || !lbfgsb) break;
     }
-    // The first step has no curvature to scale it: make it of unit length (as L-BFGS-B does).
-    const alpha0 = pairs.length === 0 ? Math.min(1, 1 / Math.sqrt(dot(d, d))) : 1;
-    const trialAt = async (alpha: number): Promise<Trial> => {
-      for (let j = 0; j < size; j++) trialTheta[j] = theta[j]! + alpha * d[j]!;
-      const r = await evaluate(trialTheta);
-      return { alpha, f: r.f, g: r.g, slope: dot(r.g, d) };
-    };
-    const accepted = await lineSearch(trialAt, f, slope0, alpha0);
     if (!accepted) {
       stopped = "lineSearch";
       break;
@@ -114,13 +147,18 @@ export async function lbfgs(
       y[j] = accepted.g[j]! - g[j]!;
       theta[j]! += s[j]!;
     }
+    const previous = f;
     f = accepted.f;
     g = accepted.g;
     iterations++;
-    const sy = dot(s, y), yy = dot(y, y);
-    if (sy > Number.EPSILON * yy) {
+    const sy = dot(s, y);
+    if (lbfgsb ? sy > Number.EPSILON * -accepted.alpha * slope0 : sy > Number.EPSILON * dot(y, y)) {
       pairs.push({ s, y, rho: 1 / sy });
       if (pairs.length > opts.memory) pairs.shift();
+    }
+    if (lbfgsb && previous - f <= 64 * Number.EPSILON * Math.max(Math.abs(previous), Math.abs(f), 1)) {
+      stopped = maxAbs(g) <= opts.tol ? "tolerance" : "noDecrease";
+      break;
     }
   }
   return { theta, f, gradNorm: maxAbs(g), iterations, evaluations, stopped };

@@ -64,6 +64,15 @@ export interface ProbeOptions {
   readonly tol?: number;
   /** Standardise each feature on the training set (see the module doc). @default false */
   readonly standardize?: boolean;
+  /**
+   * Take scikit-learn's path: the loss and gradient in float64 on the host (scikit-learn converts
+   * float32 features to float64 for lbfgs), and scipy's L-BFGS-B steps (./lbfgs.ts, `lbfgsb`).
+   * What a fit stopped before the optimum returns depends on the path there, not only on the
+   * objective: on collapsed features float32 and another line search change a 100-iteration
+   * fit's accuracy by a few points (REPRODUCE.md, "Probe protocols"). Without it, float32 on the
+   * tfjs backend and the `wolfe` steps, which reach the optimum faster. @default false
+   */
+  readonly followScikitLearn?: boolean;
   /** L-BFGS memory: curvature pairs kept. @default 10 */
   readonly memory?: number;
   /** Number of classes; labels must be below it. @default max(10, largest label + 1) */
@@ -100,7 +109,7 @@ export interface ProbeFit {
   readonly ms: number;
 }
 
-const DEFAULTS = { C: 1, maxIter: 1000, tol: 1e-5, standardize: false, memory: 10 } as const;
+const DEFAULTS = { C: 1, maxIter: 1000, tol: 1e-5, standardize: false, memory: 10, followScikitLearn: false } as const;
 
 /**
  * The two protocols every representation is probed with.
@@ -115,7 +124,7 @@ const DEFAULTS = { C: 1, maxIter: 1000, tol: 1e-5, standardize: false, memory: 1
  */
 export const PROBE_PROTOCOLS = {
   standardized: { standardize: true, maxIter: 1000, tol: 1e-5 },
-  paper: { standardize: false, maxIter: 100, tol: 1e-4 },
+  paper: { standardize: false, maxIter: 100, tol: 1e-4, followScikitLearn: true },
 } as const satisfies Record<string, ProbeOptions>;
 
 /** A probe protocol's name. */
@@ -171,7 +180,7 @@ export async function fitProbe(
     throw new RangeError(`Cannot fit probe: the labels hold only one class (${labels[0]})`);
   }
   const bytes = 4 * (2 * n * dim + 3 * n * k);
-  if (tf.getBackend() === "wasm" && bytes > WASM_MAX_BYTES) {
+  if (!opts.followScikitLearn && tf.getBackend() === "wasm" && bytes > WASM_MAX_BYTES) {
     throw new RangeError(
       `Cannot fit probe: X and Xᵀ (${n}×${dim}) need ${(bytes / 2 ** 30).toFixed(2)} GiB, ` +
         `more than the wasm backend's 4 GiB memory holds`,
@@ -184,22 +193,27 @@ export async function fitProbe(
     ({ mean, scale } = _standardizer(x, n, dim));
     features = _standardize(x, dim, mean, scale);
   }
-  const oneHot = new Float32Array(n * k);
-  for (let i = 0; i < n; i++) oneHot[i * k + column[labels[i]!]!] = 1;
-
-  const uploaded: Tensor[] = [];
   let result;
-  try {
-    const xs = tf.tensor2d(features, [n, dim]);
-    uploaded.push(xs);
-    const xT = tf.transpose(xs);
-    uploaded.push(xT);
-    const ys = tf.tensor2d(oneHot, [n, k]);
-    uploaded.push(ys);
-    const objective = _objective(xs, xT, ys, n, dim, k, opts.C);
-    result = await lbfgs(objective, new Float64Array((dim + 1) * k), opts);
-  } finally {
-    tf.dispose(uploaded);
+  if (opts.followScikitLearn) {
+    const targets = Int32Array.from(labels, (y) => column[y]!);
+    const objective = _hostObjective(features, targets, n, dim, k, opts.C);
+    result = await lbfgs(objective, new Float64Array((dim + 1) * k), { ...opts, style: "lbfgsb" });
+  } else {
+    const oneHot = new Float32Array(n * k);
+    for (let i = 0; i < n; i++) oneHot[i * k + column[labels[i]!]!] = 1;
+    const uploaded: Tensor[] = [];
+    try {
+      const xs = tf.tensor2d(features, [n, dim]);
+      uploaded.push(xs);
+      const xT = tf.transpose(xs);
+      uploaded.push(xT);
+      const ys = tf.tensor2d(oneHot, [n, k]);
+      uploaded.push(ys);
+      const objective = _objective(xs, xT, ys, n, dim, k, opts.C);
+      result = await lbfgs(objective, new Float64Array((dim + 1) * k), opts);
+    } finally {
+      tf.dispose(uploaded);
+    }
   }
 
   const weights = new Float32Array(dim * classes);
@@ -317,6 +331,54 @@ function _objective(
     for (let j = 0; j < theta.length; j++) g[j] = values[n + j]! / n;
     for (let j = 0; j < wSize; j++) g[j]! += theta[j]! / (C * n);
     return { f: sum / n + penalty / (2 * C * n), g };
+  };
+}
+
+/**
+ * The scaled objective in float64 on the host, as scikit-learn computes it: `x` `[n, dim]` read
+ * as float64, class `targets[i]` of each row, k classes. Zero features are skipped (raw pixels
+ * are mostly zero). 2·n·dim·k multiply-adds per evaluation.
+ */
+function _hostObjective(
+  x: Float32Array,
+  targets: Int32Array,
+  n: number,
+  dim: number,
+  k: number,
+  C: number,
+): Objective {
+  const wSize = dim * k;
+  const z = new Float64Array(k);
+  return (theta) => {
+    const g = new Float64Array(theta.length);
+    let sum = 0;
+    for (let i = 0, o = 0; i < n; i++, o += dim) {
+      for (let c = 0; c < k; c++) z[c] = theta[wSize + c]!;
+      for (let d = 0; d < dim; d++) {
+        const v = x[o + d]!;
+        if (v === 0) continue;
+        for (let c = 0, w = d * k; c < k; c++) z[c]! += v * theta[w + c]!;
+      }
+      let max = -Infinity;
+      for (let c = 0; c < k; c++) max = Math.max(max, z[c]!);
+      let total = 0;
+      for (let c = 0; c < k; c++) total += Math.exp(z[c]! - max);
+      const lse = max + Math.log(total);
+      sum += lse - z[targets[i]!]!;
+      // z becomes the residual softmax − one-hot.
+      for (let c = 0; c < k; c++) z[c] = Math.exp(z[c]! - lse) - (c === targets[i] ? 1 : 0);
+      for (let d = 0; d < dim; d++) {
+        const v = x[o + d]!;
+        if (v === 0) continue;
+        for (let c = 0, w = d * k; c < k; c++) g[w + c]! += v * z[c]!;
+      }
+      for (let c = 0; c < k; c++) g[wSize + c]! += z[c]!;
+    }
+    let penalty = 0;
+    for (let j = 0; j < wSize; j++) penalty += theta[j]! * theta[j]!;
+    for (let j = 0; j < theta.length; j++) g[j]! /= n;
+    for (let j = 0; j < wSize; j++) g[j]! += theta[j]! / (C * n);
+    return Promise.resolve({ f: sum / n + penalty / (2 * C * n), g });
   };
 }
 
