@@ -59,6 +59,25 @@ Deno.test("compare() gives each paper cell a verdict in units of the combined st
   ]]);
 });
 
+Deno.test("compare()'s head-advantage claim reads the protocol it names", () => {
+  // This package's probe has SimCLR ahead, the paper's has CRL-TAC ahead.
+  const flipped = {
+    ...cells,
+    "shifted/crltac/head/integrated": cellStats({ 0: 0.3, 1: 0.32 }),
+    "shifted/simclr/head/integrated": cellStats({ 0: 0.5, 1: 0.52 }),
+    "shifted/crltac/head/integrated/paper": cellStats({ 0: 0.23, 1: 0.25 }),
+    "shifted/simclr/head/integrated/paper": cellStats({ 0: 0.1, 1: 0.11 }),
+  };
+  const claim = (protocol?: "paper") =>
+    compare("paper", flipped, {
+      ...paper,
+      claims: { headAdvantage: { minGap: 0.05, ...(protocol ? { protocol } : {}) } },
+    }, null).claims[0]!;
+  assert.equal(claim().ok, false);
+  assert.equal(claim("paper").ok, true);
+  assert.match(claim("paper").detail, /CRL-TAC 0\.2400 vs SimCLR 0\.1050/);
+});
+
 Deno.test("compare() on the smoke profile checks the own fixture per seed, not the paper", () => {
   const own: OwnFixture = {
     profile: "smoke",
