@@ -24,7 +24,7 @@ await runMain(USAGE, async (args) => {
   const opts = parseCli(args, {
     hash: { type: "boolean" },
     out: { type: "string" },
-    data: { type: "string", parse: choice(DATASET_NAMES) },
+    data: { type: "string", parse: choice(DATASET_NAMES), needs: "out" },
     mnist: { type: "string" },
   }).values;
   if (!opts.hash === (opts.out === undefined)) {

@@ -30,11 +30,12 @@ Usage: deno task evaluate --run DIR [--save-features DIR] [--mnist DIR]
 await runMain(USAGE, async (args) => {
   const o = parseCli(args, {
     run: { type: "string" },
-    "save-features": { type: "string" },
+    "save-features": { type: "string", needs: "run" },
     raw: { type: "string", parse: choice(DATASET_NAMES) },
-    profile: { type: "string", parse: choice(PROFILE_NAMES) },
+    // A run's profile is the one it was trained with.
+    profile: { type: "string", parse: choice(PROFILE_NAMES), needs: "raw" },
     mnist: { type: "string" },
-    out: { type: "string" },
+    out: { type: "string", needs: "raw" },
   }).values;
   if ((o.run === undefined) === (o.raw === undefined)) throw new UsageError("give exactly one of --run and --raw");
   if (o.raw !== undefined) {

@@ -14,6 +14,7 @@ import { finishStudy } from "../src/report/finish.ts";
 import { filterRuns, parseShard, type RunSpec, shardRuns, studyRuns } from "../src/study/plan.ts";
 import { runStudy, stopRunsOnSignal } from "../src/study/runner.ts";
 import { estimateStudySeconds } from "../src/study/estimate.ts";
+import { seedParser } from "../src/train/options.ts";
 
 const USAGE = `
 Usage: deno task reproduce [--profile ${PROFILE_NAMES.join("|")}] [options]
@@ -81,7 +82,7 @@ await runMain(USAGE, async (args) => {
     yes: { type: "boolean" },
     out: { type: "string" },
     only: { type: "string", multiple: true, parse: via((f) => filterRuns(studyRuns([0]), f) && f) },
-    seeds: { type: "string", parse: list(int(0, "a seed")) },
+    seeds: { type: "string", parse: list(seedParser()) },
     shard: { type: "string", parse: via(parseShard) },
     jobs: { type: "string", parse: int(1) },
     backend: { type: "string", parse: choice(BACKEND_CHOICES) },

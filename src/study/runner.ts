@@ -17,6 +17,7 @@ import {
   type TrainConfig,
 } from "../config.ts";
 import type { RawResult } from "../eval/evaluate.ts";
+import { jobsThatFit } from "../memory.ts";
 import { formatDuration } from "../progress.ts";
 import { overrideArgs } from "../train/options.ts";
 import { runFiles } from "../train/run_folder.ts";
@@ -187,6 +188,8 @@ function isDone(record: RunRecord, config: TrainConfig, complete: boolean): bool
  * Trains and evaluates the runs that are not done yet, `jobs` at a time, with the raw baselines.
  */
 export async function runStudy(o: StudyOptions): Promise<StudyOutput> {
+  const fit = jobsThatFit(o.jobs);
+  if (fit.warning) o.log(`warning: ${fit.warning}`);
   await Deno.mkdir(o.out, { recursive: true });
   const env = childEnv(o.out);
   const mnist = o.mnistDir ? ["--mnist", o.mnistDir] : [];
@@ -318,7 +321,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyOutput> {
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.max(1, o.jobs) }, worker));
+    await Promise.all(Array.from({ length: Math.max(1, fit.jobs) }, worker));
   } finally {
     clearInterval(timer);
   }

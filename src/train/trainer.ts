@@ -9,7 +9,8 @@
  */
 
 import { type BackendInfo, describeBackend, useBackend } from "../backend.ts";
-import { iterationsPerEpoch, sameScience, type TrainConfig } from "../config.ts";
+import { UsageError, UserError } from "../cli.ts";
+import { iterationsPerEpoch, scienceDiff, type TrainConfig } from "../config.ts";
 import { datasetSide, loadDataset, takeFirst } from "../data/dataset.ts";
 import { useStockKernels, usingStockKernels } from "../model/ops.ts";
 import { peakResidentBytes } from "../memory.ts";
@@ -102,15 +103,12 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
   await Deno.mkdir(options.dir, { recursive: true });
   const saved = await loadCheckpoint(files.checkpoint);
   if (saved && !options.resume) {
-    throw new Error(`${files.checkpoint} exists: pass --resume to continue that run, or choose a new --out`);
+    throw new UsageError(`${files.checkpoint} exists: pass --resume to continue that run, or choose a new --out`);
   }
   // The backend may change between a crash and a resume; the science may not.
-  if (saved && !sameScience(saved.config, config)) {
-    throw new Error(
-      `Cannot resume ${files.checkpoint}: it was trained with ${JSON.stringify(saved.config)}, not ${
-        JSON.stringify(config)
-      }`,
-    );
+  const differs = saved ? scienceDiff(saved.config, config) : [];
+  if (differs.length > 0) {
+    throw new UserError(`Cannot resume ${files.checkpoint}: it was trained with ${differs.join(", ")}`);
   }
   const backend = await useBackend(config.backend);
   const stock = options.stockKernels ?? false;
