@@ -9,7 +9,9 @@ import { PROFILE_NAMES, PROFILES } from "../src/config.ts";
 import { DATASET_NAMES } from "../src/data/dataset.ts";
 import { evaluateRaw, evaluateRun } from "../src/eval/evaluate.ts";
 import { runFigures } from "../src/report/run_figures.ts";
-import { loadCheckpoint, writeFileAtomic } from "../src/train/checkpoint.ts";
+import { writeFileAtomic } from "../src/files.ts";
+import { lockFolder } from "../src/lock.ts";
+import { loadCheckpoint } from "../src/train/checkpoint.ts";
 import { runFiles } from "../src/train/run_folder.ts";
 
 const USAGE = `
@@ -48,6 +50,8 @@ await runMain(USAGE, async (args) => {
   }
   const saved = await loadCheckpoint(runFiles(o.run!).checkpoint);
   if (!saved) throw new UsageError(`--run ${o.run}: it holds no checkpoint.bin (train the run first)`);
+  // Released on exit; a training of the same folder would change the weights under the evaluation.
+  await lockFolder(o.run!, "run folder");
   const result = await evaluateRun(o.run!, {
     eval: PROFILES[saved.config.profile].eval,
     figures: runFigures,

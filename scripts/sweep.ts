@@ -15,7 +15,7 @@ import { readRun } from "../src/study/results.ts";
 import { runStudy, stopRunsOnSignal } from "../src/study/runner.ts";
 import { aggregateSweep, GRIDS, sweepRuns } from "../src/study/sweep.ts";
 import { seedParser } from "../src/train/options.ts";
-import { writeFileAtomic } from "../src/train/checkpoint.ts";
+import { writeFileAtomic } from "../src/files.ts";
 
 const USAGE = `
 Usage: deno task sweep --grid NAME [options]

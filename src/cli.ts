@@ -200,9 +200,17 @@ export function choice<T extends string>(choices: readonly T[]): Parse<T> {
   };
 }
 
-/** A parser of comma-separated values, each read by `item`. */
+/**
+ * A parser of comma-separated values, each read by `item`. A value given twice is refused: the
+ * lists name runs, and two runs of one name would share a folder.
+ */
 export function list<T>(item: Parse<T>): Parse<T[]> {
-  return (text, flag) => text.split(",").map((part) => item(part.trim(), flag));
+  return (text, flag) => {
+    const values = text.split(",").map((part) => item(part.trim(), flag));
+    const twice = values.find((v, i) => values.indexOf(v) !== i);
+    if (twice !== undefined) throw new UsageError(`${flag} ${text}: ${twice} is given twice`);
+    return values;
+  };
 }
 
 /**

@@ -72,6 +72,7 @@ const USAGE_ERRORS: [string, string[], string][] = [
     ["--profile", "smoke", "--seeds", "0,x"],
     "error: --seeds x: a seed must be an integer in 0..4294967295",
   ],
+  ["reproduce", ["--profile", "smoke", "--seeds", "0,1,0"], "error: --seeds 0,1,0: 0 is given twice"],
   ["reproduce", ["--profile", "smoke", "--jobs", "2.5"], "error: --jobs 2.5: must be an integer ≥ 1"],
   ["reproduce", ["--profile", "smoke", "--jobs", "0"], "error: --jobs 0: must be an integer ≥ 1"],
   ["merge", ["--out", "/tmp/x"], "error: name at least one shard folder after --out DIR"],

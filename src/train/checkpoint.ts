@@ -10,6 +10,7 @@
  */
 
 import { type TrainConfig, upgradeConfig } from "../config.ts";
+import { writeFileAtomic } from "../files.ts";
 import type { PrngState } from "../data/prng.ts";
 import type { AdamState } from "./adam.ts";
 
@@ -140,23 +141,6 @@ export function decodeCheckpoint(bytes: Uint8Array, name: string): Checkpoint {
     policy: hasPolicy ? policy! : null,
     policyAdam: hasPolicy ? { step: header.policyAdamStep!, m: pm!, v: pv! } : null,
   };
-}
-
-/**
- * Writes `bytes` to `path` atomically: to a temporary file in the same folder, flushed to disk,
- * then renamed over `path`.
- */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
-  try {
-    let written = 0;
-    while (written < bytes.length) written += await file.write(bytes.subarray(written));
-    await file.syncData();
-  } finally {
-    file.close();
-  }
-  await Deno.rename(tmp, path);
 }
 
 /** Saves a checkpoint atomically. */

@@ -11,11 +11,13 @@
 import { type BackendInfo, describeBackend, useBackend } from "../backend.ts";
 import { UsageError, UserError } from "../cli.ts";
 import { iterationsPerEpoch, scienceDiff, type TrainConfig } from "../config.ts";
+import { removeLeftovers, writeFileAtomic } from "../files.ts";
+import { lockFolder } from "../lock.ts";
 import { datasetSide, loadDataset, takeFirst } from "../data/dataset.ts";
 import { useStockKernels, usingStockKernels } from "../model/ops.ts";
 import { peakResidentBytes } from "../memory.ts";
 import { Progress } from "../progress.ts";
-import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from "./checkpoint.ts";
+import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { readJsonLines, runFiles, weightsHash } from "./run_folder.ts";
 import { checkStockOnMesa } from "./stock_kernels.ts";
 import { createSession, DivergenceError, type PolicySnapshot, SNAPSHOT_IMAGES, type StepRecord } from "./session.ts";
@@ -93,14 +95,27 @@ function meanOf(records: StepRecord[]): Record<string, number | null> {
 }
 
 /**
- * Trains one run to the end, checkpointing every epoch.
+ * Trains one run to the end, checkpointing every epoch, holding the run folder's lock throughout.
  *
  * @throws {DivergenceError} When a loss becomes NaN or infinite.
- * @throws {Error} When `dir` holds a run of a different config, or a checkpoint without `resume`.
+ * @throws {UserError} When another process holds the run folder, or it holds a run of a
+ *   different config, or a checkpoint without `resume`.
  */
 export async function train(config: TrainConfig, options: TrainOptions): Promise<TrainSummary> {
+  const lock = await lockFolder(options.dir, "run folder");
+  try {
+    const removed = await removeLeftovers(options.dir);
+    if (removed.length > 0 && options.progress !== false) {
+      console.error(`removed ${removed.join(", ")} from ${options.dir}, left by an interrupted write`);
+    }
+    return await trainLocked(config, options);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainLocked(config: TrainConfig, options: TrainOptions): Promise<TrainSummary> {
   const files = runFiles(options.dir);
-  await Deno.mkdir(options.dir, { recursive: true });
   const saved = await loadCheckpoint(files.checkpoint);
   if (saved && !options.resume) {
     throw new UsageError(`${files.checkpoint} exists: pass --resume to continue that run, or choose a new --out`);
