@@ -11,7 +11,7 @@
 import { type BackendInfo, describeBackend, useBackend } from "../backend.ts";
 import { UsageError, UserError } from "../cli.ts";
 import { iterationsPerEpoch, scienceDiff, type TrainConfig } from "../config.ts";
-import { removeLeftovers, writeFileAtomic } from "../files.ts";
+import { fsError, removeLeftovers, writeFileAtomic } from "../files.ts";
 import { lockFolder } from "../lock.ts";
 import { datasetSide, loadDataset, takeFirst } from "../data/dataset.ts";
 import { useStockKernels, usingStockKernels } from "../model/ops.ts";
@@ -69,11 +69,44 @@ export interface TrainOptions {
   readonly stockKernels?: boolean;
 }
 
-/** Keeps the lines of a JSON-lines file up to `step` (rewritten atomically) and returns them. */
+/**
+ * Keeps the lines of a JSON-lines file up to `step` (rewritten atomically) and returns them; a
+ * last line cut short by a crash is dropped, with a line saying so.
+ */
 async function keepLines<T extends { step: number }>(path: string, step: number): Promise<T[]> {
-  const kept = (await readJsonLines<T>(path)).filter((r) => r.step <= step);
+  const all = await readJsonLines<T>(path, (line) => {
+    console.error(`${path}: dropped line ${line}, cut short when the run was interrupted`);
+  });
+  const kept = all.filter((r) => r.step <= step);
   await writeFileAtomic(path, new TextEncoder().encode(kept.map((r) => JSON.stringify(r) + "\n").join("")));
   return kept;
+}
+
+/**
+ * Checks that the log holds every iteration up to the checkpoint's, once and in order: a summary
+ * of a log with gaps would average the wrong iterations (or none).
+ *
+ * @throws {UserError} Naming the log and the first missing or misplaced step.
+ */
+function checkLog(path: string, log: readonly StepRecord[], step: number): void {
+  const bad = log.findIndex((r, i) => r.step !== i + 1);
+  if (bad >= 0 || log.length !== step) {
+    const what = bad >= 0 ? `record ${bad + 1} is of step ${log[bad]!.step}` : `it has ${log.length} records`;
+    throw new UserError(
+      `${path} does not match the checkpoint (steps 1..${step}): ${what}; ` +
+        "the run cannot be resumed, train it again in a new folder",
+    );
+  }
+}
+
+/** Appends `value` as a JSON line; a full disk is the user's one line naming the file. */
+async function appendLine(file: Deno.FsFile, path: string, value: unknown): Promise<void> {
+  const bytes = new TextEncoder().encode(JSON.stringify(value) + "\n");
+  try {
+    for (let written = 0; written < bytes.length;) written += await file.write(bytes.subarray(written));
+  } catch (e) {
+    throw fsError(e, path);
+  }
 }
 
 function meanOf(records: StepRecord[]): Record<string, number | null> {
@@ -125,6 +158,11 @@ async function trainLocked(config: TrainConfig, options: TrainOptions): Promise<
   if (differs.length > 0) {
     throw new UserError(`Cannot resume ${files.checkpoint}: it was trained with ${differs.join(", ")}`);
   }
+  // Lines past the checkpoint belong to the interrupted epoch, which is replayed. Checked before
+  // any work starts, as is everything the folder holds.
+  const log = await keepLines<StepRecord>(files.log, saved?.step ?? 0);
+  checkLog(files.log, log, saved?.step ?? 0);
+  if (config.method === "crltac") await keepLines<PolicySnapshot>(files.snapshots, saved?.step ?? 0);
   const backend = await useBackend(config.backend);
   const stock = options.stockKernels ?? false;
   if (stock && backend.backend === "wasm") {
@@ -149,9 +187,6 @@ async function trainLocked(config: TrainConfig, options: TrainOptions): Promise<
     saved,
     snapshots: snapshotSet && { images: snapshotSet, at: (step) => recorded.has(step) },
   });
-  // Lines past the checkpoint belong to the interrupted epoch, which is replayed.
-  const log = await keepLines<StepRecord>(files.log, session.step);
-  if (snapshotSet) await keepLines<PolicySnapshot>(files.snapshots, session.step);
   const progress = options.progress === false
     ? null
     : new Progress(`${config.method}/${config.data}/seed ${config.seed}`, total, "it", session.step);
@@ -173,8 +208,8 @@ async function trainLocked(config: TrainConfig, options: TrainOptions): Promise<
         );
       });
       epochRecords.push(record);
-      await logFile.write(new TextEncoder().encode(JSON.stringify(record) + "\n"));
-      if (snapshot) await snapshotFile!.write(new TextEncoder().encode(JSON.stringify(snapshot) + "\n"));
+      await appendLine(logFile, files.log, record);
+      if (snapshot) await appendLine(snapshotFile!, files.snapshots, snapshot);
       options.onStep?.(record);
       progress?.update(
         session.step,
