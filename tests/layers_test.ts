@@ -12,8 +12,8 @@ const SRC = new URL("../src/", import.meta.url);
 /**
  * Levels, lowest first. Modules at src/'s root are shared by every folder: the tfjs handle,
  * command-line parsing, progress and memory readings, interrupt handling below everything, the
- * backend choice, atomic writes and folder locks (which raise the command line's errors) above
- * them, and the run configuration (which names the datasets) just above data.
+ * backend choice, atomic writes, folder locks and JSON shape checks (which raise the command
+ * line's errors) above them, and the run configuration (which names the datasets) just above data.
  */
 const LEVELS: Readonly<Record<string, number>> = {
   "tf.ts": 0,
@@ -21,6 +21,7 @@ const LEVELS: Readonly<Record<string, number>> = {
   "progress.ts": 0,
   "memory.ts": 0,
   "interrupt.ts": 0,
+  "shape.ts": 1,
   "backend.ts": 1,
   "files.ts": 1,
   "lock.ts": 1,

@@ -40,7 +40,16 @@ Deno.test("runStudy() refuses run folders of another config, finished or not, na
     for (const r of [finished, unfinished]) await Deno.mkdir(`${out}/${runName(r)}`);
     // The backend may differ (a run may resume elsewhere); the epochs and λ may not.
     const summaryConfig = { ...studyConfig("smoke", finished, "auto"), epochs: 2, backend: "cpu" };
-    await Deno.writeTextFile(`${out}/${runName(finished)}/summary.json`, JSON.stringify({ config: summaryConfig }));
+    const summary = {
+      config: summaryConfig,
+      backend: { backend: "cpu" },
+      epochs: 2,
+      steps: 64,
+      trainMs: 1000,
+      final: {},
+      weightsSha256: "ab".repeat(32),
+    };
+    await Deno.writeTextFile(`${out}/${runName(finished)}/summary.json`, JSON.stringify(summary));
     const empty = { step: 0, m: [], v: [] };
     await saveCheckpoint(`${out}/${runName(unfinished)}/checkpoint.bin`, {
       config: { ...studyConfig("smoke", unfinished, "auto"), lambda: 0.5 },
