@@ -1,8 +1,8 @@
 /**
  * Writing files so that a crash, a full disk or a read-only folder leaves nothing half-written:
- * each file goes to a temporary name beside its final one and is renamed over it once complete
- * (a rename within a folder is atomic), and what a killed writer left behind is removed by the
- * next one.
+ * each file (or folder of files) goes to a temporary name beside its final one and is renamed
+ * over it once complete (a rename within a folder is atomic), and what a killed writer left
+ * behind is removed by the next one.
  *
  * @module
  */
@@ -66,4 +66,32 @@ export async function removeLeftovers(dir: string): Promise<string[]> {
     }
   }
   return removed;
+}
+
+/**
+ * Writes a folder atomically: `write` fills a temporary folder beside `dir`, which then takes
+ * `dir`'s place (a previous `dir` is moved aside first and removed after). On failure the
+ * temporary folder is removed and `dir` is as it was.
+ *
+ * @throws {UserError} When the disk is full or read-only, naming `dir`.
+ */
+export async function writeFolderAtomic<T>(dir: string, write: (stage: string) => Promise<T>): Promise<T> {
+  const path = dir.replace(/\/+$/, "");
+  const stage = `${path}${TMP}${Deno.pid}`;
+  const old = `${path}.old${TMP}${Deno.pid}`;
+  try {
+    await Deno.remove(stage, { recursive: true }).catch(() => {});
+    await Deno.mkdir(stage, { recursive: true });
+    const result = await write(stage);
+    const replaced = await Deno.rename(path, old).then(() => true, (e) => {
+      if (e instanceof Deno.errors.NotFound) return false;
+      throw e;
+    });
+    await Deno.rename(stage, path);
+    if (replaced) await Deno.remove(old, { recursive: true });
+    return result;
+  } catch (e) {
+    await Deno.remove(stage, { recursive: true }).catch(() => {});
+    throw fsError(e, path);
+  }
 }
