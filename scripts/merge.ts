@@ -7,7 +7,7 @@
 import { parseCli, runMain, UsageError, UserError } from "../src/cli.ts";
 import { type ProfileName } from "../src/config.ts";
 import type { RawResult } from "../src/eval/evaluate.ts";
-import { fsError } from "../src/files.ts";
+import { fsError, writeTextAtomic } from "../src/files.ts";
 import { finishStudy } from "../src/report/finish.ts";
 import { parseRunName } from "../src/study/plan.ts";
 import { readRaw, readRun, type RunRecord } from "../src/study/results.ts";
@@ -99,7 +99,7 @@ await runMain(USAGE, async (args) => {
     // Directory order differs between machines; the report lists runs in one order everywhere.
     const records = runs.map((r) => r.record).sort((a, b) => a.name.localeCompare(b.name, "en", { numeric: true }));
     for (const r of raws.values()) {
-      await Deno.writeTextFile(`${stage}/raw-${r.data}.json`, JSON.stringify(r, null, 2) + "\n");
+      await writeTextAtomic(`${stage}/raw-${r.data}.json`, JSON.stringify(r, null, 2) + "\n");
     }
     const comparison = await finishStudy({
       profile,

@@ -24,7 +24,7 @@ import { F_DIM } from "../model/encoder.ts";
 import { cropGrid } from "../data/crops.ts";
 import { peakResidentBytes } from "../memory.ts";
 import { Progress } from "../progress.ts";
-import { writeFileAtomic, writeFolderAtomic } from "../files.ts";
+import { writeFileAtomic, writeFolderAtomic, writeTextAtomic } from "../files.ts";
 import { weightsHash } from "../train/run_folder.ts";
 import { loadTrainedRun } from "./trained_run.ts";
 import { type CropStats, cropStats } from "../data/crop_stats.ts";
@@ -256,8 +256,8 @@ export async function evaluateRun(dir: string, options: EvaluateOptions): Promis
     await Deno.mkdir(`${dir}/figures`, { recursive: true });
     for (const [name, content] of Object.entries(files)) {
       const path = `${dir}/figures/${name}`;
-      if (typeof content === "string") await Deno.writeTextFile(path, content);
-      else await Deno.writeFile(path, content);
+      if (typeof content === "string") await writeTextAtomic(path, content);
+      else await writeFileAtomic(path, content);
       figures.push(`figures/${name}`);
     }
   }

@@ -7,6 +7,7 @@
 
 import { type ProfileName, PROFILES } from "../config.ts";
 import type { RawResult } from "../eval/evaluate.ts";
+import { writeTextAtomic } from "../files.ts";
 import {
   compare,
   type Comparison,
@@ -60,7 +61,7 @@ export async function finishStudy(o: FinishOptions): Promise<Comparison> {
       cells,
       claims: own?.claims ?? {},
     };
-    await Deno.writeTextFile(ownUrl, JSON.stringify(own, null, 2) + "\n");
+    await writeTextAtomic(ownUrl.pathname, JSON.stringify(own, null, 2) + "\n");
     console.error(`updated ${ownUrl.pathname}`);
   }
   const comparison = compare(o.profile, cells, paper, own);

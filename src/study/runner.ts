@@ -9,6 +9,7 @@
 
 import { type BackendChoice } from "../backend.ts";
 import { UserError } from "../cli.ts";
+import { removeLeftovers } from "../files.ts";
 import { onInterrupt } from "../interrupt.ts";
 import { lockFolder } from "../lock.ts";
 import {
@@ -213,6 +214,8 @@ export async function runStudy(o: StudyOptions): Promise<StudyOutput> {
   if (twice !== undefined) throw new UserError(`The plan names run ${twice} twice: one folder cannot hold two runs`);
   const lock = await lockFolder(o.out, "study folder", o.log);
   try {
+    const removed = await removeLeftovers(o.out);
+    if (removed.length > 0) o.log(`removed ${removed.join(", ")} from ${o.out}, left by an interrupted write`);
     const foreign = await foreignRuns(o);
     if (foreign.length > 0) {
       throw new UserError(

@@ -75,3 +75,16 @@ Deno.test("runStudy() refuses run folders of another config, finished or not, na
     await Deno.remove(out, { recursive: true });
   }
 });
+
+Deno.test("runStudy() removes what an interrupted write left in the study folder, and releases its lock", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${out}/results.json.tmp-77`, "{");
+    const lines: string[] = [];
+    await runStudy({ ...study(out, []), log: (l) => lines.push(l) });
+    assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name), []);
+    assert.deepEqual(lines, [`removed results.json.tmp-77 from ${out}, left by an interrupted write`]);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
