@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { UserError } from "../../src/cli.ts";
+import { lockFolder } from "../../src/lock.ts";
 import { runName, type RunSpec } from "../../src/study/plan.ts";
 import { childEnv, runStudy, studyConfig, type StudyOptions } from "../../src/study/runner.ts";
 import { saveCheckpoint } from "../../src/train/checkpoint.ts";
@@ -85,6 +86,21 @@ Deno.test("runStudy() removes what an interrupted write left in the study folder
     assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name), []);
     assert.deepEqual(lines, [`removed results.json.tmp-77 from ${out}, left by an interrupted write`]);
   } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("runStudy() refuses a study folder another study holds, naming it", async () => {
+  const out = await Deno.makeTempDir();
+  const other = await lockFolder(out, "study folder");
+  try {
+    await assert.rejects(
+      runStudy(study(out, [{ data: "shifted", method: "simclr", seed: 0 }])),
+      (e: unknown) => e instanceof UserError && e.message.startsWith(`${out} is in use by process ${Deno.pid} on `),
+    );
+    assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name), [".lock"], "nothing written");
+  } finally {
+    other.release();
     await Deno.remove(out, { recursive: true });
   }
 });
