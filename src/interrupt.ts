@@ -6,7 +6,8 @@
  * @module
  */
 
-const SIGNALS = ["SIGINT", "SIGTERM"] as const;
+// Windows has no SIGTERM (and refuses a listener for it); Ctrl-Break is its other interrupt.
+const SIGNALS: readonly Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT", "SIGBREAK"] : ["SIGINT", "SIGTERM"];
 const cleanups: (() => void)[] = [];
 
 function interrupted(): void {

@@ -41,9 +41,9 @@ function processStart(pid: number): string | null {
   }
 }
 
-/** Whether the holder's process still runs; another host's is taken to, as it cannot be checked. */
-function isAlive(holder: LockHolder): boolean {
-  if (holder.hostname !== Deno.hostname()) return true;
+/** Whether the holder's process still runs, or "unknown" (another host's, or no way to ask here). */
+function isAlive(holder: LockHolder): boolean | "unknown" {
+  if (holder.hostname !== Deno.hostname()) return "unknown";
   if (Deno.build.os === "linux") {
     const start = processStart(holder.pid);
     return start !== null && (holder.processStart === null || start === holder.processStart);
@@ -51,7 +51,7 @@ function isAlive(holder: LockHolder): boolean {
   try {
     return new Deno.Command("kill", { args: ["-0", String(holder.pid)], stderr: "null" }).outputSync().success;
   } catch {
-    return true;
+    return "unknown";
   }
 }
 
@@ -106,9 +106,16 @@ export async function lockFolder(
       } catch {
         continue; // released between the two calls
       }
-      if (other && isAlive(other)) {
+      const alive = other ? isAlive(other) : false;
+      if (alive === "unknown") {
         throw new UserError(
-          `${dir} is in use by ${describe(other)}: wait for it to finish or stop it, or choose another folder`,
+          `${dir} is in use by ${describe(other!)}, which cannot be checked from here: ` +
+            `if it is no longer running, remove ${path}`,
+        );
+      }
+      if (alive) {
+        throw new UserError(
+          `${dir} is in use by ${describe(other!)}: wait for it to finish or stop it, or choose another folder`,
         );
       }
       log(
