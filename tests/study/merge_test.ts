@@ -102,11 +102,18 @@ Deno.test("a merge that fails writes nothing: every shard is checked before the 
     await Deno.writeTextFile(summary, JSON.stringify({ ...medium, config: { ...medium.config, profile: "medium" } }));
     await fakeRun(`${root}/corrupt`, "original", "crltac", 0);
     await Deno.writeTextFile(`${root}/corrupt/original-crltac-seed0/summary.json`, '{"config":');
+    await fakeRun(`${root}/bad-eval`, "original", "crltac", 1);
+    await Deno.writeTextFile(`${root}/bad-eval/original-crltac-seed1/eval.json`, '{"probes":5}');
     await Deno.mkdir(`${root}/full/x`, { recursive: true });
     const cases: [string, string[], RegExp][] = [
       ["a shard given twice", ["shard-1", "shard-1"], /^error: Run \S+ appears in more than one shard: /],
       ["mixed profiles", ["shard-1", "medium"], /^error: The shards mix profiles: smoke, medium$/],
       ["a corrupt summary.json", ["shard-1", "corrupt"], /^error: Cannot read \S+\/summary\.json: /],
+      [
+        "an eval.json of another shape",
+        ["shard-1", "bad-eval"],
+        /^error: \S+\/eval\.json: data must be a string, missing$/,
+      ],
     ];
     for (const [name, shards, first] of cases) {
       await t.step(name, async () => {
