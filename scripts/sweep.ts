@@ -8,6 +8,7 @@
 import { BACKEND_CHOICES } from "../src/backend.ts";
 import { choice, int, list, parseCli, runMain, UsageError, UserError } from "../src/cli.ts";
 import { PROFILES } from "../src/config.ts";
+import { jobsThatFit } from "../src/memory.ts";
 import { formatDuration } from "../src/progress.ts";
 import { sweepMarkdown } from "../src/report/sweep_report.ts";
 import { parseShard, runName, shardRuns } from "../src/study/plan.ts";
@@ -65,7 +66,9 @@ await runMain(USAGE, async (args) => {
       throw new UsageError(`--shard ${o.shard}: ${(e as Error).message}`);
     }
   }
-  const jobs = o.jobs ?? navigator.hardwareConcurrency;
+  const fit = jobsThatFit(o.jobs ?? navigator.hardwareConcurrency);
+  if (fit.warning) console.error(`warning: ${fit.warning}`);
+  const jobs = fit.jobs;
   const out = o.out ?? `results/sweep-${grid.name}`;
   const started = performance.now();
   const log = (line: string) => console.error(line);

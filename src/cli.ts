@@ -101,7 +101,8 @@ function unknownOption(raw: string, names: readonly string[]): UsageError {
  * `--no-name`, and `--` before positionals that start with a dash. A value that starts with a
  * dash is taken as the value when it is a number (`--seed -1`), so that it is checked as one.
  * Every argument is checked in order and the first bad one reported as the user wrote it; a
- * missing required option is reported after all given ones passed.
+ * missing required option is reported after all given ones passed, then an option given where
+ * it has no effect ({@linkcode OptionScope}). An empty value is refused.
  *
  * @throws {UsageError} At the first bad argument.
  */

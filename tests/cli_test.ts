@@ -251,3 +251,14 @@ Deno.test("jobsThatFit() caps the runs at a time by memory, with a warning", () 
   assert.match(capped.warning!, /^--jobs 100000: .* only 15 fit .* 23 GB .*; running 15 at a time$/);
   assert.equal(jobsThatFit(4, 1e9).jobs, 1);
 });
+
+Deno.test("reproduce lowers --jobs to the runs this machine's memory holds, with a warning", async () => {
+  const gpu = await probeAdapter();
+  if (gpu && !gpu.fallback) return; // the paper profile would start
+  const fit = jobsThatFit(100_000).jobs;
+  const r = await run("reproduce", ["--profile", "paper", "--jobs", "100000"]);
+  assert.equal(r.code, 2);
+  const lines = r.stderr.split("\n");
+  assert.match(lines[0]!, new RegExp(`^warning: --jobs 100000: .* only ${fit} fit .*; running ${fit} at a time$`));
+  assert.match(lines[1]!, new RegExp(`^No real GPU adapter here: .* \\(${fit} at a time\\)\\.$`));
+});

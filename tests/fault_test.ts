@@ -173,8 +173,12 @@ Deno.test({
         );
       });
 
-      const unshare = await new Deno.Command("unshare", { args: ["-rm", "true"], stderr: "null" }).output()
-        .then((r) => r.success, () => false);
+      // Whether a small tmpfs can be mounted here (no unshare, or a sandbox that forbids it: skip).
+      await Deno.mkdir(`${root}/probe`);
+      const unshare = await new Deno.Command("unshare", {
+        args: ["-rm", "sh", "-c", 'mount -t tmpfs -o size=64k tmpfs "$0"', `${root}/probe`],
+        stderr: "null",
+      }).output().then((r) => r.success, () => false);
       for (
         const [name, options, first] of [
           ["a full disk", "size=256k", /^error: Cannot write .*\/checkpoint\.bin: No space left on device$/],

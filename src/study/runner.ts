@@ -22,7 +22,6 @@ import {
   type TrainConfig,
 } from "../config.ts";
 import type { RawResult } from "../eval/evaluate.ts";
-import { jobsThatFit } from "../memory.ts";
 import { formatDuration } from "../progress.ts";
 import { overrideArgs } from "../train/options.ts";
 import { loadCheckpoint } from "../train/checkpoint.ts";
@@ -230,8 +229,6 @@ export async function runStudy(o: StudyOptions): Promise<StudyOutput> {
 }
 
 async function runLocked(o: StudyOptions): Promise<StudyOutput> {
-  const fit = jobsThatFit(o.jobs);
-  if (fit.warning) o.log(`warning: ${fit.warning}`);
   const env = childEnv(o.out);
   const mnist = o.mnistDir ? ["--mnist", o.mnistDir] : [];
   const complete = o.complete ?? true;
@@ -362,7 +359,7 @@ async function runLocked(o: StudyOptions): Promise<StudyOutput> {
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.max(1, fit.jobs) }, worker));
+    await Promise.all(Array.from({ length: Math.max(1, o.jobs) }, worker));
   } finally {
     clearInterval(timer);
   }
