@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { probeAdapter } from "../src/backend.ts";
 import { choice, int, list, parseCli, UsageError } from "../src/cli.ts";
 import { CONFIG_FIELDS, FIELD_KEYS, METHODS, PROFILE_NAMES, resolveConfig } from "../src/config.ts";
+import { lockFolder } from "../src/lock.ts";
 import { jobsThatFit } from "../src/memory.ts";
 import { saveCheckpoint } from "../src/train/checkpoint.ts";
 import { runDeno, scriptPath } from "./subprocess.ts";
@@ -201,7 +202,7 @@ Deno.test("runMain() gives the user's errors one line and exit 2, and keeps the 
   });
 });
 
-Deno.test("train refuses a folder's checkpoint without --resume, and names the fields a resume would change", async () => {
+Deno.test("train refuses a folder's checkpoint without --resume, evaluate one in use, and a resume names the fields it would change", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const config = resolveConfig("smoke", "shifted", "crltac", 0);
@@ -224,6 +225,15 @@ Deno.test("train refuses a folder's checkpoint without --resume, and names the f
       `error: ${dir}/checkpoint.bin exists: pass --resume to continue that run, or choose a new --out`,
       "For more information, try '--help'.",
     ]);
+    // A run folder another process holds: evaluate waits its turn rather than read half-trained weights.
+    const lock = await lockFolder(dir, "run folder");
+    try {
+      const busy = await run("evaluate", ["--run", dir]);
+      assert.equal(busy.code, 2);
+      assert.match(busy.stderr, new RegExp(`^error: ${dir} is in use by process ${Deno.pid} on .*\n$`));
+    } finally {
+      lock.release();
+    }
     const other = await run("train", [...args, "--resume", "--epochs", "2", "--lr", "0.002", "--backend", "cpu"]);
     assert.equal(other.code, 2);
     // The backend may differ; the fields that change the model are named, nothing else.
