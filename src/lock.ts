@@ -65,6 +65,14 @@ function readHolder(path: string): LockHolder | null {
   }
 }
 
+function readHolderOrNull(path: string): LockHolder | null {
+  try {
+    return readHolder(path);
+  } catch {
+    return null;
+  }
+}
+
 function describe(h: LockHolder): string {
   return `process ${h.pid} on ${h.hostname} since ${h.since} (${h.command})`;
 }
@@ -118,12 +126,26 @@ export async function lockFolder(
           `${dir} is in use by ${describe(other!)}: wait for it to finish or stop it, or choose another folder`,
         );
       }
+      // Moved aside before it is removed, so that of two processes finding the same stale lock
+      // only one removes it, and neither removes the lock the other has just taken.
+      const aside = `${path}.stale-${Deno.pid}`;
+      try {
+        await Deno.rename(path, aside);
+      } catch {
+        continue; // another process moved it first
+      }
+      const moved = readHolderOrNull(aside);
+      if (moved?.pid !== other?.pid || moved?.since !== other?.since) {
+        await Deno.link(aside, path).catch(() => {}); // a fresh lock: put it back
+        await Deno.remove(aside);
+        continue;
+      }
+      await Deno.remove(aside);
       log(
         other
           ? `${what} ${dir}: taking over the lock of ${describe(other)}, which is no longer running`
           : `${what} ${dir}: removing an unreadable lock file ${path}`,
       );
-      await Deno.remove(path).catch(() => {});
     }
   } finally {
     await Deno.remove(candidate).catch(() => {});

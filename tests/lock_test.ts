@@ -117,3 +117,30 @@ Deno.test("a lock is released when its process exits with an error code or is in
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("of processes that find the same stale lock at once, exactly one takes it", async () => {
+  const dir = await Deno.makeTempDir();
+  const lockModule = new URL("../src/lock.ts", import.meta.url).href;
+  const script = `${dir}/take.ts`;
+  await Deno.writeTextFile(
+    script,
+    `import { lockFolder } from "${lockModule}";\nawait lockFolder(Deno.args[0]!, "run folder", () => {});\n` +
+      `await new Promise((r) => setTimeout(r, 3000));\n`,
+  );
+  try {
+    await Deno.mkdir(`${dir}/run`);
+    await Deno.writeTextFile(`${dir}/run/.lock`, JSON.stringify(holder({ pid: await deadPid() })));
+    const codes = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        new Deno.Command(Deno.execPath(), {
+          args: ["run", "--allow-all", script, `${dir}/run`],
+          stdout: "null",
+          stderr: "null",
+        }).output().then((r) => r.code)),
+    );
+    assert.equal(codes.filter((c) => c === 0).length, 1, `exit codes ${codes}`);
+    assert.deepEqual([...Deno.readDirSync(`${dir}/run`)], [], "no lock or stale file left");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
