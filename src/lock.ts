@@ -25,7 +25,6 @@ export interface LockHolder {
 
 /** A held lock. */
 export interface FolderLock {
-  readonly path: string;
   /** Removes the lock (once; later calls do nothing). */
   release(): void;
 }
@@ -164,5 +163,5 @@ export async function lockFolder(
   const forget = onInterrupt(release);
   // Deno.exit() (an error's exit code) skips `finally` blocks but dispatches "unload".
   globalThis.addEventListener("unload", release);
-  return { path, release };
+  return { release };
 }

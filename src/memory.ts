@@ -19,7 +19,7 @@ export function peakResidentBytes(): number | null {
  * Memory one run of a study may take at its peak: README's "about 1.5 GB per run" (medium runs
  * peaked at 0.76 GB training, the paper profile's evaluation at ~1.9 GB; REPRODUCE.md).
  */
-export const RUN_BYTES = 1.5e9;
+const RUN_BYTES = 1.5e9;
 
 /**
  * `jobs` runs at a time, or fewer where that many would not fit this machine's memory, with a
