@@ -169,7 +169,9 @@ export const CONFIG_FIELDS: { readonly [K in FieldKey]: FieldSpec<TrainConfig[K]
     flag: "batch",
     placeholder: "N",
     help: "images per iteration (a contrastive batch needs two)",
-    value: int(2),
+    // A sanity bound, 16× the paper's 256: the paper's 2,048 crops per step already take ~2 GB
+    // (REPRODUCE.md's step timings).
+    value: int(2, 4096),
     default: { byProfile: { paper: 256, medium: 64, smoke: 64 } },
   },
   trainSize: {
