@@ -72,8 +72,15 @@ function readHolderOrNull(path: string): LockHolder | null {
   }
 }
 
-function describe(h: LockHolder): string {
+/** Who holds a lock, in words: `process 123 on host since … (deno task train …)`. */
+export function describeHolder(h: LockHolder): string {
   return `process ${h.pid} on ${h.hostname} since ${h.since} (${h.command})`;
+}
+
+/** The process that holds `dir`'s lock and is running (or cannot be checked), or null. */
+export function liveHolder(dir: string): LockHolder | null {
+  const holder = readHolderOrNull(`${dir}/.lock`);
+  return holder && isAlive(holder) !== false ? holder : null;
 }
 
 /**
@@ -116,13 +123,13 @@ export async function lockFolder(
       const alive = other ? isAlive(other) : false;
       if (alive === "unknown") {
         throw new UserError(
-          `${dir} is in use by ${describe(other!)}, which cannot be checked from here: ` +
+          `${dir} is in use by ${describeHolder(other!)}, which cannot be checked from here: ` +
             `if it is no longer running, remove ${path}`,
         );
       }
       if (alive) {
         throw new UserError(
-          `${dir} is in use by ${describe(other!)}: wait for it to finish or stop it, or choose another folder`,
+          `${dir} is in use by ${describeHolder(other!)}: wait for it to finish or stop it, or choose another folder`,
         );
       }
       // Moved aside before it is removed, so that of two processes finding the same stale lock
@@ -142,7 +149,7 @@ export async function lockFolder(
       await Deno.remove(aside);
       log(
         other
-          ? `${what} ${dir}: taking over the lock of ${describe(other)}, which is no longer running`
+          ? `${what} ${dir}: taking over the lock of ${describeHolder(other)}, which is no longer running`
           : `${what} ${dir}: removing an unreadable lock file ${path}`,
       );
     }

@@ -11,7 +11,7 @@ import { type BackendChoice } from "../backend.ts";
 import { UserError } from "../cli.ts";
 import { removeLeftovers } from "../files.ts";
 import { onInterrupt } from "../interrupt.ts";
-import { lockFolder } from "../lock.ts";
+import { describeHolder, liveHolder, lockFolder } from "../lock.ts";
 import {
   iterationsPerEpoch,
   type ProfileName,
@@ -215,6 +215,15 @@ export async function runStudy(o: StudyOptions): Promise<StudyOutput> {
   try {
     const removed = await removeLeftovers(o.out);
     if (removed.length > 0) o.log(`removed ${removed.join(", ")} from ${o.out}, left by an interrupted write`);
+    // A run still written by a process of an earlier study (its parent killed, it was not) would
+    // fail when this study reaches it: say so before starting anything.
+    const busy = o.runs.map((spec) => `${o.out}/${runName(spec)}`).flatMap((dir) => {
+      const holder = liveHolder(dir);
+      return holder ? [`${dir} (${describeHolder(holder)})`] : [];
+    });
+    if (busy.length > 0) {
+      throw new UserError(`Runs of this study are being written by other processes: ${busy.join("; ")}`);
+    }
     const foreign = await foreignRuns(o);
     if (foreign.length > 0) {
       throw new UserError(

@@ -104,3 +104,22 @@ Deno.test("runStudy() refuses a study folder another study holds, naming it", as
     await Deno.remove(out, { recursive: true });
   }
 });
+
+Deno.test("runStudy() refuses runs another process still writes (a child its killed parent left), naming it", async () => {
+  const out = await Deno.makeTempDir();
+  const run: RunSpec = { data: "shifted", method: "simclr", seed: 0 };
+  const child = await lockFolder(`${out}/${runName(run)}`, "run folder");
+  try {
+    await assert.rejects(
+      runStudy(study(out, [run])),
+      (e: unknown) =>
+        e instanceof UserError &&
+        e.message.startsWith(
+          `Runs of this study are being written by other processes: ${out}/shifted-simclr-seed0 (process ${Deno.pid} on `,
+        ),
+    );
+  } finally {
+    child.release();
+    await Deno.remove(out, { recursive: true });
+  }
+});
