@@ -5,8 +5,9 @@
  */
 
 import { choice, parseCli, runMain, UsageError } from "../src/cli.ts";
-import { DATASET_NAMES, datasetHashes, loadDataset, renderImageBytes } from "../src/data/dataset.ts";
+import { DATASET_NAMES, datasetHashes, type DatasetName, loadDataset, renderImageBytes } from "../src/data/dataset.ts";
 import { encodeIdx } from "../src/data/idx.ts";
+import { writeFolderAtomic } from "../src/files.ts";
 import { encodePng, tileGrid } from "../src/report/png.ts";
 
 const USAGE = `
@@ -24,7 +25,7 @@ await runMain(USAGE, async (args) => {
   const opts = parseCli(args, {
     hash: { type: "boolean" },
     out: { type: "string" },
-    data: { type: "string", parse: choice(DATASET_NAMES) },
+    data: { type: "string", parse: choice(DATASET_NAMES), needs: "out" },
     mnist: { type: "string" },
   }).values;
   if (!opts.hash === (opts.out === undefined)) {
@@ -43,8 +44,13 @@ await runMain(USAGE, async (args) => {
     return;
   }
   const name = opts.data ?? "shifted";
-  const dir = `${opts.out}/${name}`;
-  await Deno.mkdir(dir, { recursive: true });
+  await Deno.mkdir(opts.out!, { recursive: true });
+  // All or nothing: an interrupted export leaves no folder of some of the files.
+  await writeFolderAtomic(`${opts.out}/${name}`, (dir) => writeDataset(name, dir, mnistDir));
+  console.error(`wrote ${opts.out}/${name}/`);
+});
+
+async function writeDataset(name: DatasetName, dir: string, mnistDir: string | undefined): Promise<void> {
   for (const split of ["train", "test"] as const) {
     const ds = await loadDataset(name, split, mnistDir);
     const n = ds.side * ds.side;
@@ -60,6 +66,6 @@ await runMain(USAGE, async (args) => {
       const tiles = Array.from({ length: 64 }, (_, i) => pixels.subarray(i * n, (i + 1) * n));
       await Deno.writeFile(`${dir}/contact-sheet.png`, encodePng(tileGrid(tiles, ds.side, 8)));
     }
-    console.error(`wrote ${ds.count} ${split} images to ${dir}/`);
+    console.error(`${ds.count} ${split} images`);
   }
-});
+}

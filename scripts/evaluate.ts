@@ -9,7 +9,9 @@ import { PROFILE_NAMES, PROFILES } from "../src/config.ts";
 import { DATASET_NAMES } from "../src/data/dataset.ts";
 import { evaluateRaw, evaluateRun } from "../src/eval/evaluate.ts";
 import { runFigures } from "../src/report/run_figures.ts";
-import { loadCheckpoint, writeFileAtomic } from "../src/train/checkpoint.ts";
+import { writeFileAtomic } from "../src/files.ts";
+import { lockFolder } from "../src/lock.ts";
+import { loadCheckpoint } from "../src/train/checkpoint.ts";
 import { runFiles } from "../src/train/run_folder.ts";
 
 const USAGE = `
@@ -30,11 +32,12 @@ Usage: deno task evaluate --run DIR [--save-features DIR] [--mnist DIR]
 await runMain(USAGE, async (args) => {
   const o = parseCli(args, {
     run: { type: "string" },
-    "save-features": { type: "string" },
+    "save-features": { type: "string", needs: "run" },
     raw: { type: "string", parse: choice(DATASET_NAMES) },
-    profile: { type: "string", parse: choice(PROFILE_NAMES) },
+    // A run's profile is the one it was trained with.
+    profile: { type: "string", parse: choice(PROFILE_NAMES), needs: "raw" },
     mnist: { type: "string" },
-    out: { type: "string" },
+    out: { type: "string", needs: "raw" },
   }).values;
   if ((o.run === undefined) === (o.raw === undefined)) throw new UsageError("give exactly one of --run and --raw");
   if (o.raw !== undefined) {
@@ -47,6 +50,8 @@ await runMain(USAGE, async (args) => {
   }
   const saved = await loadCheckpoint(runFiles(o.run!).checkpoint);
   if (!saved) throw new UsageError(`--run ${o.run}: it holds no checkpoint.bin (train the run first)`);
+  // Released on exit; a training of the same folder would change the weights under the evaluation.
+  await lockFolder(o.run!, "run folder");
   const result = await evaluateRun(o.run!, {
     eval: PROFILES[saved.config.profile].eval,
     figures: runFigures,

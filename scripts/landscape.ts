@@ -8,6 +8,7 @@
 import { int, parseCli, runMain, UsageError } from "../src/cli.ts";
 import { PROFILES } from "../src/config.ts";
 import { landscapeOfRun } from "../src/eval/landscape.ts";
+import { lockFolder } from "../src/lock.ts";
 import { landscapeMarkdown } from "../src/report/landscape_report.ts";
 import { loadCheckpoint } from "../src/train/checkpoint.ts";
 import { runFiles } from "../src/train/run_folder.ts";
@@ -41,6 +42,8 @@ await runMain(USAGE, async (args) => {
   if (images > saved.config.trainSize) {
     throw new UsageError(`--images ${images}: the run trained on ${saved.config.trainSize} images`);
   }
+  // Released on exit; a training of the same folder would change the weights under the landscape.
+  await lockFolder(o.run, "run folder");
   const result = await landscapeOfRun(o.run, {
     images,
     ...(o.batch ? { batch: o.batch } : {}),

@@ -4,9 +4,10 @@
  * @module
  */
 
-import { parseCli, runMain, UsageError } from "../src/cli.ts";
+import { parseCli, runMain, UsageError, UserError } from "../src/cli.ts";
 import { type ProfileName } from "../src/config.ts";
 import type { RawResult } from "../src/eval/evaluate.ts";
+import { fsError, writeTextAtomic } from "../src/files.ts";
 import { finishStudy } from "../src/report/finish.ts";
 import { parseRunName } from "../src/study/plan.ts";
 import { readRaw, readRun, type RunRecord } from "../src/study/results.ts";
@@ -30,12 +31,21 @@ async function copyTree(from: string, to: string): Promise<void> {
   }
 }
 
-await runMain(USAGE, async (args) => {
-  const o = parseCli(args, { out: { type: "string", required: true }, "update-fixtures": { type: "boolean" } }, true);
-  const shards = o.positionals;
-  if (shards.length === 0) throw new UsageError("name at least one shard folder after --out DIR");
-  const out = o.values.out;
-  const records: RunRecord[] = [];
+const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
+
+/** A run of a shard, read and checked. */
+interface ShardRun {
+  readonly shard: string;
+  readonly record: RunRecord;
+}
+
+/**
+ * Every run and raw baseline of the shards, each file checked, before anything is written.
+ *
+ * @throws {UserError} When a shard is missing, a run appears twice, or the shards mix profiles.
+ */
+async function readShards(shards: readonly string[]) {
+  const runs: ShardRun[] = [];
   const raws = new Map<string, RawResult>();
   const profiles = new Set<ProfileName>();
   for (const shard of shards) {
@@ -49,34 +59,63 @@ await runMain(USAGE, async (args) => {
       }
       const spec = entry.isDirectory ? parseRunName(entry.name) : null;
       if (!spec) continue;
-      const name = entry.name;
-      const record = await readRun(`${shard}/${name}`, name, spec);
+      const record = await readRun(`${shard}/${entry.name}`, entry.name, spec);
       if (!record.summary && !record.eval) continue;
-      if (records.some((r) => r.name === name)) throw new Error(`Run ${name} appears in more than one shard`);
+      const other = runs.find((r) => r.record.name === entry.name);
+      if (other) throw new UserError(`Run ${entry.name} appears in more than one shard: ${other.shard} and ${shard}`);
       if (record.summary) profiles.add(record.summary.config.profile);
-      await Deno.mkdir(`${out}/${name}`, { recursive: true });
-      for (const file of ["eval.json", "summary.json", "landscape.json", "log.jsonl", "policy-snapshots.jsonl"]) {
-        await Deno.copyFile(`${shard}/${name}/${file}`, `${out}/${name}/${file}`).catch(() => {});
-      }
-      await copyTree(`${shard}/${name}/figures`, `${out}/${name}/figures`).catch(() => {});
-      records.push(record);
+      runs.push({ shard, record });
     }
   }
-  if (records.length === 0) throw new UsageError(`No runs found in ${shards.join(", ")}`);
-  if (profiles.size !== 1) throw new Error(`The shards mix profiles: ${[...profiles].join(", ")}`);
-  // Directory order differs between machines; the report lists runs in one order everywhere.
-  records.sort((a, b) => a.name.localeCompare(b.name, "en", { numeric: true }));
-  for (const r of raws.values()) {
-    await Deno.writeTextFile(`${out}/raw-${r.data}.json`, JSON.stringify(r, null, 2) + "\n");
+  if (runs.length === 0) throw new UsageError(`No runs found in ${shards.join(", ")}`);
+  if (profiles.size !== 1) throw new UserError(`The shards mix profiles: ${[...profiles].join(", ")}`);
+  return { runs, raws, profile: [...profiles][0]! };
+}
+
+await runMain(USAGE, async (args) => {
+  const o = parseCli(args, { out: { type: "string", required: true }, "update-fixtures": { type: "boolean" } }, true);
+  const shards = o.positionals;
+  if (shards.length === 0) throw new UsageError("name at least one shard folder after --out DIR");
+  const out = o.values.out.replace(/\/+$/, "");
+  if (await Deno.readDir(out)[Symbol.asyncIterator]().next().then((e) => !e.done, () => false)) {
+    throw new UsageError(`--out ${out}: the folder exists and is not empty (merge writes a new one)`);
   }
-  const comparison = await finishStudy({
-    profile: [...profiles][0]!,
-    out,
-    records,
-    raws: [...raws.values()],
-    wallMs: records.reduce((ms, r) => ms + (r.summary?.trainMs ?? 0) + (r.eval?.ms ?? 0), 0),
-    command: `deno task merge ${args.join(" ")}`,
-    updateFixtures: o.values["update-fixtures"] ?? false,
-  });
-  return comparison.failures.length === 0 ? 0 : 1;
+  const { runs, raws, profile } = await readShards(shards);
+  // Written to a folder beside --out and renamed to it once complete: a merge that fails leaves
+  // nothing behind.
+  const stage = `${out}.tmp-${Deno.pid}`;
+  try {
+    for (const { shard, record: { name } } of runs) {
+      await Deno.mkdir(`${stage}/${name}`, { recursive: true });
+      for (const file of ["eval.json", "summary.json", "landscape.json", "log.jsonl", "policy-snapshots.jsonl"]) {
+        if (await exists(`${shard}/${name}/${file}`)) {
+          await Deno.copyFile(`${shard}/${name}/${file}`, `${stage}/${name}/${file}`);
+        }
+      }
+      if (await exists(`${shard}/${name}/figures`)) {
+        await copyTree(`${shard}/${name}/figures`, `${stage}/${name}/figures`);
+      }
+    }
+    // Directory order differs between machines; the report lists runs in one order everywhere.
+    const records = runs.map((r) => r.record).sort((a, b) => a.name.localeCompare(b.name, "en", { numeric: true }));
+    for (const r of raws.values()) {
+      await writeTextAtomic(`${stage}/raw-${r.data}.json`, JSON.stringify(r, null, 2) + "\n");
+    }
+    const comparison = await finishStudy({
+      profile,
+      out: stage,
+      records,
+      raws: [...raws.values()],
+      wallMs: records.reduce((ms, r) => ms + (r.summary?.trainMs ?? 0) + (r.eval?.ms ?? 0), 0),
+      command: `deno task merge ${args.join(" ")}`,
+      updateFixtures: o.values["update-fixtures"] ?? false,
+    });
+    await Deno.remove(out).catch(() => {}); // an empty --out, which a rename cannot replace everywhere
+    await Deno.rename(stage, out);
+    console.error(`merged ${records.length} runs into ${out}/`);
+    return comparison.failures.length === 0 ? 0 : 1;
+  } catch (e) {
+    await Deno.remove(stage, { recursive: true }).catch(() => {});
+    throw fsError(e, stage);
+  }
 });

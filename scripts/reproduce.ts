@@ -9,11 +9,13 @@ import { BACKEND_CHOICES, probeAdapter } from "../src/backend.ts";
 import { choice, int, list, type Parse, parseCli, runMain, UsageError } from "../src/cli.ts";
 import { PROFILE_NAMES, type ProfileName, PROFILES } from "../src/config.ts";
 import { DATASET_NAMES, datasetHashes, loadDataset } from "../src/data/dataset.ts";
+import { jobsThatFit } from "../src/memory.ts";
 import { formatDuration } from "../src/progress.ts";
 import { finishStudy } from "../src/report/finish.ts";
 import { filterRuns, parseShard, type RunSpec, shardRuns, studyRuns } from "../src/study/plan.ts";
 import { runStudy, stopRunsOnSignal } from "../src/study/runner.ts";
 import { estimateStudySeconds } from "../src/study/estimate.ts";
+import { seedParser } from "../src/train/options.ts";
 
 const USAGE = `
 Usage: deno task reproduce [--profile ${PROFILE_NAMES.join("|")}] [options]
@@ -81,7 +83,7 @@ await runMain(USAGE, async (args) => {
     yes: { type: "boolean" },
     out: { type: "string" },
     only: { type: "string", multiple: true, parse: via((f) => filterRuns(studyRuns([0]), f) && f) },
-    seeds: { type: "string", parse: list(int(0, "a seed")) },
+    seeds: { type: "string", parse: list(seedParser()) },
     shard: { type: "string", parse: via(parseShard) },
     jobs: { type: "string", parse: int(1) },
     backend: { type: "string", parse: choice(BACKEND_CHOICES) },
@@ -102,7 +104,9 @@ await runMain(USAGE, async (args) => {
   if (runs.length === 0) throw new UsageError("no run matches the --only/--shard selection");
   // Only now, with the command line known to be good: probing the GPU may print driver noise.
   const gpu = await hasRealGpu();
-  const jobs = o.jobs ?? (gpu && backend !== "wasm" ? 1 : navigator.hardwareConcurrency);
+  const fit = jobsThatFit(o.jobs ?? (gpu && backend !== "wasm" ? 1 : navigator.hardwareConcurrency));
+  if (fit.warning) console.error(`warning: ${fit.warning}`);
+  const jobs = fit.jobs;
   if (profileName === "paper" && !gpu && !o.yes) {
     const estimate = estimateStudySeconds(profileName, runs, jobs);
     console.error(

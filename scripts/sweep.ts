@@ -6,15 +6,17 @@
  */
 
 import { BACKEND_CHOICES } from "../src/backend.ts";
-import { choice, int, list, parseCli, runMain, UsageError } from "../src/cli.ts";
+import { choice, int, list, parseCli, runMain, UsageError, UserError } from "../src/cli.ts";
 import { PROFILES } from "../src/config.ts";
+import { jobsThatFit } from "../src/memory.ts";
 import { formatDuration } from "../src/progress.ts";
 import { sweepMarkdown } from "../src/report/sweep_report.ts";
 import { parseShard, runName, shardRuns } from "../src/study/plan.ts";
 import { readRun } from "../src/study/results.ts";
 import { runStudy, stopRunsOnSignal } from "../src/study/runner.ts";
 import { aggregateSweep, GRIDS, sweepRuns } from "../src/study/sweep.ts";
-import { writeFileAtomic } from "../src/train/checkpoint.ts";
+import { seedParser } from "../src/train/options.ts";
+import { writeFileAtomic } from "../src/files.ts";
 
 const USAGE = `
 Usage: deno task sweep --grid NAME [options]
@@ -39,13 +41,14 @@ await runMain(USAGE, async (args) => {
   const o = parseCli(args, {
     grid: { type: "string", parse: choice(Object.keys(GRIDS)), required: true },
     out: { type: "string" },
-    seeds: { type: "string", parse: list(int(0, "a seed")) },
-    only: { type: "string", parse: list((text) => text) },
-    shard: { type: "string" },
-    jobs: { type: "string", parse: int(1) },
-    backend: { type: "string", parse: choice(BACKEND_CHOICES) },
+    seeds: { type: "string", parse: list(seedParser()) },
+    // --table trains nothing: what would choose or run runs is refused with it.
+    only: { type: "string", parse: list((text) => text), conflicts: "table" },
+    shard: { type: "string", conflicts: "table" },
+    jobs: { type: "string", parse: int(1), conflicts: "table" },
+    backend: { type: "string", parse: choice(BACKEND_CHOICES), conflicts: "table" },
     table: { type: "boolean" },
-    mnist: { type: "string" },
+    mnist: { type: "string", conflicts: "table" },
   }).values;
   const grid = GRIDS[o.grid]!;
   const names = grid.variants.map((v) => v.name);
@@ -63,7 +66,9 @@ await runMain(USAGE, async (args) => {
       throw new UsageError(`--shard ${o.shard}: ${(e as Error).message}`);
     }
   }
-  const jobs = o.jobs ?? navigator.hardwareConcurrency;
+  const fit = jobsThatFit(o.jobs ?? navigator.hardwareConcurrency);
+  if (fit.warning) console.error(`warning: ${fit.warning}`);
+  const jobs = fit.jobs;
   const out = o.out ?? `results/sweep-${grid.name}`;
   const started = performance.now();
   const log = (line: string) => console.error(line);
@@ -73,10 +78,10 @@ await runMain(USAGE, async (args) => {
       ? `sweep ${grid.name}: the table of the runs in ${out}/`
       : `sweep ${grid.name}: ${runs.length} runs, ${jobs} at a time, into ${out}/`,
   );
-  const study = await runStudy({
+  const study = o.table ? { failed: [] } : await runStudy({
     profile: grid.profile,
     out,
-    runs: o.table ? [] : runs,
+    runs,
     jobs,
     backend: o.backend ?? "auto",
     saveFeatures: false,
@@ -87,6 +92,10 @@ await runMain(USAGE, async (args) => {
   });
   const all = sweepRuns(grid, seeds);
   const records = await Promise.all(all.map((r) => readRun(`${out}/${runName(r)}`, runName(r), r)));
+  if (o.table && records.every((r) => r.summary === null && r.eval === null)) {
+    // A mistyped --out would otherwise give an empty table and exit 0.
+    throw new UserError(`--out ${out}: no run of the ${grid.name} grid is there`);
+  }
   const result = aggregateSweep(grid, records, PROFILES[grid.profile].train.lambda);
   // The command that makes every run of this table, whatever part of it this invocation ran.
   const command = [

@@ -4,9 +4,9 @@
  * @module
  */
 
-import { choice, int, parseCli, runMain, UsageError } from "../src/cli.ts";
+import { choice, parseCli, runMain, UsageError } from "../src/cli.ts";
 import { ConfigError, METHODS, PROFILE_NAMES, resolveConfig } from "../src/config.ts";
-import { configErrorText, overrideSpecs, overrideUsage, readOverrides } from "../src/train/options.ts";
+import { configErrorText, overrideSpecs, overrideUsage, readOverrides, seedParser } from "../src/train/options.ts";
 import { DATASET_NAMES } from "../src/data/dataset.ts";
 import { train } from "../src/train/trainer.ts";
 
@@ -34,7 +34,7 @@ await runMain(USAGE, async (args) => {
     profile: { type: "string", parse: choice(PROFILE_NAMES), required: true },
     data: { type: "string", parse: choice(DATASET_NAMES), required: true },
     method: { type: "string", parse: choice(METHODS), required: true },
-    seed: { type: "string", parse: int(0, "a seed"), required: true },
+    seed: { type: "string", parse: seedParser(), required: true },
     out: { type: "string", required: true },
     resume: { type: "boolean" },
     ...overrideSpecs(),

@@ -1,17 +1,38 @@
 /**
  * What every command-line entry point shares: option parsing that checks each argument in the
  * order the user wrote them and reports the first bad one as written, `--help`, and exit codes —
- * 0 done, 1 failed, 2 usage error (one line saying what is wrong and one pointing at `--help`).
+ * 0 done, 1 failed, 2 the user's error: a usage error (one line saying what is wrong and one
+ * pointing at `--help`), or what the user gave or left is unusable (one line: a folder in use, a
+ * run of another config, a corrupt file, a full or read-only disk).
  *
  * @module
  */
 
-/** A mistake in the command line; the entry point exits with code 2. */
-export class UsageError extends Error {
+/**
+ * A problem the user can fix and a stack trace would not help with; the entry point prints its
+ * one line and exits with code 2.
+ */
+export class UserError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UserError";
+  }
+}
+
+/** A mistake in the command line; the entry point also points at `--help`. */
+export class UsageError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = "UsageError";
   }
+}
+
+/** The `code` of a filesystem error the user must fix (disk full, read-only, no permission). */
+const USER_FS_CODES = ["ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM"];
+
+/** Whether `e` is a filesystem error the user must fix rather than a bug. */
+export function isUserFsError(e: unknown): boolean {
+  return e instanceof Error && USER_FS_CODES.includes((e as { code?: string }).code ?? "");
 }
 
 /** Reads an option's text into its value, or throws a {@linkcode UsageError}. */
@@ -19,7 +40,7 @@ export type Parse<T> = (text: string, flag: string) => T;
 
 /** One option: a switch (`--x`, and `--no-x` to turn it off) or an option with a value. */
 export type OptionSpec =
-  | { readonly type: "boolean" }
+  | { readonly type: "boolean" } & OptionScope
   | {
     readonly type: "string";
     /** Reads the text; the text itself when absent. */
@@ -28,7 +49,19 @@ export type OptionSpec =
     readonly multiple?: boolean;
     /** Missing is an error, reported after every given option has been checked. */
     readonly required?: boolean;
-  };
+  }
+    & OptionScope;
+
+/**
+ * Where an option has an effect: an option given where it would be ignored is an error, so that
+ * a misplaced or mistyped one is not silently dropped.
+ */
+export interface OptionScope {
+  /** Only with this option (`--out` only with `--raw`). */
+  readonly needs?: string;
+  /** Never with this option (`--jobs` is ignored by `--table`). */
+  readonly conflicts?: string;
+}
 
 /** Option specifications by name (without the leading `--`). */
 export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
@@ -68,7 +101,8 @@ function unknownOption(raw: string, names: readonly string[]): UsageError {
  * `--no-name`, and `--` before positionals that start with a dash. A value that starts with a
  * dash is taken as the value when it is a number (`--seed -1`), so that it is checked as one.
  * Every argument is checked in order and the first bad one reported as the user wrote it; a
- * missing required option is reported after all given ones passed.
+ * missing required option is reported after all given ones passed, then an option given where
+ * it has no effect ({@linkcode OptionScope}). An empty value is refused.
  *
  * @throws {UsageError} At the first bad argument.
  */
@@ -113,6 +147,8 @@ export function parseCli<const O extends OptionSpecs>(
       text = next;
       i++;
     }
+    // `--out ""` would write at the root of the filesystem.
+    if (text.trim() === "") throw new UsageError(`--${key} ${JSON.stringify(text)}: must not be empty`);
     const value = spec.parse ? spec.parse(text, `--${key}`) : text;
     if (spec.multiple) ((values[key] ??= []) as unknown[]).push(value);
     else if (key in values) throw new UsageError(`--${key} ${text}: --${key} was already given`);
@@ -121,15 +157,26 @@ export function parseCli<const O extends OptionSpecs>(
   for (const [name, spec] of Object.entries(options)) {
     if (spec.type === "string" && spec.required && !(name in values)) throw new UsageError(`missing --${name}`);
   }
+  for (const name of Object.keys(values)) {
+    const { needs, conflicts } = options[name]!;
+    if (needs !== undefined && !(needs in values)) throw new UsageError(`--${name} applies only with --${needs}`);
+    if (conflicts !== undefined && values[conflicts] !== undefined && values[conflicts] !== false) {
+      throw new UsageError(`--${name} has no effect with --${conflicts}`);
+    }
+  }
   return { values: values as OptionValues<O>, positionals };
 }
 
-/** A parser of integers ≥ `min`; `noun` names the value in the error ("a seed must be …"). */
-export function int(min = 0, noun?: string): Parse<number> {
+/**
+ * A parser of integers in `min..max`; `noun` names the value in the error ("a seed must be …").
+ * Integers past 2^53 are refused: they would be rounded, and two of them read as one.
+ */
+export function int(min = 0, noun?: string, max = Number.MAX_SAFE_INTEGER): Parse<number> {
   return (text, flag) => {
     const n = Number(text);
-    if (text.trim() === "" || !Number.isInteger(n) || n < min) {
-      throw new UsageError(`${flag} ${text}: ${noun ? `${noun} ` : ""}must be an integer ≥ ${min}`);
+    if (text.trim() === "" || !Number.isSafeInteger(n) || n < min || n > max) {
+      const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `in ${min}..${max}`;
+      throw new UsageError(`${flag} ${text}: ${noun ? `${noun} ` : ""}must be an integer ${range}`);
     }
     return n + 0; // -0 reads as 0
   };
@@ -154,15 +201,23 @@ export function choice<T extends string>(choices: readonly T[]): Parse<T> {
   };
 }
 
-/** A parser of comma-separated values, each read by `item`. */
+/**
+ * A parser of comma-separated values, each read by `item`. A value given twice is refused: the
+ * lists name runs, and two runs of one name would share a folder.
+ */
 export function list<T>(item: Parse<T>): Parse<T[]> {
-  return (text, flag) => text.split(",").map((part) => item(part.trim(), flag));
+  return (text, flag) => {
+    const values = text.split(",").map((part) => item(part.trim(), flag));
+    const twice = values.find((v, i) => values.indexOf(v) !== i);
+    if (twice !== undefined) throw new UsageError(`${flag} ${text}: ${twice} is given twice`);
+    return values;
+  };
 }
 
 /**
  * Runs an entry point: prints `usage` for `--help`, a usage error as one line and a pointer to
- * `--help` (exit 2), the message of any other error (exit 1), and exits with the code `main`
- * returns.
+ * `--help` (exit 2), a {@linkcode UserError} or a full or read-only disk as one line (exit 2),
+ * the message of any other error (exit 1), and exits with the code `main` returns.
  */
 export async function runMain(
   usage: string,
@@ -179,6 +234,10 @@ export async function runMain(
   } catch (e) {
     if (e instanceof UsageError) {
       console.error(`error: ${e.message}\nFor more information, try '--help'.`);
+      Deno.exit(2);
+    }
+    if (e instanceof UserError || isUserFsError(e)) {
+      console.error(`error: ${(e as Error).message}`);
       Deno.exit(2);
     }
     // Errors this package raises on purpose name what is wrong; anything else may be a bug, so

@@ -148,6 +148,12 @@ const int = (min: number, max?: number): FieldValue => ({ kind: "int", min, ...(
 const positive: FieldValue = { kind: "number", min: 0, exclusive: true };
 
 /**
+ * A run's seed. The generator folds a seed to 32 bits (`Prng.fromSeed`), so past 2^32 − 1 two
+ * seeds would share a run.
+ */
+export const SEED_VALUE = { kind: "int", min: 0, max: 2 ** 32 - 1 } as const satisfies FieldValue;
+
+/**
  * Every field a run's command line may set, in the order `--help` lists them. Why each default
  * was chosen is in REPRODUCE.md ("Profiles", "Choices").
  */
@@ -163,7 +169,9 @@ export const CONFIG_FIELDS: { readonly [K in FieldKey]: FieldSpec<TrainConfig[K]
     flag: "batch",
     placeholder: "N",
     help: "images per iteration (a contrastive batch needs two)",
-    value: int(2),
+    // A sanity bound, 16× the paper's 256: the paper's 2,048 crops per step already take ~2 GB
+    // (REPRODUCE.md's step timings).
+    value: int(2, 4096),
     default: { byProfile: { paper: 256, medium: 64, smoke: 64 } },
   },
   trainSize: {
@@ -387,7 +395,7 @@ export function validateConfig(c: TrainConfig): void {
   const check = (ok: boolean, field: keyof TrainConfig, rule: string) => {
     if (!ok) throw new ConfigError(field, JSON.stringify(c[field]), rule);
   };
-  check(Number.isInteger(c.seed) && c.seed >= 0, "seed", "must be an integer ≥ 0");
+  check(follows(SEED_VALUE, c.seed), "seed", fieldRule(SEED_VALUE));
   for (const key of FIELD_KEYS) {
     check(follows(CONFIG_FIELDS[key].value, c[key]), key, fieldRule(CONFIG_FIELDS[key].value));
   }
@@ -409,9 +417,19 @@ export function upgradeConfig(saved: TrainConfig): TrainConfig {
   return { ...ADDED_FIELDS, ...saved };
 }
 
-/** Whether two configs train the same model: equal in every field but the backend. */
-export function sameScience(saved: TrainConfig, other: TrainConfig): boolean {
+/**
+ * How a saved config trains a different model from `other`: one `field saved (not other)` per
+ * differing field, the backend aside (a run may resume on another backend); none when the same.
+ */
+export function scienceDiff(saved: TrainConfig, other: TrainConfig): string[] {
   const a = upgradeConfig(saved), b = upgradeConfig(other);
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof TrainConfig>;
-  return [...keys].every((k) => k === "backend" || a[k] === b[k]);
+  return [...keys].filter((k) => k !== "backend" && a[k] !== b[k]).map((k) =>
+    `${k} ${JSON.stringify(a[k])} (not ${JSON.stringify(b[k])})`
+  );
+}
+
+/** Whether two configs train the same model: equal in every field but the backend. */
+export function sameScience(saved: TrainConfig, other: TrainConfig): boolean {
+  return scienceDiff(saved, other).length === 0;
 }

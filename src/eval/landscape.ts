@@ -21,7 +21,7 @@ import { policyLogits, policyProbs } from "../model/policy.ts";
 import { exactObjective } from "../objective/exact_objective.ts";
 import { Progress } from "../progress.ts";
 import { tf } from "../tf.ts";
-import { writeFileAtomic } from "../train/checkpoint.ts";
+import { writeFileAtomic } from "../files.ts";
 import { weightsHash } from "../train/run_folder.ts";
 import { loadTrainedRun } from "./trained_run.ts";
 

@@ -7,7 +7,16 @@
 
 import { type ProfileName, PROFILES } from "../config.ts";
 import type { RawResult } from "../eval/evaluate.ts";
-import { compare, type Comparison, type OwnFixture, type PaperFixture, type Tolerances } from "../study/compare.ts";
+import { writeTextAtomic } from "../files.ts";
+import {
+  compare,
+  type Comparison,
+  OWN_FIXTURE_SHAPE,
+  type OwnFixture,
+  PAPER_FIXTURE_SHAPE,
+  type PaperFixture,
+  type Tolerances,
+} from "../study/compare.ts";
 import { aggregate, readJson, type RunRecord } from "../study/results.ts";
 import { comparisonText, environment, writeReport } from "./report.ts";
 
@@ -40,10 +49,10 @@ export interface FinishOptions {
 /** Aggregates, compares, prints and writes the report; returns the comparison. */
 export async function finishStudy(o: FinishOptions): Promise<Comparison> {
   const cells = aggregate(o.records, o.raws);
-  const paper = await readJson<PaperFixture>(new URL("paper.json", FIXTURES));
+  const paper = await readJson<PaperFixture>(new URL("paper.json", FIXTURES), PAPER_FIXTURE_SHAPE);
   if (!paper) throw new Error("fixtures/paper.json is missing");
   const ownUrl = ownFixtureUrl(o.profile);
-  let own = await readJson<OwnFixture>(ownUrl);
+  let own = await readJson<OwnFixture>(ownUrl, OWN_FIXTURE_SHAPE);
   if (o.updateFixtures) {
     own = {
       profile: o.profile,
@@ -52,7 +61,7 @@ export async function finishStudy(o: FinishOptions): Promise<Comparison> {
       cells,
       claims: own?.claims ?? {},
     };
-    await Deno.writeTextFile(ownUrl, JSON.stringify(own, null, 2) + "\n");
+    await writeTextAtomic(ownUrl.pathname, JSON.stringify(own, null, 2) + "\n");
     console.error(`updated ${ownUrl.pathname}`);
   }
   const comparison = compare(o.profile, cells, paper, own);

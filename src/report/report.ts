@@ -7,6 +7,7 @@
 
 import type { Profile } from "../config.ts";
 import type { RawResult } from "../eval/evaluate.ts";
+import { writeTextAtomic } from "../files.ts";
 import type { CellComparison, Comparison } from "../study/compare.ts";
 import type { CellStats, RunRecord } from "../study/results.ts";
 import { sortedInnerProductsFigure } from "./charts.ts";
@@ -190,7 +191,7 @@ async function studyFigures(out: string, records: readonly RunRecord[]): Promise
     for (const r of pair) lines.push(`![Fig. 7, ${r.name}](${r.name}/figures/fig7-representations.svg)`);
     lines.push("");
     const name = `fig8-inner-products-${data}.svg`;
-    await Deno.writeTextFile(
+    await writeTextAtomic(
       `${out}/${name}`,
       await sortedInnerProductsFigure(
         pair.map((r) => ({
@@ -327,7 +328,7 @@ export async function writeReport(out: string, input: ReportInput): Promise<stri
     "",
     ...(await studyFigures(out, records)),
   ].join("\n");
-  await Deno.writeTextFile(`${out}/REPORT.md`, md + "\n");
+  await writeTextAtomic(`${out}/REPORT.md`, md + "\n");
   const results = {
     profile: profile.name,
     command: input.command,
@@ -344,6 +345,6 @@ export async function writeReport(out: string, input: ReportInput): Promise<stri
     })),
     raw: raws,
   };
-  await Deno.writeTextFile(`${out}/results.json`, JSON.stringify(results, null, 2) + "\n");
+  await writeTextAtomic(`${out}/results.json`, JSON.stringify(results, null, 2) + "\n");
   return [`${out}/REPORT.md`, `${out}/results.json`];
 }

@@ -13,6 +13,7 @@
  */
 
 import type { ProfileName } from "../config.ts";
+import { fields, nullable, recordOf } from "../shape.ts";
 import type { CellStats } from "./results.ts";
 
 /** A number of the paper with where it comes from. */
@@ -56,6 +57,23 @@ export interface OwnFixture {
   readonly cells: Readonly<Record<string, CellStats>>;
   readonly claims: ClaimThresholds;
 }
+
+/**
+ * The shape of an own fixture. A fixture without cells, or a cell without seeds, is refused: the
+ * comparison would check nothing and pass.
+ */
+export const OWN_FIXTURE_SHAPE = fields({
+  cells: recordOf(fields({ mean: "number", std: "number", n: "number", values: recordOf("number", true) }), true),
+  profile: "string",
+  tolerances: fields({ accuracy: "number", concentration: "number", uniformity: "number" }),
+  claims: fields({}),
+});
+
+/** The shape of fixtures/paper.json. */
+export const PAPER_FIXTURE_SHAPE = fields({
+  cells: recordOf(fields({ mean: "number", std: nullable("number"), source: "string" }), true),
+  claims: fields({}),
+});
 
 /** Below this, a combined standard deviation is taken as this: sub-percent noise is not news. */
 export const STD_FLOOR = 0.005;

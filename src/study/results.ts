@@ -10,10 +10,12 @@
  * @module
  */
 
+import { UserError } from "../cli.ts";
 import type { EvalResult, RawResult } from "../eval/evaluate.ts";
 import type { LandscapeResult } from "../eval/landscape.ts";
 import { meanStd } from "../eval/metrics.ts";
 import type { TrainSummary } from "../train/trainer.ts";
+import { arrayOf, checkShape, fields, nullable, recordOf, type Shape } from "../shape.ts";
 import type { RunSpec } from "./plan.ts";
 
 /** A run of the study and what it has produced so far. */
@@ -77,28 +79,71 @@ export function aggregate(runs: readonly RunRecord[], raws: readonly RawResult[]
   return Object.fromEntries(Object.entries(byKey).map(([k, v]) => [k, cellStats(v)]));
 }
 
-/** Parses a JSON file; null when it does not exist, an error naming it when it is not JSON. */
-export async function readJson<T>(path: string | URL): Promise<T | null> {
+/**
+ * Parses a JSON file and checks it has `shape`; null when it does not exist.
+ *
+ * @throws {UserError} Naming the file when it is not JSON, or the field that breaks `shape`.
+ */
+export async function readJson<T>(path: string | URL, shape?: Shape): Promise<T | null> {
+  const name = path instanceof URL ? path.pathname : path;
+  let value: unknown;
   try {
-    return JSON.parse(await Deno.readTextFile(path)) as T;
+    value = JSON.parse(await Deno.readTextFile(path));
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return null;
-    throw new Error(`Cannot read ${path instanceof URL ? path.pathname : path}: ${(e as Error).message}`);
+    throw e instanceof SyntaxError ? new UserError(`Cannot read ${name}: ${e.message}`) : e;
   }
+  return shape ? checkShape<T>(value, shape, name) : value as T;
 }
+
+const PROBE = fields({ accuracy: "number" });
+
+/** What the study and its report read of a run's summary.json. */
+export const SUMMARY_SHAPE = fields({
+  config: fields({ profile: "string", data: "string", method: "string", seed: "number", epochs: "number" }),
+  backend: fields({ backend: "string" }),
+  epochs: "number",
+  steps: "number",
+  trainMs: "number",
+  final: recordOf(nullable("number")),
+  weightsSha256: "string",
+});
+
+/** What the study and its report read of a run's eval.json. */
+export const EVAL_SHAPE = fields({
+  data: "string",
+  weightsSha256: "string",
+  probeTrainSize: "number",
+  probeTestSize: "number",
+  probes: recordOf(PROBE, true),
+  crops: fields({ nonEmptyMass: "number" }),
+  uniformity: fields({ potential: "number" }),
+  innerProducts: arrayOf("number"),
+  figures: arrayOf("string"),
+  ms: "number",
+});
+
+/** What the study reads of a run's landscape.json. */
+export const LANDSCAPE_SHAPE = fields({ weightsSha256: "string", images: "number", rows: arrayOf(fields({})) });
+
+/** What the study reads of a raw baseline. */
+export const RAW_SHAPE = fields(
+  { data: "string", probe: PROBE, paperProbe: PROBE, probeTrainSize: "number", probeTestSize: "number" },
+  ["paperProbe"],
+);
 
 /** Reads a run folder's summary and evaluation (null where not written yet). */
 export async function readRun(dir: string, name: string, spec: RunSpec): Promise<RunRecord> {
   return {
     name,
     spec,
-    summary: await readJson<TrainSummary>(`${dir}/summary.json`),
-    eval: await readJson<EvalResult>(`${dir}/eval.json`),
-    landscape: await readJson<LandscapeResult>(`${dir}/landscape.json`),
+    summary: await readJson<TrainSummary>(`${dir}/summary.json`, SUMMARY_SHAPE),
+    eval: await readJson<EvalResult>(`${dir}/eval.json`, EVAL_SHAPE),
+    landscape: await readJson<LandscapeResult>(`${dir}/landscape.json`, LANDSCAPE_SHAPE),
   };
 }
 
 /** Reads a raw baseline written by the study (null if absent). */
 export function readRaw(path: string): Promise<RawResult | null> {
-  return readJson<RawResult>(path);
+  return readJson<RawResult>(path, RAW_SHAPE);
 }

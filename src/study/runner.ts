@@ -8,17 +8,23 @@
  */
 
 import { type BackendChoice } from "../backend.ts";
+import { UserError } from "../cli.ts";
+import { removeLeftovers } from "../files.ts";
+import { onInterrupt } from "../interrupt.ts";
+import { describeHolder, liveHolder, lockFolder } from "../lock.ts";
 import {
   iterationsPerEpoch,
   type ProfileName,
   PROFILES,
   resolveConfig,
   sameScience,
+  scienceDiff,
   type TrainConfig,
 } from "../config.ts";
 import type { RawResult } from "../eval/evaluate.ts";
 import { formatDuration } from "../progress.ts";
 import { overrideArgs } from "../train/options.ts";
+import { loadCheckpoint } from "../train/checkpoint.ts";
 import { runFiles } from "../train/run_folder.ts";
 import { runName, type RunSpec } from "./plan.ts";
 import { readRaw, readRun, type RunRecord } from "./results.ts";
@@ -124,22 +130,15 @@ export function stopChildren(): void {
 }
 
 /**
- * On Ctrl-C or SIGTERM, stops the runs and exits with 130, saying how to resume.
+ * On Ctrl-C or SIGTERM, stops the runs before the process exits with 130, saying how to resume.
  *
  * @returns Removes the handlers.
  */
 export function stopRunsOnSignal(log: (line: string) => void): () => void {
-  const interrupt = () => {
+  return onInterrupt(() => {
     log("interrupted: stopping the runs (their last checkpoints stay; run the same command to resume)");
     stopChildren();
-    Deno.exit(130);
-  };
-  Deno.addSignalListener("SIGINT", interrupt);
-  Deno.addSignalListener("SIGTERM", interrupt);
-  return () => {
-    Deno.removeSignalListener("SIGINT", interrupt);
-    Deno.removeSignalListener("SIGTERM", interrupt);
-  };
+  });
 }
 
 /** The resolved config of a run of the study. */
@@ -184,10 +183,61 @@ function isDone(record: RunRecord, config: TrainConfig, complete: boolean): bool
 }
 
 /**
- * Trains and evaluates the runs that are not done yet, `jobs` at a time, with the raw baselines.
+ * The study's run folders that hold a run of another config than the study asks for (in its
+ * summary, or in its checkpoint when unfinished), with the fields that differ.
+ */
+async function foreignRuns(o: StudyOptions): Promise<string[]> {
+  const found: string[] = [];
+  for (const spec of o.runs) {
+    const dir = `${o.out}/${runName(spec)}`;
+    const config = studyConfig(o.profile, spec, o.backend);
+    const saved = (await readRun(dir, runName(spec), spec)).summary?.config ??
+      (await loadCheckpoint(runFiles(dir).checkpoint))?.config;
+    const differs = saved ? scienceDiff(saved, config) : [];
+    if (differs.length > 0) found.push(`${dir} (${differs.join(", ")})`);
+  }
+  return found;
+}
+
+/**
+ * Trains and evaluates the runs that are not done yet, `jobs` at a time, with the raw baselines,
+ * holding the study folder's lock throughout.
+ *
+ * @throws {UserError} When another process holds the study folder, the plan names a run twice,
+ *   or a run folder holds a run of another config (which would be resumed into, or reported as
+ *   this study's).
  */
 export async function runStudy(o: StudyOptions): Promise<StudyOutput> {
-  await Deno.mkdir(o.out, { recursive: true });
+  const names = o.runs.map(runName);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) throw new UserError(`The plan names run ${twice} twice: one folder cannot hold two runs`);
+  const lock = await lockFolder(o.out, "study folder", o.log);
+  try {
+    const removed = await removeLeftovers(o.out);
+    if (removed.length > 0) o.log(`removed ${removed.join(", ")} from ${o.out}, left by an interrupted write`);
+    // A run still written by a process of an earlier study (its parent killed, it was not) would
+    // fail when this study reaches it: say so before starting anything.
+    const busy = o.runs.map((spec) => `${o.out}/${runName(spec)}`).flatMap((dir) => {
+      const holder = liveHolder(dir);
+      return holder ? [`${dir} (${describeHolder(holder)})`] : [];
+    });
+    if (busy.length > 0) {
+      throw new UserError(`Runs of this study are being written by other processes: ${busy.join("; ")}`);
+    }
+    const foreign = await foreignRuns(o);
+    if (foreign.length > 0) {
+      throw new UserError(
+        `These run folders hold runs of another config: ${foreign.join("; ")}. ` +
+          `Move them away or choose another --out`,
+      );
+    }
+    return await runLocked(o);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLocked(o: StudyOptions): Promise<StudyOutput> {
   const env = childEnv(o.out);
   const mnist = o.mnistDir ? ["--mnist", o.mnistDir] : [];
   const complete = o.complete ?? true;

@@ -4,12 +4,18 @@
  * mid-write leaves the previous checkpoint intact.
  *
  * Layout: the 8 bytes `CRLTAC1\n`, a little-endian uint32 header length, a UTF-8 JSON header
- * (padded to a multiple of 4 bytes), then float32 arrays back to back, in header order.
+ * (padded to a multiple of 4 bytes), then float32 arrays back to back, in header order. The
+ * header holds the payload's sha256, checked on load: damaged weights (NaN or finite garbage)
+ * would otherwise resume into a healthy-looking run. Checkpoints written before the checksum
+ * existed load unchecked.
  *
  * @module
  */
 
+import { createHash } from "node:crypto";
+import { UserError } from "../cli.ts";
 import { type TrainConfig, upgradeConfig } from "../config.ts";
+import { writeFileAtomic } from "../files.ts";
 import type { PrngState } from "../data/prng.ts";
 import type { AdamState } from "./adam.ts";
 
@@ -33,8 +39,8 @@ export interface Checkpoint {
 
 const MAGIC = new TextEncoder().encode("CRLTAC1\n");
 
-/** The error for a checkpoint file that cannot be read. */
-export class CheckpointError extends Error {
+/** The error for a checkpoint file that cannot be read: the user's to remove or restore (exit 2). */
+export class CheckpointError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = "CheckpointError";
@@ -51,6 +57,12 @@ interface Header {
   policyAdamStep: number | null;
   /** Array lengths by group, in payload order. */
   groups: Record<string, number[]>;
+  /** sha256 of the payload, hex (absent in checkpoints written before it was recorded). */
+  payloadSha256?: string;
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
 }
 
 const GROUPS = ["encoder", "encoderAdamM", "encoderAdamV", "policy", "policyAdamM", "policyAdamV"] as const;
@@ -69,6 +81,13 @@ function groupsOf(c: Checkpoint): Record<(typeof GROUPS)[number], Float32Array[]
 /** Encodes a checkpoint as bytes. */
 export function encodeCheckpoint(c: Checkpoint): Uint8Array {
   const groups = groupsOf(c);
+  const arrays = GROUPS.flatMap((g) => groups[g]);
+  const payload = new Uint8Array(arrays.reduce((n, a) => n + a.byteLength, 0));
+  let offset = 0;
+  for (const a of arrays) {
+    payload.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), offset);
+    offset += a.byteLength;
+  }
   const header: Header = {
     config: c.config,
     epoch: c.epoch,
@@ -78,21 +97,16 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
     encoderAdamStep: c.encoderAdam.step,
     policyAdamStep: c.policyAdam?.step ?? null,
     groups: Object.fromEntries(GROUPS.map((g) => [g, groups[g].map((a) => a.length)])),
+    payloadSha256: sha256(payload),
   };
   let json = new TextEncoder().encode(JSON.stringify(header));
   const padded = Math.ceil(json.length / 4) * 4;
   if (padded !== json.length) json = new Uint8Array([...json, ...new Array(padded - json.length).fill(0x20)]);
-  const arrays = GROUPS.flatMap((g) => groups[g]);
-  const payload = arrays.reduce((n, a) => n + a.byteLength, 0);
-  const out = new Uint8Array(MAGIC.length + 4 + json.length + payload);
+  const out = new Uint8Array(MAGIC.length + 4 + json.length + payload.length);
   out.set(MAGIC, 0);
   new DataView(out.buffer).setUint32(MAGIC.length, json.length, true);
   out.set(json, MAGIC.length + 4);
-  let offset = MAGIC.length + 4 + json.length;
-  for (const a of arrays) {
-    out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), offset);
-    offset += a.byteLength;
-  }
+  out.set(payload, MAGIC.length + 4 + json.length);
   return out;
 }
 
@@ -117,7 +131,8 @@ export function decodeCheckpoint(bytes: Uint8Array, name: string): Checkpoint {
   } catch (e) {
     throw fail(`bad header (${(e as Error).message})`);
   }
-  let offset = start + headerLength;
+  const payloadStart = start + headerLength;
+  let offset = payloadStart;
   const read = (group: (typeof GROUPS)[number]) =>
     (header.groups[group] ?? []).map((length) => {
       const end = offset + 4 * length;
@@ -128,6 +143,9 @@ export function decodeCheckpoint(bytes: Uint8Array, name: string): Checkpoint {
     });
   const [encoder, em, ev, policy, pm, pv] = GROUPS.map(read) as Float32Array[][];
   if (offset !== bytes.length) throw fail(`${bytes.length - offset} trailing bytes`);
+  if (header.payloadSha256 !== undefined && sha256(bytes.subarray(payloadStart)) !== header.payloadSha256) {
+    throw fail("its weights and optimiser state do not match their sha256 (the file is damaged)");
+  }
   const hasPolicy = header.policyAdamStep !== null;
   return {
     config: upgradeConfig(header.config),
@@ -140,23 +158,6 @@ export function decodeCheckpoint(bytes: Uint8Array, name: string): Checkpoint {
     policy: hasPolicy ? policy! : null,
     policyAdam: hasPolicy ? { step: header.policyAdamStep!, m: pm!, v: pv! } : null,
   };
-}
-
-/**
- * Writes `bytes` to `path` atomically: to a temporary file in the same folder, flushed to disk,
- * then renamed over `path`.
- */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
-  try {
-    let written = 0;
-    while (written < bytes.length) written += await file.write(bytes.subarray(written));
-    await file.syncData();
-  } finally {
-    file.close();
-  }
-  await Deno.rename(tmp, path);
 }
 
 /** Saves a checkpoint atomically. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { choice, number, type OptionSpec, type Parse, UsageError } from "../cli.ts";
+import { choice, int, number, type OptionSpec, type Parse, UsageError } from "../cli.ts";
 import {
   CONFIG_FIELDS,
   type ConfigError,
@@ -15,6 +15,7 @@ import {
   fieldRule,
   type FieldValue,
   PROFILE_NAMES,
+  SEED_VALUE,
   type TrainOverrides,
 } from "../config.ts";
 
@@ -27,7 +28,8 @@ function parserOf(value: FieldValue): Parse<unknown> | null {
     case "int":
       return (text, flag) => {
         const n = Number(text);
-        if (text.trim() === "" || !Number.isInteger(n)) {
+        // Past 2^53 a number is rounded: `--seed 9007199254740993` would run seed …992.
+        if (text.trim() === "" || !Number.isSafeInteger(n)) {
           throw new UsageError(`${flag} ${text}: ${fieldRule(value)}`);
         }
         return n + 0; // -0 reads as 0
@@ -39,6 +41,11 @@ function parserOf(value: FieldValue): Parse<unknown> | null {
     case "switch":
       return null;
   }
+}
+
+/** The parser of a seed (`--seed`, and each of `--seeds`): an integer in the config's range. */
+export function seedParser(): Parse<number> {
+  return int(SEED_VALUE.min, "a seed", SEED_VALUE.max);
 }
 
 /**

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { UserError } from "../cli.ts";
 import { cropGrid } from "../data/crops.ts";
 import type { Dataset } from "../data/dataset.ts";
 import { encoderSpecs } from "../model/encoder.ts";
@@ -34,12 +35,42 @@ export function weightsHash(c: Checkpoint, ds: Pick<Dataset, "side">): string {
   return hashValues(specs, values);
 }
 
-/** The records of a JSON-lines file (`log.jsonl`, `policy-snapshots.jsonl`); none when it does not exist. */
-export async function readJsonLines<T>(path: string): Promise<T[]> {
+/**
+ * The records of a JSON-lines file (`log.jsonl`, `policy-snapshots.jsonl`), each an object with
+ * an integer `step`; none when the file does not exist. A last line without its newline that
+ * does not read is one cut short by a crash: it is left out, and `onTorn` told its number.
+ *
+ * @throws {UserError} At any other line that is not such a record, naming the file and line.
+ */
+export async function readJsonLines<T extends { step: number }>(
+  path: string,
+  onTorn: (line: number) => void = () => {},
+): Promise<T[]> {
+  let text: string;
   try {
-    return (await Deno.readTextFile(path)).split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as T);
+    text = await Deno.readTextFile(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return [];
     throw e;
   }
+  const lines = text.split("\n");
+  const records: T[] = [];
+  for (const [i, line] of lines.entries()) {
+    if (!line.trim()) continue;
+    let record: unknown;
+    try {
+      record = JSON.parse(line);
+    } catch (e) {
+      if (i === lines.length - 1) {
+        onTorn(i + 1);
+        continue;
+      }
+      throw new UserError(`${path}:${i + 1}: not a JSON line (${(e as Error).message})`);
+    }
+    if (typeof record !== "object" || record === null || !Number.isInteger((record as T).step)) {
+      throw new UserError(`${path}:${i + 1}: not a record of a training step (no integer "step")`);
+    }
+    records.push(record as T);
+  }
+  return records;
 }

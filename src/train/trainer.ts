@@ -9,12 +9,15 @@
  */
 
 import { type BackendInfo, describeBackend, useBackend } from "../backend.ts";
-import { iterationsPerEpoch, sameScience, type TrainConfig } from "../config.ts";
+import { UsageError, UserError } from "../cli.ts";
+import { iterationsPerEpoch, scienceDiff, type TrainConfig } from "../config.ts";
+import { fsError, removeLeftovers, writeFileAtomic } from "../files.ts";
+import { lockFolder } from "../lock.ts";
 import { datasetSide, loadDataset, takeFirst } from "../data/dataset.ts";
 import { useStockKernels, usingStockKernels } from "../model/ops.ts";
 import { peakResidentBytes } from "../memory.ts";
 import { Progress } from "../progress.ts";
-import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from "./checkpoint.ts";
+import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { readJsonLines, runFiles, weightsHash } from "./run_folder.ts";
 import { checkStockOnMesa } from "./stock_kernels.ts";
 import { createSession, DivergenceError, type PolicySnapshot, SNAPSHOT_IMAGES, type StepRecord } from "./session.ts";
@@ -66,11 +69,44 @@ export interface TrainOptions {
   readonly stockKernels?: boolean;
 }
 
-/** Keeps the lines of a JSON-lines file up to `step` (rewritten atomically) and returns them. */
+/**
+ * Keeps the lines of a JSON-lines file up to `step` (rewritten atomically) and returns them; a
+ * last line cut short by a crash is dropped, with a line saying so.
+ */
 async function keepLines<T extends { step: number }>(path: string, step: number): Promise<T[]> {
-  const kept = (await readJsonLines<T>(path)).filter((r) => r.step <= step);
+  const all = await readJsonLines<T>(path, (line) => {
+    console.error(`${path}: dropped line ${line}, cut short when the run was interrupted`);
+  });
+  const kept = all.filter((r) => r.step <= step);
   await writeFileAtomic(path, new TextEncoder().encode(kept.map((r) => JSON.stringify(r) + "\n").join("")));
   return kept;
+}
+
+/**
+ * Checks that the log holds every iteration up to the checkpoint's, once and in order: a summary
+ * of a log with gaps would average the wrong iterations (or none).
+ *
+ * @throws {UserError} Naming the log and the first missing or misplaced step.
+ */
+function checkLog(path: string, log: readonly StepRecord[], step: number): void {
+  const bad = log.findIndex((r, i) => r.step !== i + 1);
+  if (bad >= 0 || log.length !== step) {
+    const what = bad >= 0 ? `record ${bad + 1} is of step ${log[bad]!.step}` : `it has ${log.length} records`;
+    throw new UserError(
+      `${path} does not match the checkpoint (steps 1..${step}): ${what}; ` +
+        "the run cannot be resumed, train it again in a new folder",
+    );
+  }
+}
+
+/** Appends `value` as a JSON line; a full disk is the user's one line naming the file. */
+async function appendLine(file: Deno.FsFile, path: string, value: unknown): Promise<void> {
+  const bytes = new TextEncoder().encode(JSON.stringify(value) + "\n");
+  try {
+    for (let written = 0; written < bytes.length;) written += await file.write(bytes.subarray(written));
+  } catch (e) {
+    throw fsError(e, path);
+  }
 }
 
 function meanOf(records: StepRecord[]): Record<string, number | null> {
@@ -92,26 +128,41 @@ function meanOf(records: StepRecord[]): Record<string, number | null> {
 }
 
 /**
- * Trains one run to the end, checkpointing every epoch.
+ * Trains one run to the end, checkpointing every epoch, holding the run folder's lock throughout.
  *
  * @throws {DivergenceError} When a loss becomes NaN or infinite.
- * @throws {Error} When `dir` holds a run of a different config, or a checkpoint without `resume`.
+ * @throws {UserError} When another process holds the run folder, or it holds a run of a
+ *   different config, or a checkpoint without `resume`.
  */
 export async function train(config: TrainConfig, options: TrainOptions): Promise<TrainSummary> {
+  const lock = await lockFolder(options.dir, "run folder");
+  try {
+    const removed = await removeLeftovers(options.dir);
+    if (removed.length > 0 && options.progress !== false) {
+      console.error(`removed ${removed.join(", ")} from ${options.dir}, left by an interrupted write`);
+    }
+    return await trainLocked(config, options);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainLocked(config: TrainConfig, options: TrainOptions): Promise<TrainSummary> {
   const files = runFiles(options.dir);
-  await Deno.mkdir(options.dir, { recursive: true });
   const saved = await loadCheckpoint(files.checkpoint);
   if (saved && !options.resume) {
-    throw new Error(`${files.checkpoint} exists: pass --resume to continue that run, or choose a new --out`);
+    throw new UsageError(`${files.checkpoint} exists: pass --resume to continue that run, or choose a new --out`);
   }
   // The backend may change between a crash and a resume; the science may not.
-  if (saved && !sameScience(saved.config, config)) {
-    throw new Error(
-      `Cannot resume ${files.checkpoint}: it was trained with ${JSON.stringify(saved.config)}, not ${
-        JSON.stringify(config)
-      }`,
-    );
+  const differs = saved ? scienceDiff(saved.config, config) : [];
+  if (differs.length > 0) {
+    throw new UserError(`Cannot resume ${files.checkpoint}: it was trained with ${differs.join(", ")}`);
   }
+  // Lines past the checkpoint belong to the interrupted epoch, which is replayed. Checked before
+  // any work starts, as is everything the folder holds.
+  const log = await keepLines<StepRecord>(files.log, saved?.step ?? 0);
+  checkLog(files.log, log, saved?.step ?? 0);
+  if (config.method === "crltac") await keepLines<PolicySnapshot>(files.snapshots, saved?.step ?? 0);
   const backend = await useBackend(config.backend);
   const stock = options.stockKernels ?? false;
   if (stock && backend.backend === "wasm") {
@@ -136,9 +187,6 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
     saved,
     snapshots: snapshotSet && { images: snapshotSet, at: (step) => recorded.has(step) },
   });
-  // Lines past the checkpoint belong to the interrupted epoch, which is replayed.
-  const log = await keepLines<StepRecord>(files.log, session.step);
-  if (snapshotSet) await keepLines<PolicySnapshot>(files.snapshots, session.step);
   const progress = options.progress === false
     ? null
     : new Progress(`${config.method}/${config.data}/seed ${config.seed}`, total, "it", session.step);
@@ -160,8 +208,8 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
         );
       });
       epochRecords.push(record);
-      await logFile.write(new TextEncoder().encode(JSON.stringify(record) + "\n"));
-      if (snapshot) await snapshotFile!.write(new TextEncoder().encode(JSON.stringify(snapshot) + "\n"));
+      await appendLine(logFile, files.log, record);
+      if (snapshot) await appendLine(snapshotFile!, files.snapshots, snapshot);
       options.onStep?.(record);
       progress?.update(
         session.step,

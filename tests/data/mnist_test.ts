@@ -52,6 +52,14 @@ Deno.test("readMnistFile() reads gzipped copies and checks the decompressed byte
     await Deno.writeFile(`${dir}/${file}.gz`, new Uint8Array(gz));
     const parsed = await readMnistFile(file, dir);
     assert.deepEqual(parsed.shape, [10_000]);
+    // A copy cut short, or not gzip at all: the error names the .gz file.
+    for (const bytes of [new Uint8Array(gz).subarray(0, 1000), new TextEncoder().encode("not gzip")]) {
+      await Deno.writeFile(`${dir}/${file}.gz`, bytes);
+      await assert.rejects(
+        readMnistFile(file, dir),
+        (e) => e instanceof MnistDataError && e.message.startsWith(`Cannot read MNIST file "${dir}/${file}.gz": `),
+      );
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

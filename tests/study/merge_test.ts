@@ -85,17 +85,61 @@ Deno.test("merge combines shard folders into the report a single study would giv
     assert.ok(await Deno.stat(`${root}/all/REPORT.md`));
     // The made-up numbers are not the fixture's: the merged study fails its checks.
     assert.equal(out.code, 1, stderr);
-    const again = await runDeno([
-      "run",
-      "--allow-all",
-      MERGE,
-      "--out",
-      `${root}/twice`,
-      `${root}/shard-1`,
-      `${root}/shard-1`,
-    ]);
-    assert.equal(again.code, 1);
-    assert.match(again.stderr, /appears in more than one shard/);
+    assert.deepEqual([...Deno.readDirSync(root)].map((e) => e.name).sort(), ["all", "shard-1", "shard-2"]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("a merge that fails writes nothing: every shard is checked before the first copy", async (t) => {
+  const root = await Deno.makeTempDir();
+  try {
+    const runs = studyRuns([0, 1]).filter((r) => r.data === "shifted");
+    for (const [k, r] of runs.entries()) await fakeRun(`${root}/shard-${(k % 2) + 1}`, r.data, r.method, r.seed);
+    await fakeRun(`${root}/medium`, "original", "simclr", 0);
+    const summary = `${root}/medium/original-simclr-seed0/summary.json`;
+    const medium = JSON.parse(await Deno.readTextFile(summary));
+    await Deno.writeTextFile(summary, JSON.stringify({ ...medium, config: { ...medium.config, profile: "medium" } }));
+    await fakeRun(`${root}/corrupt`, "original", "crltac", 0);
+    await Deno.writeTextFile(`${root}/corrupt/original-crltac-seed0/summary.json`, '{"config":');
+    await fakeRun(`${root}/bad-eval`, "original", "crltac", 1);
+    await Deno.writeTextFile(`${root}/bad-eval/original-crltac-seed1/eval.json`, '{"probes":5}');
+    await Deno.mkdir(`${root}/full/x`, { recursive: true });
+    const cases: [string, string[], RegExp][] = [
+      ["a shard given twice", ["shard-1", "shard-1"], /^error: Run \S+ appears in more than one shard: /],
+      ["mixed profiles", ["shard-1", "medium"], /^error: The shards mix profiles: smoke, medium$/],
+      ["a corrupt summary.json", ["shard-1", "corrupt"], /^error: Cannot read \S+\/summary\.json: /],
+      [
+        "an eval.json of another shape",
+        ["shard-1", "bad-eval"],
+        /^error: \S+\/eval\.json: data must be a string, missing$/,
+      ],
+    ];
+    for (const [name, shards, first] of cases) {
+      await t.step(name, async () => {
+        const r = await runDeno([
+          "run",
+          "--allow-all",
+          MERGE,
+          "--out",
+          `${root}/out`,
+          ...shards.map((s) => `${root}/${s}`),
+        ]);
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stderr.split("\n")[0]!, first);
+        assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
+        assert.deepEqual(
+          [...Deno.readDirSync(root)].map((e) => e.name).filter((n) => n.startsWith("out")),
+          [],
+          "no output folder, staged or not",
+        );
+      });
+    }
+    await t.step("an --out that is not empty", async () => {
+      const r = await runDeno(["run", "--allow-all", MERGE, "--out", `${root}/full`, `${root}/shard-1`]);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /^error: --out \S+\/full: the folder exists and is not empty/);
+    });
   } finally {
     await Deno.remove(root, { recursive: true });
   }

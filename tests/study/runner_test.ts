@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { childEnv } from "../../src/study/runner.ts";
+import { UserError } from "../../src/cli.ts";
+import { lockFolder } from "../../src/lock.ts";
+import { runName, type RunSpec } from "../../src/study/plan.ts";
+import { childEnv, runStudy, studyConfig, type StudyOptions } from "../../src/study/runner.ts";
+import { saveCheckpoint } from "../../src/train/checkpoint.ts";
 
 Deno.test("study processes keep Mesa's shader cache in the study folder unless the user chose one", async () => {
   const out = await Deno.makeTempDir();
@@ -9,6 +13,113 @@ Deno.test("study processes keep Mesa's shader cache in the study folder unless t
     assert.equal(env.NO_COLOR, "1");
     assert.equal(childEnv(out, "/var/cache/mesa").MESA_SHADER_CACHE_DIR, "/var/cache/mesa");
   } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+function study(out: string, runs: RunSpec[]): StudyOptions {
+  return { profile: "smoke", out, runs, jobs: 1, backend: "auto", saveFeatures: false, raw: false, log: () => {} };
+}
+
+Deno.test("runStudy() refuses a plan that names a run twice, before writing anything", async () => {
+  const out = `${await Deno.makeTempDir()}/study`;
+  const run: RunSpec = { data: "shifted", method: "simclr", seed: 0 };
+  await assert.rejects(
+    runStudy(study(out, [run, { ...run }])),
+    (e: unknown) =>
+      e instanceof UserError &&
+      e.message === "The plan names run shifted-simclr-seed0 twice: one folder cannot hold two runs",
+  );
+  assert.equal(await Deno.stat(out).then(() => true, () => false), false);
+});
+
+Deno.test("runStudy() refuses run folders of another config, finished or not, naming the fields", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const finished: RunSpec = { data: "shifted", method: "simclr", seed: 0 };
+    const unfinished: RunSpec = { data: "original", method: "simclr", seed: 1 };
+    for (const r of [finished, unfinished]) await Deno.mkdir(`${out}/${runName(r)}`);
+    // The backend may differ (a run may resume elsewhere); the epochs and λ may not.
+    const summaryConfig = { ...studyConfig("smoke", finished, "auto"), epochs: 2, backend: "cpu" };
+    const summary = {
+      config: summaryConfig,
+      backend: { backend: "cpu" },
+      epochs: 2,
+      steps: 64,
+      trainMs: 1000,
+      final: {},
+      weightsSha256: "ab".repeat(32),
+    };
+    await Deno.writeTextFile(`${out}/${runName(finished)}/summary.json`, JSON.stringify(summary));
+    const empty = { step: 0, m: [], v: [] };
+    await saveCheckpoint(`${out}/${runName(unfinished)}/checkpoint.bin`, {
+      config: { ...studyConfig("smoke", unfinished, "auto"), lambda: 0.5 },
+      epoch: 0,
+      step: 0,
+      rng: [1, 2, 3, 4],
+      elapsedMs: 0,
+      encoder: [],
+      encoderAdam: empty,
+      policy: null,
+      policyAdam: null,
+    });
+    await assert.rejects(
+      runStudy(study(out, [finished, unfinished])),
+      (e: unknown) =>
+        e instanceof UserError &&
+        e.message ===
+          `These run folders hold runs of another config: ${out}/shifted-simclr-seed0 (epochs 2 (not 1)); ` +
+            `${out}/original-simclr-seed1 (lambda 0.5 (not 0.0025)). Move them away or choose another --out`,
+    );
+    assert.equal(await Deno.stat(`${out}/.lock`).then(() => true, () => false), false, "the lock is released");
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("runStudy() removes what an interrupted write left in the study folder, and releases its lock", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${out}/results.json.tmp-77`, "{");
+    const lines: string[] = [];
+    await runStudy({ ...study(out, []), log: (l) => lines.push(l) });
+    assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name), []);
+    assert.deepEqual(lines, [`removed results.json.tmp-77 from ${out}, left by an interrupted write`]);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("runStudy() refuses a study folder another study holds, naming it", async () => {
+  const out = await Deno.makeTempDir();
+  const other = await lockFolder(out, "study folder");
+  try {
+    await assert.rejects(
+      runStudy(study(out, [{ data: "shifted", method: "simclr", seed: 0 }])),
+      (e: unknown) => e instanceof UserError && e.message.startsWith(`${out} is in use by process ${Deno.pid} on `),
+    );
+    assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name), [".lock"], "nothing written");
+  } finally {
+    other.release();
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("runStudy() refuses runs another process still writes (a child its killed parent left), naming it", async () => {
+  const out = await Deno.makeTempDir();
+  const run: RunSpec = { data: "shifted", method: "simclr", seed: 0 };
+  const child = await lockFolder(`${out}/${runName(run)}`, "run folder");
+  try {
+    await assert.rejects(
+      runStudy(study(out, [run])),
+      (e: unknown) =>
+        e instanceof UserError &&
+        e.message.startsWith(
+          `Runs of this study are being written by other processes: ${out}/shifted-simclr-seed0 (process ${Deno.pid} on `,
+        ),
+    );
+  } finally {
+    child.release();
     await Deno.remove(out, { recursive: true });
   }
 });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { UserError } from "../../src/cli.ts";
 import { resolveConfig } from "../../src/config.ts";
 import {
   type Checkpoint,
@@ -40,6 +41,33 @@ Deno.test("decodeCheckpoint() rejects damaged files with a reason", () => {
   );
   assert.throws(() => decodeCheckpoint(new Uint8Array([...bytes, 0, 0, 0, 0]), "f"), /4 trailing bytes/);
   assert.throws(() => decodeCheckpoint(new TextEncoder().encode("not a checkpoint at all"), "f"), /bad magic/);
+});
+
+Deno.test("decodeCheckpoint() refuses weights changed after saving, NaN or finite, by their checksum", () => {
+  const bytes = encodeCheckpoint(checkpoint(true));
+  const header = new DataView(bytes.buffer).getUint32(8, true);
+  for (const value of [NaN, 0.25]) {
+    const damaged = bytes.slice();
+    new DataView(damaged.buffer).setFloat32(12 + header, value, true);
+    assert.throws(
+      () => decodeCheckpoint(damaged, "f"),
+      (e) =>
+        e instanceof CheckpointError && e instanceof UserError &&
+        e.message === 'Cannot read checkpoint "f": its weights and optimiser state do not match their sha256 ' +
+            "(the file is damaged)",
+    );
+  }
+});
+
+Deno.test("a checkpoint saved before the checksum existed loads unchecked", () => {
+  const bytes = encodeCheckpoint(checkpoint(false));
+  const length = new DataView(bytes.buffer).getUint32(8, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + length)));
+  delete header.payloadSha256;
+  const json = new TextEncoder().encode(JSON.stringify(header).padEnd(length, " "));
+  const old = bytes.slice();
+  old.set(json, 12);
+  assert.deepEqual(decodeCheckpoint(old, "f"), checkpoint(false));
 });
 
 Deno.test("saveCheckpoint() replaces the file atomically and leaves no temporary file", async () => {

@@ -11,7 +11,7 @@
  */
 
 import { type BackendInfo, type BackendName, describeBackend, switchBackend } from "../../backend.ts";
-import { choice, int, parseCli, UsageError } from "../../cli.ts";
+import { choice, parseCli, UsageError } from "../../cli.ts";
 import {
   CONFIG_FIELDS,
   ConfigError,
@@ -33,7 +33,7 @@ import {
 import { oracleCrops } from "../../data/crops.ts";
 import { type MnistFile, mnistSplit, parseMnistFile, type Split, SPLIT_FILES } from "../../data/mnist.ts";
 import { tf } from "../../tf.ts";
-import { configErrorText, overrideArgs, overrideSpecs, readOverrides } from "../../train/options.ts";
+import { configErrorText, overrideArgs, overrideSpecs, readOverrides, seedParser } from "../../train/options.ts";
 import { createSession, type Session, SNAPSHOT_IMAGES } from "../../train/session.ts";
 import { type FormSettings, type HeatMapImages, type PageMessage, ROUTES, type WorkerMessage } from "../protocol.ts";
 
@@ -78,7 +78,7 @@ function configOf(settings: FormSettings): TrainConfig {
   const args = Object.entries(settings).flatMap(([name, value]) => value === "" ? [`--${name}`] : [`--${name}`, value]);
   const o = parseCli(args, {
     method: { type: "string", parse: choice(METHODS), required: true },
-    seed: { type: "string", parse: int(0, "a seed"), required: true },
+    seed: { type: "string", parse: seedParser(), required: true },
     ...overrideSpecs(),
   }).values;
   const overrides = readOverrides(o);

@@ -1,0 +1,146 @@
+import assert from "node:assert/strict";
+
+import { UserError } from "../src/cli.ts";
+import { lockFolder, type LockHolder } from "../src/lock.ts";
+import { runDeno } from "./subprocess.ts";
+
+/** The pid of a process that has ended. */
+async function deadPid(): Promise<number> {
+  const child = new Deno.Command("true").spawn();
+  await child.status;
+  return child.pid;
+}
+
+function holder(over: Partial<LockHolder>): LockHolder {
+  return {
+    pid: Deno.pid,
+    hostname: Deno.hostname(),
+    since: "2026-01-01T00:00:00.000Z",
+    command: "deno task train",
+    processStart: null,
+    ...over,
+  };
+}
+
+Deno.test("lockFolder() lets one holder in, names it to the next, and lets the next in once released", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const lock = await lockFolder(`${dir}/run`, "run folder");
+    await assert.rejects(
+      lockFolder(`${dir}/run`, "run folder"),
+      (e: unknown) =>
+        e instanceof UserError &&
+        e.message.startsWith(`${dir}/run is in use by process ${Deno.pid} on ${Deno.hostname()} since `),
+    );
+    lock.release();
+    lock.release();
+    assert.deepEqual([...Deno.readDirSync(`${dir}/run`)], []);
+    (await lockFolder(`${dir}/run`, "run folder")).release();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("lockFolder() takes over the lock of a process that is gone, or whose pid was reused, and says so", async (t) => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const cases: [string, LockHolder | string][] = [
+      ["a dead process", holder({ pid: await deadPid() })],
+      ["a reused pid (another start time)", holder({ processStart: "1" })],
+      ["an unreadable lock file", "{"],
+    ];
+    for (const [name, content] of cases) {
+      await t.step(name, async () => {
+        if (Deno.build.os !== "linux" && name.startsWith("a reused")) return;
+        await Deno.writeTextFile(`${dir}/.lock`, typeof content === "string" ? content : JSON.stringify(content));
+        const lines: string[] = [];
+        const lock = await lockFolder(dir, "run folder", (l) => lines.push(l));
+        assert.equal(lines.length, 1);
+        assert.match(
+          lines[0]!,
+          new RegExp(`^run folder ${dir}: (taking over the lock of process|removing an unreadable)`),
+        );
+        assert.equal(JSON.parse(await Deno.readTextFile(`${dir}/.lock`)).pid, Deno.pid);
+        lock.release();
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("lockFolder() refuses a lock held on another host, which it cannot check", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/.lock`, JSON.stringify(holder({ hostname: "elsewhere", pid: 12 })));
+    await assert.rejects(
+      lockFolder(dir, "run folder"),
+      (e: unknown) =>
+        e instanceof UserError && e.message.startsWith(`${dir} is in use by process 12 on elsewhere since `) &&
+        e.message.endsWith(`which cannot be checked from here: if it is no longer running, remove ${dir}/.lock`),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a lock is released when its process exits with an error code or is interrupted", async (t) => {
+  const dir = await Deno.makeTempDir();
+  const lockModule = new URL("../src/lock.ts", import.meta.url).href;
+  const script = `${dir}/hold.ts`;
+  await Deno.writeTextFile(
+    script,
+    `import { lockFolder } from "${lockModule}";\nawait lockFolder(Deno.args[0]!, "run folder");\n` +
+      `if (Deno.args[1] === "exit") Deno.exit(3);\nawait new Promise((r) => setTimeout(r, 60_000));\n`,
+  );
+  try {
+    await t.step("Deno.exit(3)", async () => {
+      const r = await runDeno(["run", "--allow-all", script, `${dir}/a`, "exit"]);
+      assert.equal(r.code, 3, r.stderr);
+      assert.equal(await Deno.stat(`${dir}/a/.lock`).then(() => true, () => false), false);
+    });
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      await t.step(signal, async () => {
+        const child = new Deno.Command(Deno.execPath(), {
+          args: ["run", "--allow-all", script, `${dir}/${signal}`],
+          stdout: "null",
+          stderr: "null",
+        }).spawn();
+        const lock = `${dir}/${signal}/.lock`;
+        while (!(await Deno.stat(lock).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 50));
+        child.kill(signal);
+        assert.equal((await child.status).code, 130);
+        assert.equal(await Deno.stat(lock).then(() => true, () => false), false);
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("of processes that find the same stale lock at once, exactly one takes it", async () => {
+  const dir = await Deno.makeTempDir();
+  const lockModule = new URL("../src/lock.ts", import.meta.url).href;
+  const script = `${dir}/take.ts`;
+  await Deno.writeTextFile(
+    script,
+    `import { lockFolder } from "${lockModule}";\nawait lockFolder(Deno.args[0]!, "run folder", () => {});\n` +
+      `await new Promise((r) => setTimeout(r, 3000));\n`,
+  );
+  try {
+    await Deno.mkdir(`${dir}/run`);
+    await Deno.writeTextFile(`${dir}/run/.lock`, JSON.stringify(holder({ pid: await deadPid() })));
+    const codes = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        new Deno.Command(Deno.execPath(), {
+          args: ["run", "--allow-all", script, `${dir}/run`],
+          stdout: "null",
+          stderr: "null",
+        }).output().then((r) => r.code)),
+    );
+    assert.equal(codes.filter((c) => c === 0).length, 1, `exit codes ${codes}`);
+    assert.deepEqual([...Deno.readDirSync(`${dir}/run`)], [], "no lock or stale file left");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
