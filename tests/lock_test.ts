@@ -122,22 +122,35 @@ Deno.test("of processes that find the same stale lock at once, exactly one takes
   const dir = await Deno.makeTempDir();
   const lockModule = new URL("../src/lock.ts", import.meta.url).href;
   const script = `${dir}/take.ts`;
+  // A process that takes the lock says so and holds it until told to let go, so that however
+  // slowly the others start (a loaded machine), they all meet a live holder.
   await Deno.writeTextFile(
     script,
     `import { lockFolder } from "${lockModule}";\nawait lockFolder(Deno.args[0]!, "run folder", () => {});\n` +
-      `await new Promise((r) => setTimeout(r, 3000));\n`,
+      `await Deno.writeTextFile(\`\${Deno.args[1]}/taken-\${Deno.pid}\`, "");\n` +
+      `while (!(await Deno.stat(\`\${Deno.args[1]}/release\`).then(() => true, () => false))) {\n` +
+      `  await new Promise((r) => setTimeout(r, 50));\n}\n`,
   );
   try {
     await Deno.mkdir(`${dir}/run`);
+    await Deno.mkdir(`${dir}/signals`);
     await Deno.writeTextFile(`${dir}/run/.lock`, JSON.stringify(holder({ pid: await deadPid() })));
-    const codes = await Promise.all(
-      Array.from({ length: 4 }, () =>
-        new Deno.Command(Deno.execPath(), {
-          args: ["run", "--allow-all", script, `${dir}/run`],
-          stdout: "null",
-          stderr: "null",
-        }).output().then((r) => r.code)),
-    );
+    let exited = 0;
+    const children = Array.from({ length: 4 }, () =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "--allow-all", script, `${dir}/run`, `${dir}/signals`],
+        stdout: "null",
+        stderr: "null",
+      }).spawn().status.then((s) => {
+        exited++;
+        return s.code;
+      }));
+    // Every process has either given up or taken the lock (a broken lock lets several take it).
+    while (exited + [...Deno.readDirSync(`${dir}/signals`)].length < 4) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await Deno.writeTextFile(`${dir}/signals/release`, "");
+    const codes = await Promise.all(children);
     assert.equal(codes.filter((c) => c === 0).length, 1, `exit codes ${codes}`);
     assert.deepEqual([...Deno.readDirSync(`${dir}/run`)], [], "no lock or stale file left");
   } finally {
