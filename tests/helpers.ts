@@ -2,6 +2,7 @@
 
 import assert from "node:assert/strict";
 import { Prng } from "../src/data/prng.ts";
+import { type Method, resolveConfig } from "../src/config.ts";
 import { readOutputs, relativeError } from "../src/model/agreement.ts";
 import { type Tensor, tf } from "../src/tf.ts";
 
@@ -28,3 +29,14 @@ export function assertClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: num
   const e = relativeError(a, b);
   assert.ok(e <= tol, `${what} relative error ${e.toExponential(2)} > ${tol}`);
 }
+
+/** A run small enough for a unit test: 32 shifted images, batches of 8, 4 crops each, seed 3, wasm. */
+export const tinyRun = (method: Method, epochs = 2) =>
+  resolveConfig("smoke", "shifted", method, 3, {
+    trainSize: 32,
+    batch: 8,
+    crops: 4,
+    policyCrops: 4,
+    epochs,
+    backend: "wasm",
+  });

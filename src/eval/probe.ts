@@ -196,7 +196,7 @@ export async function fitProbe(
   let result;
   if (opts.followScikitLearn) {
     const targets = Int32Array.from(labels, (y) => column[y]!);
-    const objective = _hostObjective(features, targets, n, dim, k, opts.C);
+    const objective = _hostObjective(features, targets, dim, k, opts.C);
     result = await lbfgs(objective, new Float64Array((dim + 1) * k), { ...opts, style: "lbfgsb" });
   } else {
     const oneHot = new Float32Array(n * k);
@@ -336,18 +336,11 @@ function _objective(
 
 /**
  * The scaled objective in float64 on the host, as scikit-learn computes it: `x` `[n, dim]` read
- * as float64, class `targets[i]` of each row, k classes. Zero features are skipped (raw pixels
+ * as float64, class `targets[i]` of each of its n rows, k classes. Zero features are skipped (raw pixels
  * are mostly zero). 2·n·dim·k multiply-adds per evaluation.
  */
-function _hostObjective(
-  x: Float32Array,
-  targets: Int32Array,
-  n: number,
-  dim: number,
-  k: number,
-  C: number,
-): Objective {
-  const wSize = dim * k;
+function _hostObjective(x: Float32Array, targets: Int32Array, dim: number, k: number, C: number): Objective {
+  const n = targets.length, wSize = dim * k;
   const z = new Float64Array(k);
   return (theta) => {
     const g = new Float64Array(theta.length);

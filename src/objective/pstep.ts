@@ -300,23 +300,35 @@ function sampledLoss(
   };
 }
 
-/**
- * The exact estimator: every crop of each image embedded in one fully convolutional pass, and
- * the kernels e^{βS} between the crops of each image and against the k drawn crops of every image.
- */
-function exactLoss(
+/** A P-step loss built from every crop of each image: the batch, the encoder, the k drawn crops, the config, |T|. */
+type AllCropLoss = (
   batch: PolicyBatch,
   encoder: Params,
   crops: Int32Array,
   config: Omit<PolicyStepConfig, "policyEstimator">,
   cropCount: number,
-): PolicyStepLoss {
-  const n = batch.indices.length, k = crops.length / n;
+) => PolicyStepLoss;
+
+/**
+ * Every crop of each image of the batch embedded in one fully convolutional pass: `z`
+ * `[n·|T|, d]`, and its rows image by image (tfjs-wasm's batched products over images took 2.3×
+ * as long as one product per image: wasm, N = 64, |T| = 289). Call inside `tf.tidy`.
+ */
+function cropEmbeddingsByImage(batch: PolicyBatch, encoder: Params, cropCount: number) {
+  const z = allCropEmbeddings(encoder, batch.images());
+  const perImage = tf.unstack(tf.reshape(z, [batch.indices.length, cropCount, z.shape[1]])) as Tensor2D[];
+  return { z, perImage };
+}
+
+/**
+ * The exact estimator: every crop of each image embedded in one fully convolutional pass, and
+ * the kernels e^{βS} between the crops of each image and against the k drawn crops of every image.
+ */
+const exactLoss: AllCropLoss = (batch, encoder, crops, config, cropCount) => {
+  const k = crops.length / batch.indices.length;
   const drawn = Int32Array.from(crops, (c, i) => Math.floor(i / k) * cropCount + c);
   const [ownKernel, otherKernel] = tf.tidy(() => {
-    const z = allCropEmbeddings(encoder, batch.images());
-    // Image by image: tfjs-wasm's batched product took 2.3× as long (wasm, N = 64, |T| = 289).
-    const perImage = tf.unstack(tf.reshape(z, [n, cropCount, z.shape[1]])) as Tensor2D[];
+    const { z, perImage } = cropEmbeddingsByImage(batch, encoder, cropCount);
     const own = tf.stack(perImage.map((zi) => matMul(zi, tf.transpose(zi)))) as Tensor3D;
     const other = matMul(z, tf.transpose(tf.gather(z, tf.tensor1d(drawn, "int32"))));
     return [tf.exp(tf.mul(own, config.beta)) as Tensor3D, tf.exp(tf.mul(other, config.beta)) as Tensor2D] as const;
@@ -326,23 +338,16 @@ function exactLoss(
       exactPolicyLoss(logProbs, ownKernel, crops, otherKernel, config.lambda, { self: config.policySelf }),
     constants: [ownKernel, otherKernel],
   };
-}
+};
 
 /**
  * The hybrid estimator: every crop of each image embedded in one fully convolutional pass; the
  * kernel between each drawn crop and every crop of its image, and the drawn crops' similarities.
  */
-function hybridLoss(
-  batch: PolicyBatch,
-  encoder: Params,
-  crops: Int32Array,
-  config: Omit<PolicyStepConfig, "policyEstimator">,
-  cropCount: number,
-): PolicyStepLoss {
-  const n = batch.indices.length, k = crops.length / n;
+const hybridLoss: AllCropLoss = (batch, encoder, crops, config, cropCount) => {
+  const k = crops.length / batch.indices.length;
   const [ownKernel, sims] = tf.tidy(() => {
-    const z = allCropEmbeddings(encoder, batch.images());
-    const perImage = tf.unstack(tf.reshape(z, [n, cropCount, z.shape[1]])) as Tensor2D[];
+    const { perImage } = cropEmbeddingsByImage(batch, encoder, cropCount);
     const drawn = perImage.map((zi, img) =>
       tf.gather(zi, tf.tensor1d(crops.subarray(img * k, (img + 1) * k), "int32"))
     );
@@ -357,4 +362,4 @@ function hybridLoss(
     loss: (logProbs) => hybridPolicyLoss(logProbs, crops, ownKernel, sims, config.lambda, { self: config.policySelf }),
     constants: [ownKernel, sims],
   };
-}
+};

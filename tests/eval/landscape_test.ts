@@ -30,16 +30,10 @@ Deno.test("landscapeOfRun() evaluates the run's P, its argmax and the fixed dist
     const before = tf.memory().numTensors;
     const r = await landscapeOfRun(dir, { images: 16, progress: false });
     assert.equal(tf.memory().numTensors, before);
-    assert.deepEqual(r.rows.map((x) => x.name), [
-      "run",
-      "argmax",
-      "uniform",
-      "wholeDigit",
-      "centre",
-      "nonEmpty",
-      "partial",
-      "empty",
-    ]);
+    assert.deepEqual(
+      r.rows.map((x) => x.name),
+      "run argmax uniform wholeDigit centre nonEmpty partial empty".split(" "),
+    );
     assert.equal(r.images, 16);
     assert.equal(r.batch, 8);
     assert.deepEqual(JSON.parse(await Deno.readTextFile(`${dir}/landscape.json`)), r);

@@ -6,6 +6,9 @@ import { runDeno, scriptPath } from "../subprocess.ts";
 
 const MERGE = scriptPath("merge");
 
+/** `deno task merge --out OUT SHARD...`. */
+const merge = (out: string, ...shards: string[]) => runDeno(["run", "--allow-all", MERGE, "--out", out, ...shards]);
+
 /** A finished run folder with made-up numbers: enough of summary.json and eval.json to report. */
 async function fakeRun(dir: string, data: "shifted" | "original", method: Method, seed: number) {
   const name = runName({ data, method, seed });
@@ -65,15 +68,7 @@ Deno.test("merge combines shard folders into the report a single study would giv
   try {
     const runs = studyRuns([0, 1]).filter((r) => r.data === "shifted");
     for (const [k, r] of runs.entries()) await fakeRun(`${root}/shard-${(k % 2) + 1}`, r.data, r.method, r.seed);
-    const out = await runDeno([
-      "run",
-      "--allow-all",
-      MERGE,
-      "--out",
-      `${root}/all`,
-      `${root}/shard-1`,
-      `${root}/shard-2`,
-    ]);
+    const out = await merge(`${root}/all`, `${root}/shard-1`, `${root}/shard-2`);
     const stderr = out.stderr;
     const results = JSON.parse(await Deno.readTextFile(`${root}/all/results.json`));
     const cells = Object.fromEntries(
@@ -117,14 +112,7 @@ Deno.test("a merge that fails writes nothing: every shard is checked before the 
     ];
     for (const [name, shards, first] of cases) {
       await t.step(name, async () => {
-        const r = await runDeno([
-          "run",
-          "--allow-all",
-          MERGE,
-          "--out",
-          `${root}/out`,
-          ...shards.map((s) => `${root}/${s}`),
-        ]);
+        const r = await merge(`${root}/out`, ...shards.map((s) => `${root}/${s}`));
         assert.equal(r.code, 2, r.stderr);
         assert.match(r.stderr.split("\n")[0]!, first);
         assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
@@ -136,7 +124,7 @@ Deno.test("a merge that fails writes nothing: every shard is checked before the 
       });
     }
     await t.step("an --out that is not empty", async () => {
-      const r = await runDeno(["run", "--allow-all", MERGE, "--out", `${root}/full`, `${root}/shard-1`]);
+      const r = await merge(`${root}/full`, `${root}/shard-1`);
       assert.equal(r.code, 2);
       assert.match(r.stderr, /^error: --out \S+\/full: the folder exists and is not empty/);
     });

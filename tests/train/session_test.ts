@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { type Method, resolveConfig } from "../../src/config.ts";
 import { useBackend } from "../../src/backend.ts";
 import { loadDataset, takeFirst } from "../../src/data/dataset.ts";
 import { tf } from "../../src/tf.ts";
@@ -14,17 +13,7 @@ import {
 } from "../../src/train/session.ts";
 import { train } from "../../src/train/trainer.ts";
 import { weightsHash } from "../../src/train/run_folder.ts";
-
-// A run small enough for a unit test: 32 shifted images, batches of 8, 4 crops each.
-const tiny = (method: Method, epochs = 2) =>
-  resolveConfig("smoke", "shifted", method, 3, {
-    trainSize: 32,
-    batch: 8,
-    crops: 4,
-    policyCrops: 4,
-    epochs,
-    backend: "wasm",
-  });
+import { tinyRun } from "../helpers.ts";
 
 await useBackend("wasm");
 const images = takeFirst(await loadDataset("shifted", "train"), 32);
@@ -49,7 +38,7 @@ async function withSession<T>(session: Session, f: (session: Session) => Promise
 const withoutTime = (records: readonly StepRecord[]) => records.map((r) => ({ ...r, ms: 0 }));
 
 Deno.test("a session stepped by hand computes what train() logs, to the same weights", async () => {
-  const config = tiny("crltac");
+  const config = tinyRun("crltac");
   const dir = await Deno.makeTempDir();
   try {
     const logged: StepRecord[] = [];
@@ -66,7 +55,7 @@ Deno.test("a session stepped by hand computes what train() logs, to the same wei
 });
 
 Deno.test("a session restored from a mid-run checkpoint continues as one never stopped", async () => {
-  const config = tiny("crltac", 3);
+  const config = tinyRun("crltac", 3);
   const whole = await withSession(createSession(config, images), async (s) => ({
     steps: await iterate(s),
     checkpoint: await s.checkpoint(),
@@ -88,7 +77,7 @@ Deno.test("a session restored from a mid-run checkpoint continues as one never s
 
 Deno.test("a session reads P(t|x) of the snapshot images after the steps asked for, and only for a learned P", async () => {
   const snapshots = { images: testImages, at: (step: number) => step % 2 === 0 };
-  const steps = await withSession(createSession(tiny("crltac", 1), images, { snapshots }), iterate);
+  const steps = await withSession(createSession(tinyRun("crltac", 1), images, { snapshots }), iterate);
   assert.deepEqual(steps.map((s) => s.snapshot?.step ?? null), [null, 2, null, 4]);
   for (const { snapshot } of steps.filter((s) => s.snapshot)) {
     assert.deepEqual(snapshot!.images, [0, 1]);
@@ -96,18 +85,18 @@ Deno.test("a session reads P(t|x) of the snapshot images after the steps asked f
     const total = snapshot!.probs.slice(0, 289).reduce((a, b) => a + b, 0);
     assert.ok(Math.abs(total - 1) < 1e-3, `P sums to ${total}`);
   }
-  const uniform = await withSession(createSession(tiny("simclr", 1), images, { snapshots }), iterate);
+  const uniform = await withSession(createSession(tinyRun("simclr", 1), images, { snapshots }), iterate);
   assert.ok(uniform.every((s) => s.snapshot === null));
 });
 
 Deno.test("a session frees every tensor when disposed, also mid-epoch or after it diverged", async () => {
   const before = tf.memory().numTensors;
-  const midEpoch = createSession(tiny("crltac"), images, { snapshots: { images: testImages, at: () => true } });
+  const midEpoch = createSession(tinyRun("crltac"), images, { snapshots: { images: testImages, at: () => true } });
   await iterate(midEpoch, 2);
   midEpoch.dispose();
   assert.equal(tf.memory().numTensors, before);
   // A step size of 1e30 blows the weights up on the first update: the next loss is not finite.
-  const diverging = createSession({ ...tiny("simclr"), lr: 1e30 }, images);
+  const diverging = createSession({ ...tinyRun("simclr"), lr: 1e30 }, images);
   await assert.rejects(
     iterate(diverging),
     (e) => e instanceof DivergenceError && /^Loss became \S+ at step \d \(epoch 1, iteration \d\)$/.test(e.message),
@@ -118,29 +107,32 @@ Deno.test("a session frees every tensor when disposed, also mid-epoch or after i
 });
 
 Deno.test("a finished session refuses another iteration", async () => {
-  await withSession(createSession({ ...tiny("simclr", 1), trainSize: 16 }, takeFirst(images, 16)), async (session) => {
-    await iterate(session);
-    assert.equal(session.step, 2);
-    await assert.rejects(session.iterate(), /Cannot go past the session's 1 epochs/);
-  });
+  await withSession(
+    createSession({ ...tinyRun("simclr", 1), trainSize: 16 }, takeFirst(images, 16)),
+    async (session) => {
+      await iterate(session);
+      assert.equal(session.step, 2);
+      await assert.rejects(session.iterate(), /Cannot go past the session's 1 epochs/);
+    },
+  );
 });
 
 Deno.test("policyPhase(): uniform crops in the warm-up, then sampled P-steps, then the run's estimator", () => {
-  const config = { ...tiny("crltac", 1), policyEstimator: "hybrid" as const, warmup: 2, policySampledSteps: 5 };
+  const config = { ...tinyRun("crltac", 1), policyEstimator: "hybrid" as const, warmup: 2, policySampledSteps: 5 };
   assert.deepEqual(
     Array.from({ length: 7 }, (_, step) => policyPhase(config, step)),
     ["uniform", "uniform", "sampled", "sampled", "sampled", "hybrid", "hybrid"],
   );
-  assert.equal(policyPhase(tiny("crltac", 1), 0), "sampled");
-  assert.equal(policyPhase({ ...tiny("simclr", 1), warmup: 0 }, 9), "uniform");
-  assert.equal(policyPhase({ ...tiny("oracle", 1), warmup: 2 }, 0), "oracle");
+  assert.equal(policyPhase(tinyRun("crltac", 1), 0), "sampled");
+  assert.equal(policyPhase({ ...tinyRun("simclr", 1), warmup: 0 }, 9), "uniform");
+  assert.equal(policyPhase({ ...tinyRun("oracle", 1), warmup: 2 }, 0), "oracle");
 });
 
 Deno.test("takesPolicyStep(): a P-step after every policyEvery-th iteration, none in the warm-up or for SimCLR", () => {
   const steps = (config: Parameters<typeof takesPolicyStep>[0]) =>
     Array.from({ length: 8 }, (_, step) => takesPolicyStep(config, step));
-  assert.deepEqual(steps(tiny("crltac", 1)), Array(8).fill(true));
-  assert.deepEqual(steps({ ...tiny("crltac", 1), policyEvery: 3 }), [
+  assert.deepEqual(steps(tinyRun("crltac", 1)), Array(8).fill(true));
+  assert.deepEqual(steps({ ...tinyRun("crltac", 1), policyEvery: 3 }), [
     false,
     false,
     true,
@@ -150,7 +142,7 @@ Deno.test("takesPolicyStep(): a P-step after every policyEvery-th iteration, non
     false,
     false,
   ]);
-  assert.deepEqual(steps({ ...tiny("crltac", 1), policyEvery: 2, warmup: 4 }), [
+  assert.deepEqual(steps({ ...tinyRun("crltac", 1), policyEvery: 2, warmup: 4 }), [
     false,
     false,
     false,
@@ -160,6 +152,6 @@ Deno.test("takesPolicyStep(): a P-step after every policyEvery-th iteration, non
     false,
     true,
   ]);
-  assert.deepEqual(steps({ ...tiny("simclr", 1), policyEvery: 1 }), Array(8).fill(false));
-  assert.deepEqual(steps(tiny("oracle", 1)), Array(8).fill(false));
+  assert.deepEqual(steps({ ...tinyRun("simclr", 1), policyEvery: 1 }), Array(8).fill(false));
+  assert.deepEqual(steps(tinyRun("oracle", 1)), Array(8).fill(false));
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type Method, resolveConfig } from "../../src/config.ts";
+import { resolveConfig } from "../../src/config.ts";
 import { useBackend } from "../../src/backend.ts";
 import { tf } from "../../src/tf.ts";
 import { type PolicySnapshot, SNAPSHOT_IMAGES, type StepRecord } from "../../src/train/session.ts";
@@ -10,18 +10,7 @@ import { encoderSpecs } from "../../src/model/encoder.ts";
 import { initialValues } from "../../src/model/params.ts";
 import { policySpecs } from "../../src/model/policy.ts";
 import { Prng } from "../../src/data/prng.ts";
-import { assertClose } from "../helpers.ts";
-
-// A run small enough for a unit test: 32 shifted images, batches of 8, 4 crops each.
-const tiny = (method: Method, epochs = 2) =>
-  resolveConfig("smoke", "shifted", method, 3, {
-    trainSize: 32,
-    batch: 8,
-    crops: 4,
-    policyCrops: 4,
-    epochs,
-    backend: "wasm",
-  });
+import { assertClose, tinyRun } from "../helpers.ts";
 
 await useBackend("wasm");
 
@@ -73,7 +62,7 @@ Deno.test("train() reads back from the backend once per iteration, twice for an 
   };
   await tempDir(async () => {
     const perStep: number[] = [];
-    await train(tiny("crltac"), {
+    await train(tinyRun("crltac"), {
       dir,
       progress: false,
       onStep: () => {
@@ -92,7 +81,7 @@ Deno.test("train() keeps the tensor count flat across steps and frees everything
     const before = tf.memory().numTensors;
     const counts: number[] = [];
     const records: StepRecord[] = [];
-    const summary = await train(tiny("crltac"), {
+    const summary = await train(tinyRun("crltac"), {
       dir,
       progress: false,
       onStep: (r) => {
@@ -123,9 +112,9 @@ Deno.test("train() keeps the tensor count flat across steps and frees everything
 Deno.test("train() refuses to overwrite a run and to resume a different config", async () => {
   const dir = await Deno.makeTempDir();
   await tempDir(async () => {
-    await train(tiny("simclr", 1), { dir, progress: false });
-    await assert.rejects(train(tiny("simclr", 1), { dir, progress: false }), /pass --resume/);
-    const other = { ...tiny("simclr", 1), lr: 0.5 };
+    await train(tinyRun("simclr", 1), { dir, progress: false });
+    await assert.rejects(train(tinyRun("simclr", 1), { dir, progress: false }), /pass --resume/);
+    const other = { ...tinyRun("simclr", 1), lr: 0.5 };
     await assert.rejects(train(other, { dir, progress: false, resume: true }), /Cannot resume/);
   }, [dir]);
 });
@@ -199,7 +188,7 @@ Deno.test("a diverging run stops with the step and the last good checkpoint", as
   const dir = await Deno.makeTempDir();
   await tempDir(async () => {
     // A step size of 1e30 blows the weights up on the first update: the next loss is not finite.
-    const config = { ...tiny("simclr", 2), lr: 1e30 };
+    const config = { ...tinyRun("simclr", 2), lr: 1e30 };
     await assert.rejects(
       train(config, { dir, progress: false }),
       (e) =>
@@ -218,7 +207,7 @@ Deno.test("train() with the sampled P-step moves P(T|X) off the uniform distribu
   const dir = await Deno.makeTempDir();
   await tempDir(async () => {
     const records: StepRecord[] = [];
-    const config = { ...tiny("crltac", 4), trainSize: 64, batch: 16 };
+    const config = { ...tinyRun("crltac", 4), trainSize: 64, batch: 16 };
     await train(config, { dir, progress: false, onStep: (r) => records.push(r) });
     assert.equal(records.length, 16);
     // P(t|x) on each iteration's batch: at the start, close to uniform (ln 289 = 5.67 nats, 0.16 of
@@ -237,7 +226,7 @@ Deno.test("train() with a warm-up, sampled P-steps, then exact ones: P is used a
   await tempDir(async () => {
     // Iterations 0–1 uniform, 2 a sampled P-step, 3 an exact one.
     const config = {
-      ...tiny("crltac", 1),
+      ...tinyRun("crltac", 1),
       policyEstimator: "exact" as const,
       policySelf: true,
       warmup: 2,
@@ -287,7 +276,7 @@ Deno.test("train() of the oracle ablation samples only whole-digit crops, takes 
   await tempDir(async () => {
     const records: StepRecord[] = [];
     const before = tf.memory().numTensors;
-    const summary = await train(tiny("oracle", 1), { dir, progress: false, onStep: (r) => records.push(r) });
+    const summary = await train(tinyRun("oracle", 1), { dir, progress: false, onStep: (r) => records.push(r) });
     assert.equal(records.length, 4);
     for (const r of records) {
       // P's statistics on the batch: all mass on the 9 whole-digit crops, entropy ln 9.
@@ -304,7 +293,7 @@ Deno.test("train() with policyEvery 2: a P-step (and its logged loss) only after
   const dir = await Deno.makeTempDir();
   await tempDir(async () => {
     const records: StepRecord[] = [];
-    await train({ ...tiny("crltac", 1), policyEvery: 2 }, { dir, progress: false, onStep: (r) => records.push(r) });
+    await train({ ...tinyRun("crltac", 1), policyEvery: 2 }, { dir, progress: false, onStep: (r) => records.push(r) });
     assert.deepEqual(records.map((r) => r.pLoss !== null), [false, true, false, true]);
     for (const r of records.filter((r) => r.pLoss !== null)) assert.ok(Number.isFinite(r.pLoss!));
   }, [dir]);
