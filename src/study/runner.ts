@@ -24,7 +24,7 @@ import {
 import type { RawResult } from "../eval/evaluate.ts";
 import { formatDuration } from "../progress.ts";
 import { overrideArgs } from "../train/options.ts";
-import { loadCheckpoint } from "../train/checkpoint.ts";
+import { loadCheckpointConfig } from "../train/checkpoint.ts";
 import { runFiles } from "../train/run_folder.ts";
 import { runName, type RunSpec } from "./plan.ts";
 import { readRaw, readRun, type RunRecord } from "./results.ts";
@@ -184,19 +184,23 @@ function isDone(record: RunRecord, config: TrainConfig, complete: boolean): bool
 
 /**
  * The study's run folders that hold a run of another config than the study asks for (in its
- * summary, or in its checkpoint when unfinished), with the fields that differ.
+ * summary, or in its checkpoint's header when unfinished), with the fields that differ.
  */
-async function foreignRuns(o: StudyOptions): Promise<string[]> {
+async function foreignRuns(o: StudyOptions, records: readonly RunRecord[]): Promise<string[]> {
   const found: string[] = [];
-  for (const spec of o.runs) {
+  for (const [i, spec] of o.runs.entries()) {
     const dir = `${o.out}/${runName(spec)}`;
     const config = studyConfig(o.profile, spec, o.backend);
-    const saved = (await readRun(dir, runName(spec), spec)).summary?.config ??
-      (await loadCheckpoint(runFiles(dir).checkpoint))?.config;
+    const saved = records[i]!.summary?.config ?? await loadCheckpointConfig(runFiles(dir).checkpoint);
     const differs = saved ? scienceDiff(saved, config) : [];
     if (differs.length > 0) found.push(`${dir} (${differs.join(", ")})`);
   }
   return found;
+}
+
+/** The records of the study's run folders, in plan order. */
+function readRuns(o: StudyOptions): Promise<RunRecord[]> {
+  return Promise.all(o.runs.map((spec) => readRun(`${o.out}/${runName(spec)}`, runName(spec), spec)));
 }
 
 /**
@@ -224,20 +228,21 @@ export async function runStudy(o: StudyOptions): Promise<StudyOutput> {
     if (busy.length > 0) {
       throw new UserError(`Runs of this study are being written by other processes: ${busy.join("; ")}`);
     }
-    const foreign = await foreignRuns(o);
+    const records = await readRuns(o);
+    const foreign = await foreignRuns(o, records);
     if (foreign.length > 0) {
       throw new UserError(
         `These run folders hold runs of another config: ${foreign.join("; ")}. ` +
           `Move them away or choose another --out`,
       );
     }
-    return await runLocked(o);
+    return await runLocked(o, records);
   } finally {
     lock.release();
   }
 }
 
-async function runLocked(o: StudyOptions): Promise<StudyOutput> {
+async function runLocked(o: StudyOptions, records: readonly RunRecord[]): Promise<StudyOutput> {
   const env = childEnv(o.out);
   const mnist = o.mnistDir ? ["--mnist", o.mnistDir] : [];
   const complete = o.complete ?? true;
@@ -261,12 +266,11 @@ async function runLocked(o: StudyOptions): Promise<StudyOutput> {
       },
     });
   }
-  for (const spec of o.runs) {
+  for (const [i, spec] of o.runs.entries()) {
     const name = runName(spec);
     const dir = `${o.out}/${name}`;
     const config = studyConfig(o.profile, spec, o.backend);
-    const record = await readRun(dir, name, spec);
-    if (isDone(record, config, complete)) continue;
+    if (isDone(records[i]!, config, complete)) continue;
     const steps = iterationsPerEpoch(config) * config.epochs;
     jobs.push({
       name,
@@ -372,9 +376,9 @@ async function runLocked(o: StudyOptions): Promise<StudyOutput> {
   } finally {
     clearInterval(timer);
   }
-  const records = await Promise.all(o.runs.map((spec) => readRun(`${o.out}/${runName(spec)}`, runName(spec), spec)));
+  const results = await readRuns(o);
   const raws = (await Promise.all(datasets.map((d) => readRaw(`${o.out}/raw-${d}.json`)))).filter((r): r is RawResult =>
     r !== null
   );
-  return { records, raws, failed };
+  return { records: results, raws, failed };
 }

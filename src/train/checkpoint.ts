@@ -111,12 +111,11 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
 }
 
 /**
- * Decodes a checkpoint.
+ * Decodes the header at the start of `bytes`, which may stop anywhere after it.
  *
- * @param name The file name, for error messages.
- * @throws {CheckpointError} If the bytes are not a complete checkpoint.
+ * @throws {CheckpointError} If the bytes do not start with a complete header.
  */
-export function decodeCheckpoint(bytes: Uint8Array, name: string): Checkpoint {
+function decodeHeader(bytes: Uint8Array, name: string): { header: Header; payloadStart: number } {
   const fail = (what: string) => new CheckpointError(`Cannot read checkpoint "${name}": ${what}`);
   if (bytes.length < MAGIC.length + 4 || !MAGIC.every((b, i) => bytes[i] === b)) {
     throw fail("not a crl-tac checkpoint (bad magic)");
@@ -125,13 +124,23 @@ export function decodeCheckpoint(bytes: Uint8Array, name: string): Checkpoint {
   const headerLength = view.getUint32(MAGIC.length, true);
   const start = MAGIC.length + 4;
   if (start + headerLength > bytes.length) throw fail("truncated header");
-  let header: Header;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(start, start + headerLength)));
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(start, start + headerLength)));
+    return { header, payloadStart: start + headerLength };
   } catch (e) {
     throw fail(`bad header (${(e as Error).message})`);
   }
-  const payloadStart = start + headerLength;
+}
+
+/**
+ * Decodes a checkpoint.
+ *
+ * @param name The file name, for error messages.
+ * @throws {CheckpointError} If the bytes are not a complete checkpoint.
+ */
+export function decodeCheckpoint(bytes: Uint8Array, name: string): Checkpoint {
+  const fail = (what: string) => new CheckpointError(`Cannot read checkpoint "${name}": ${what}`);
+  const { header, payloadStart } = decodeHeader(bytes, name);
   let offset = payloadStart;
   const read = (group: (typeof GROUPS)[number]) =>
     (header.groups[group] ?? []).map((length) => {
@@ -175,4 +184,44 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint | null> {
     throw e;
   }
   return decodeCheckpoint(bytes, path);
+}
+
+/**
+ * The config a checkpoint was saved with, read from its header alone (a shifted CRL-TAC
+ * checkpoint's payload, with Adam's moments, is tens of MB), or null when the file does not
+ * exist. The payload is neither read nor checked: resuming does that.
+ *
+ * @throws {CheckpointError} If the file does not start with a complete header.
+ */
+export async function loadCheckpointConfig(path: string): Promise<TrainConfig | null> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+  try {
+    const prefix = await readUpTo(file, MAGIC.length + 4);
+    // A damaged length must not allocate more than the file holds.
+    const headerLength = prefix.length === MAGIC.length + 4
+      ? Math.min(new DataView(prefix.buffer).getUint32(MAGIC.length, true), (await file.stat()).size)
+      : 0;
+    const bytes = new Uint8Array([...prefix, ...await readUpTo(file, headerLength)]);
+    return upgradeConfig(decodeHeader(bytes, path).header.config);
+  } finally {
+    file.close();
+  }
+}
+
+/** The next `length` bytes of `file`, fewer at its end. */
+async function readUpTo(file: Deno.FsFile, length: number): Promise<Uint8Array> {
+  const bytes = new Uint8Array(length);
+  let filled = 0;
+  while (filled < length) {
+    const n = await file.read(bytes.subarray(filled));
+    if (n === null) break;
+    filled += n;
+  }
+  return bytes.subarray(0, filled);
 }

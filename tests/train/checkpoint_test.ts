@@ -7,6 +7,7 @@ import {
   decodeCheckpoint,
   encodeCheckpoint,
   loadCheckpoint,
+  loadCheckpointConfig,
   saveCheckpoint,
 } from "../../src/train/checkpoint.ts";
 
@@ -81,6 +82,37 @@ Deno.test("saveCheckpoint() replaces the file atomically and leaves no temporary
     const names = [];
     for await (const e of Deno.readDir(dir)) names.push(e.name);
     assert.deepEqual(names, ["checkpoint.bin"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("loadCheckpointConfig() reads the config from the header alone", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/checkpoint.bin`;
+    assert.equal(await loadCheckpointConfig(path), null);
+    const c = checkpoint(true);
+    const bytes = encodeCheckpoint(c);
+    const payloadStart = 12 + new DataView(bytes.buffer).getUint32(8, true);
+    // Without its payload the file is no checkpoint, but its header still names the config.
+    await Deno.writeFile(path, bytes.subarray(0, payloadStart));
+    assert.deepEqual(await loadCheckpointConfig(path), c.config);
+    await assert.rejects(() => loadCheckpoint(path), /truncated payload/);
+    const hugeLength = bytes.slice(0, 16);
+    new DataView(hugeLength.buffer).setUint32(8, 0xffffffff, true);
+    const cases = [
+      [bytes.subarray(0, payloadStart - 1), /truncated header/],
+      [hugeLength, /truncated header/],
+      [new TextEncoder().encode("CRLTAC1"), /bad magic/],
+    ] as const;
+    for (const [damaged, reason] of cases) {
+      await Deno.writeFile(path, damaged);
+      await assert.rejects(
+        () => loadCheckpointConfig(path),
+        (e) => e instanceof CheckpointError && reason.test(e.message),
+      );
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
