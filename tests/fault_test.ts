@@ -15,21 +15,50 @@ const TINY = [
 ].flat();
 const STEPS = 12, PER_EPOCH = 4;
 
-function trainCommand(out: string, extra: string[] = [], prefix: string[] = []): Deno.Command {
-  const args = ["run", "--allow-all", scriptPath("train"), ...TINY, "--out", out, ...extra];
+/** `scripts/<script>.ts` with `args`, run by Deno after the command `prefix` (when given). */
+function command(script: string, args: string[], prefix: string[] = []): Deno.Command {
+  const all = ["run", "--allow-all", scriptPath(script), ...args];
   const [cmd, ...pre] = prefix.length > 0 ? prefix : [Deno.execPath()];
   return new Deno.Command(cmd!, {
-    args: prefix.length > 0 ? [...pre, Deno.execPath(), ...args] : args,
+    args: prefix.length > 0 ? [...pre, Deno.execPath(), ...all] : all,
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
   });
 }
 
-/** Trains the tiny run into `out` and returns its exit code and stderr. */
-async function train(out: string, extra: string[] = [], prefix: string[] = []) {
-  const r = await trainCommand(out, extra, prefix).output();
+async function output(c: Deno.Command) {
+  const r = await c.output();
   return { code: r.code, stdout: new TextDecoder().decode(r.stdout), stderr: new TextDecoder().decode(r.stderr) };
+}
+
+function trainCommand(out: string, extra: string[] = [], prefix: string[] = []): Deno.Command {
+  return command("train", [...TINY, "--out", out, ...extra], prefix);
+}
+
+/** Trains the tiny run into `out` and returns its exit code and stderr. */
+function train(out: string, extra: string[] = [], prefix: string[] = []) {
+  return output(trainCommand(out, extra, prefix));
+}
+
+/**
+ * The prefix that runs a command in a private mount namespace (so that a small tmpfs needs no
+ * root) with a tmpfs of `options` at `mount`; before the tmpfs goes, every path under it that
+ * `find` selects with `select` is printed as a `LEFT <path>` line.
+ */
+function inTmpfs(mount: string, options: string, select: string): string[] {
+  const script = `mount -t tmpfs -o ${options} tmpfs "$0" && { "$@"; c=$?; ` +
+    `find "$0" -mindepth 1 ${select} -printf 'LEFT %p\\n'; exit $c; }`;
+  return ["unshare", "-rm", "sh", "-c", script, mount];
+}
+
+/** The one error line of a command that failed after printing progress: the last line. */
+function assertOneErrorLine(stderr: string, first: RegExp): void {
+  const errors = stderr.trimEnd().split("\n").filter((l) => l.startsWith("error"));
+  assert.equal(errors.length, 1, stderr);
+  assert.match(errors[0]!, first);
+  assert.equal(stderr.trimEnd().split("\n").at(-1), errors[0]);
+  assert.doesNotMatch(stderr, /\s+at /, "no stack trace");
 }
 
 const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
@@ -191,23 +220,29 @@ Deno.test({
           fn: async () => {
             const mount = `${root}/mnt-${options.length}`;
             await Deno.mkdir(mount);
-            // A private mount namespace, so that a small tmpfs needs no root; what is left in it
-            // is listed before it goes.
-            const script = `mount -t tmpfs -o ${options} tmpfs "$0" && { "$@"; c=$?; ` +
-              `find "$0" -name '*.tmp-*' -printf 'LEFT %p\\n'; exit $c; }`;
-            const prefix = ["unshare", "-rm", "sh", "-c", script, mount];
-            const r = await train(`${mount}/run`, [], prefix);
+            const r = await train(`${mount}/run`, [], inTmpfs(mount, options, "-name '*.tmp-*'"));
             assert.equal(r.code, 2, r.stderr);
             // Training has started (its progress lines come first): the error is the last line.
-            const errors = r.stderr.trimEnd().split("\n").filter((l) => l.startsWith("error"));
-            assert.equal(errors.length, 1, r.stderr);
-            assert.match(errors[0]!, first);
-            assert.equal(r.stderr.trimEnd().split("\n").at(-1), errors[0]);
-            assert.doesNotMatch(r.stderr, /\s+at /, "no stack trace");
+            assertOneErrorLine(r.stderr, first);
             assert.doesNotMatch(r.stdout, /^LEFT /m, "no half-written file");
           },
         });
       }
+      await t.step({
+        name: "a dataset export on a full disk: one line naming the folder, nothing of it left",
+        ignore: !unshare,
+        fn: async () => {
+          const mount = `${root}/mnt-dataset`;
+          await Deno.mkdir(mount);
+          const r = await output(
+            command("dataset", ["--out", `${mount}/ds`, "--data", "original"], inTmpfs(mount, "size=256k", "")),
+          );
+          assert.equal(r.code, 2, r.stderr);
+          assertOneErrorLine(r.stderr, /^error: Cannot write .*\/ds\/original: No space left on device$/);
+          // The folder --out names is made first; nothing of the dataset is in it.
+          assert.deepEqual(r.stdout.trimEnd().split("\n"), [`LEFT ${mount}/ds`]);
+        },
+      });
       if (!unshare) console.error("skipped the full and read-only disk cases: `unshare -rm` cannot mount a tmpfs here");
     } finally {
       await Deno.remove(root, { recursive: true });
