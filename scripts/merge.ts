@@ -16,9 +16,10 @@ const USAGE = `
 Usage: deno task merge --out DIR [--update-fixtures] SHARD_DIR...
 
 Combines the folders written by \`deno task reproduce --shard i/n --out SHARD_DIR\` into DIR:
-copies each run's results (eval.json, summary.json, log.jsonl, policy-snapshots.jsonl, figures/)
-and the raw baselines (written by shard 1), then compares and reports as reproduce does (same
-table, REPORT.md, results.json, exit code).
+copies each run's results (eval.json, summary.json, landscape.json, log.jsonl,
+policy-snapshots.jsonl, figures/) and the raw baselines (from whichever shard holds them), then
+compares and reports as reproduce does (same table, REPORT.md, results.json, exit code). Shards may
+also be folders of \`reproduce --only\`; DIR must be new or empty.
 
   --update-fixtures    rewrite fixtures/<profile>.json from the merged results, as reproduce does
 `;

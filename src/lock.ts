@@ -29,12 +29,16 @@ export interface FolderLock {
   release(): void;
 }
 
-/** A process's start time from /proc (field 22 of its stat), or null where there is no /proc. */
-function processStart(pid: number): string | null {
+/**
+ * A process's state and start time from /proc (fields 3 and 22 of its stat), or null where there
+ * is no such process or no /proc.
+ */
+function processStat(pid: number): { state: string; start: string } | null {
   try {
     const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
     // The command name (field 2) may hold spaces and parentheses: count from the last ")".
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return fields.length > 19 ? { state: fields[0]!, start: fields[19]! } : null;
   } catch {
     return null;
   }
@@ -44,8 +48,11 @@ function processStart(pid: number): string | null {
 function isAlive(holder: LockHolder): boolean | "unknown" {
   if (holder.hostname !== Deno.hostname()) return "unknown";
   if (Deno.build.os === "linux") {
-    const start = processStart(holder.pid);
-    return start !== null && (holder.processStart === null || start === holder.processStart);
+    const stat = processStat(holder.pid);
+    // A zombie has exited and writes nothing; it stays in /proc until reaped, which an init that
+    // reaps slowly (or never) delays: a run killed with its parent would otherwise stay "in use".
+    return stat !== null && stat.state !== "Z" && stat.state !== "X" &&
+      (holder.processStart === null || stat.start === holder.processStart);
   }
   try {
     return new Deno.Command("kill", { args: ["-0", String(holder.pid)], stderr: "null" }).outputSync().success;
@@ -102,7 +109,7 @@ export async function lockFolder(
     hostname: Deno.hostname(),
     since: new Date().toISOString(),
     command: ["deno", ...Deno.args].join(" ").slice(0, 300),
-    processStart: processStart(Deno.pid),
+    processStart: processStat(Deno.pid)?.start ?? null,
   };
   const candidate = `${dir}/.lock.${Deno.pid}.candidate`;
   await Deno.writeTextFile(candidate, JSON.stringify(holder) + "\n");

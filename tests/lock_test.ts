@@ -11,6 +11,29 @@ async function deadPid(): Promise<number> {
   return child.pid;
 }
 
+/**
+ * A zombie: a process that has exited but is not yet reaped, as a run killed with its parent is
+ * until init reaps it. Its parent (which never waits for it) ends with `end`. Linux only.
+ */
+async function zombie(): Promise<{ pid: number; end: () => Promise<void> }> {
+  const parent = new Deno.Command("sh", { args: ["-c", "sleep 0 & echo $!; exec sleep 60"], stdout: "piped" })
+    .spawn();
+  const reader = parent.stdout.getReader();
+  const pid = Number(new TextDecoder().decode((await reader.read()).value).trim());
+  reader.releaseLock();
+  const state = () =>
+    Deno.readTextFile(`/proc/${pid}/stat`).then((s) => s.slice(s.lastIndexOf(")") + 2, s.lastIndexOf(")") + 3));
+  while (await state() !== "Z") await new Promise((r) => setTimeout(r, 5));
+  return {
+    pid,
+    end: async () => {
+      parent.kill("SIGKILL");
+      await parent.status;
+      await parent.stdout.cancel();
+    },
+  };
+}
+
 function holder(over: Partial<LockHolder>): LockHolder {
   return {
     pid: Deno.pid,
@@ -43,15 +66,18 @@ Deno.test("lockFolder() lets one holder in, names it to the next, and lets the n
 
 Deno.test("lockFolder() takes over the lock of a process that is gone, or whose pid was reused, and says so", async (t) => {
   const dir = await Deno.makeTempDir();
+  const linux = Deno.build.os === "linux";
+  const dead = linux ? await zombie() : null;
   try {
     const cases: [string, LockHolder | string][] = [
       ["a dead process", holder({ pid: await deadPid() })],
       ["a reused pid (another start time)", holder({ processStart: "1" })],
+      ["a zombie (exited, not yet reaped)", holder({ pid: dead?.pid ?? 0 })],
       ["an unreadable lock file", "{"],
     ];
     for (const [name, content] of cases) {
       await t.step(name, async () => {
-        if (Deno.build.os !== "linux" && name.startsWith("a reused")) return;
+        if (!linux && (name.startsWith("a reused") || name.startsWith("a zombie"))) return;
         await Deno.writeTextFile(`${dir}/.lock`, typeof content === "string" ? content : JSON.stringify(content));
         const lines: string[] = [];
         const lock = await lockFolder(dir, "run folder", (l) => lines.push(l));
@@ -65,6 +91,7 @@ Deno.test("lockFolder() takes over the lock of a process that is gone, or whose 
       });
     }
   } finally {
+    await dead?.end();
     await Deno.remove(dir, { recursive: true });
   }
 });
