@@ -113,7 +113,7 @@ await runMain(USAGE, async (args) => {
     });
     await Deno.remove(out).catch(() => {}); // an empty --out, which a rename cannot replace everywhere
     await Deno.rename(stage, out);
-    console.error(`merged ${records.length} runs into ${out}/`);
+    console.error(`merged ${records.length} runs into ${out}/ (REPORT.md, results.json)`);
     return comparison.failures.length === 0 ? 0 : 1;
   } catch (e) {
     await Deno.remove(stage, { recursive: true }).catch(() => {});

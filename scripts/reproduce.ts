@@ -153,6 +153,7 @@ await runMain(USAGE, async (args) => {
     command: `deno task reproduce ${args.join(" ")}`.trim(),
     updateFixtures: o["update-fixtures"] ?? false,
   });
+  log(`wrote ${out}/REPORT.md and ${out}/results.json`);
   for (const f of study.failed) log(`run ${f.name} failed:\n${f.error}`);
   log(`total: ${formatDuration((performance.now() - started) / 1000)}`);
   return comparison.failures.length === 0 && study.failed.length === 0 ? 0 : 1;

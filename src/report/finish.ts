@@ -81,6 +81,5 @@ export async function finishStudy(o: FinishOptions): Promise<Comparison> {
     command: o.command,
   });
   console.log(comparisonText(comparison));
-  console.error(`wrote ${o.out}/REPORT.md and ${o.out}/results.json`);
   return comparison;
 }
