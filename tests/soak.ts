@@ -1,5 +1,7 @@
 /**
- * A soak test, too long for CI (about an hour on 2 cores): a smoke `reproduce` killed with -9
+ * A soak test, too long for CI (22 minutes on a 2-core EPYC with `--reference`, 2026-12-06, the
+ * first 10 beside two other runs; an uninterrupted study first adds about 10): a smoke
+ * `reproduce` killed with -9
  * (the whole process group, children included) at 20 random points read from the study's own
  * logs, resumed after each, then run to the end. It must end with exit 0 (every fixture check
  * passing), every run's weights equal to those of an uninterrupted study, and no lock or
