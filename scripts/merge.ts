@@ -107,7 +107,10 @@ await runMain(USAGE, async (args) => {
       out: stage,
       records,
       raws: [...raws.values()],
-      wallMs: records.reduce((ms, r) => ms + (r.summary?.trainMs ?? 0) + (r.eval?.ms ?? 0), 0),
+      time: {
+        ms: records.reduce((ms, r) => ms + (r.summary?.trainMs ?? 0) + (r.eval?.ms ?? 0) + (r.landscape?.ms ?? 0), 0),
+        kind: "summed",
+      },
       command: `deno task merge ${args.join(" ")}`,
       updateFixtures: o.values["update-fixtures"] ?? false,
     });

@@ -149,7 +149,7 @@ await runMain(USAGE, async (args) => {
     out,
     records: study.records,
     raws: study.raws,
-    wallMs: performance.now() - started,
+    time: { ms: performance.now() - started, kind: "wall" },
     command: `deno task reproduce ${args.join(" ")}`.trim(),
     updateFixtures: o["update-fixtures"] ?? false,
   });

@@ -18,7 +18,7 @@ import {
   type Tolerances,
 } from "../study/compare.ts";
 import { aggregate, readJson, type RunRecord } from "../study/results.ts";
-import { comparisonText, environment, writeReport } from "./report.ts";
+import { comparisonText, environment, type StudyTime, writeReport } from "./report.ts";
 
 const FIXTURES = new URL("../../fixtures/", import.meta.url);
 
@@ -40,7 +40,7 @@ export interface FinishOptions {
   readonly out: string;
   readonly records: readonly RunRecord[];
   readonly raws: readonly RawResult[];
-  readonly wallMs: number;
+  readonly time: StudyTime;
   readonly command: string;
   /** Rewrite the profile's own fixture from these results (claims and tolerances are kept). */
   readonly updateFixtures: boolean;
@@ -77,7 +77,7 @@ export async function finishStudy(o: FinishOptions): Promise<Comparison> {
     records: o.records,
     raws: o.raws,
     env,
-    wallMs: o.wallMs,
+    time: o.time,
     command: o.command,
   });
   console.log(comparisonText(comparison));

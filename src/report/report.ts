@@ -156,8 +156,18 @@ export interface ReportInput {
   readonly records: readonly RunRecord[];
   readonly raws: readonly RawResult[];
   readonly env: Environment;
-  readonly wallMs: number;
+  readonly time: StudyTime;
   readonly command: string;
+}
+
+/**
+ * How long the study took: the wall clock of one `reproduce`, or, for a merge of folders run
+ * elsewhere (whose wall clocks are unknown), each run's training, evaluation and landscape times
+ * summed.
+ */
+export interface StudyTime {
+  readonly ms: number;
+  readonly kind: "wall" | "summed";
 }
 
 async function studyFigures(out: string, records: readonly RunRecord[]): Promise<string[]> {
@@ -278,7 +288,9 @@ export async function writeReport(out: string, input: ReportInput): Promise<stri
   const md = [
     `# CRL-TAC reproduction: ${profile.name} profile`,
     "",
-    `${profile.description}. Command: \`${input.command}\`. Wall time ${formatDuration(input.wallMs / 1000)}.`,
+    `${profile.description}. Command: \`${input.command}\`. ${
+      input.time.kind === "wall" ? "Wall time" : "Training, evaluation and landscapes summed over the runs"
+    } ${formatDuration(input.time.ms / 1000)}.`,
     "",
     `Machine: ${env.cpu}, ${env.cores} cores, ${env.os}; backend ${env.backend}${
       env.adapter ? ` (adapter: ${env.adapter})` : ""
@@ -333,7 +345,7 @@ export async function writeReport(out: string, input: ReportInput): Promise<stri
   const results = {
     profile: profile.name,
     command: input.command,
-    wallMs: Math.round(input.wallMs),
+    time: { ms: Math.round(input.time.ms), kind: input.time.kind },
     environment: env,
     settings: { train: profile.train, eval: profile.eval, seeds: profile.seeds },
     comparison,

@@ -77,7 +77,12 @@ Deno.test("merge combines shard folders into the report a single study would giv
     assert.deepEqual(cells["shifted/crltac/head/integrated"].values, { 0: 0.5, 1: 0.51 });
     assert.equal(cells["shifted/simclr/uniformity"].n, 2);
     assert.equal(results.runs.length, 6);
-    assert.ok(await Deno.stat(`${root}/all/REPORT.md`));
+    // The shards ran elsewhere: the time shown is the runs' own (2 s each), summed, not a wall clock.
+    assert.deepEqual(results.time, { ms: 6 * 2000, kind: "summed" });
+    assert.match(
+      await Deno.readTextFile(`${root}/all/REPORT.md`),
+      /Training, evaluation and landscapes summed over the runs 12s\./,
+    );
     // The made-up numbers are not the fixture's: the merged study fails its checks.
     assert.equal(out.code, 1, stderr);
     assert.deepEqual([...Deno.readDirSync(root)].map((e) => e.name).sort(), ["all", "shard-1", "shard-2"]);
