@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { scriptPath } from "./subprocess.ts";
+import { denoCommand, outputOf, scriptPath } from "./subprocess.ts";
 
 const TINY = [
   ["--profile", "smoke", "--data", "shifted", "--method", "crltac", "--seed", "3"],
@@ -17,19 +17,7 @@ const STEPS = 12, PER_EPOCH = 4;
 
 /** `scripts/<script>.ts` with `args`, run by Deno after the command `prefix` (when given). */
 function command(script: string, args: string[], prefix: string[] = []): Deno.Command {
-  const all = ["run", "--allow-all", scriptPath(script), ...args];
-  const [cmd, ...pre] = prefix.length > 0 ? prefix : [Deno.execPath()];
-  return new Deno.Command(cmd!, {
-    args: prefix.length > 0 ? [...pre, Deno.execPath(), ...all] : all,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  });
-}
-
-async function output(c: Deno.Command) {
-  const r = await c.output();
-  return { code: r.code, stdout: new TextDecoder().decode(r.stdout), stderr: new TextDecoder().decode(r.stderr) };
+  return denoCommand(["run", "--allow-all", scriptPath(script), ...args], { prefix });
 }
 
 function trainCommand(out: string, extra: string[] = [], prefix: string[] = []): Deno.Command {
@@ -38,7 +26,7 @@ function trainCommand(out: string, extra: string[] = [], prefix: string[] = []):
 
 /** Trains the tiny run into `out` and returns its exit code and stderr. */
 function train(out: string, extra: string[] = [], prefix: string[] = []) {
-  return output(trainCommand(out, extra, prefix));
+  return outputOf(trainCommand(out, extra, prefix));
 }
 
 /**
@@ -234,7 +222,7 @@ Deno.test({
         fn: async () => {
           const mount = `${root}/mnt-dataset`;
           await Deno.mkdir(mount);
-          const r = await output(
+          const r = await outputOf(
             command("dataset", ["--out", `${mount}/ds`, "--data", "original"], inTmpfs(mount, "size=256k", "")),
           );
           assert.equal(r.code, 2, r.stderr);

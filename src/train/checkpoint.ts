@@ -110,13 +110,18 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
   return out;
 }
 
+/** The error for the checkpoint file `name` that cannot be read, and why. */
+function unreadable(name: string, why: string): CheckpointError {
+  return new CheckpointError(`Cannot read checkpoint "${name}": ${why}`);
+}
+
 /**
  * Decodes the header at the start of `bytes`, which may stop anywhere after it.
  *
  * @throws {CheckpointError} If the bytes do not start with a complete header.
  */
 function decodeHeader(bytes: Uint8Array, name: string): { header: Header; payloadStart: number } {
-  const fail = (what: string) => new CheckpointError(`Cannot read checkpoint "${name}": ${what}`);
+  const fail = (what: string) => unreadable(name, what);
   if (bytes.length < MAGIC.length + 4 || !MAGIC.every((b, i) => bytes[i] === b)) {
     throw fail("not a crl-tac checkpoint (bad magic)");
   }
@@ -139,7 +144,7 @@ function decodeHeader(bytes: Uint8Array, name: string): { header: Header; payloa
  * @throws {CheckpointError} If the bytes are not a complete checkpoint.
  */
 export function decodeCheckpoint(bytes: Uint8Array, name: string): Checkpoint {
-  const fail = (what: string) => new CheckpointError(`Cannot read checkpoint "${name}": ${what}`);
+  const fail = (what: string) => unreadable(name, what);
   const { header, payloadStart } = decodeHeader(bytes, name);
   let offset = payloadStart;
   const read = (group: (typeof GROUPS)[number]) =>
