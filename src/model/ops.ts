@@ -354,6 +354,40 @@ export function reluGrad<T extends Tensor>(dy: T, y: T): T {
   return tf.mul(dy, tf.step(y));
 }
 
+/**
+ * Row-wise log-sum-exp of a matrix, `[n,1]`: tfjs's `logSumExp(x, 1, true)`, with the same forward
+ * ops and a gradient equal to tfjs's to the bit, but cheaper. tfjs differentiates its max shift
+ * too, through `equal(x, max)`, which tfjs-wasm broadcasts element by element: 0.6 s of a 2,048-crop
+ * h-step. Here that mask is `sign(x − max) + 1` (x − max is 0 exactly where x = max, and ≤ 0
+ * elsewhere), and the broadcast row of ones that tfjs multiplies in is left out (a product by 1).
+ * Every other sum and product is tfjs's, in its order: dx = dc·e^a + (dy − Σⱼ dc·e^a)·[x = max],
+ * with a = x − max and dc = dy / Σⱼ e^a. Equal to the bit where `x` feeds nothing else: tfjs
+ * adds the gradients of a tensor's uses one by one, so a third use would add its part to the
+ * sum of the two here in another order than to tfjs's two parts.
+ */
+export function logSumExpRows(x: Tensor2D): Tensor2D {
+  if (stockKernels) return tf.logSumExp(x, 1, true) as Tensor2D;
+  const n = x.shape[0];
+  const f = tf.customGrad((input, save) => {
+    const xMax = tf.max(input as Tensor2D, 1, true);
+    const a = tf.sub(input as Tensor2D, xMax);
+    const b = tf.exp(a);
+    const c = tf.sum(b, 1);
+    (save as GradSaveFunc)([a, b, c]);
+    return {
+      value: tf.reshape(tf.add(tf.reshape(xMax, [n]), tf.log(c)), [n, 1]),
+      gradFunc: (dy: Tensor, saved: Tensor[]) => {
+        const [a, b, c] = saved as [Tensor2D, Tensor2D, Tensor1D];
+        const dRes = tf.reshape(dy, [n]);
+        const da = tf.mul(tf.reshape(tf.div(dRes, c), [n, 1]), b);
+        const dMax = tf.add(tf.reshape(dRes, [n, 1]), tf.reshape(tf.neg(tf.sum(da, 1)), [n, 1]));
+        return tf.add(da, tf.mul(dMax, tf.add(tf.sign(a), 1)));
+      },
+    };
+  });
+  return f(x) as Tensor2D;
+}
+
 /** Whether {@linkcode useStockKernels} is on. */
 export function usingStockKernels(): boolean {
   return stockKernels;

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { logSumExpRows } from "../model/ops.ts";
 import { type Tensor2D, tf } from "../tf.ts";
 
 /** Added to a logit to take it out of a log-sum-exp: exp underflows to exactly zero. */
@@ -13,9 +14,10 @@ export const MASKED = -1e9;
 /**
  * `[B,B]` float masks for `groups` images of `k` samples each.
  *
- * On a GPU from broadcast comparisons; elsewhere written on the host and uploaded: on wasm the
- * comparisons took ~35 ms of a 512-crop h-step, while on a GPU the upload (3·B² floats, 48 MB at
- * the paper profile's B = 2,048) would cost more than they do.
+ * On a GPU from broadcast comparisons; elsewhere written on the host once per shape and uploaded:
+ * on wasm the comparisons took ~35 ms of a 512-crop h-step, and writing the masks on the host
+ * ~100 ms of a 2,048-crop one, while on a GPU the upload (3·B² floats, 48 MB at the paper
+ * profile's B = 2,048) would cost more than the comparisons do.
  *
  * @returns `self` (1 on the diagonal), `same` (1 for two different samples of one image),
  *   `other` (1 for samples of different images).
@@ -30,6 +32,25 @@ export function groupMasks(groups: number, k: number): { self: Tensor2D; same: T
       return { self, same: tf.sub(sameImage, self), other: tf.sub(1, sameImage) };
     });
   }
+  const { self, same, other } = hostGroupMasks(groups, k);
+  return { self: tf.tensor2d(self, [b, b]), same: tf.tensor2d(same, [b, b]), other: tf.tensor2d(other, [b, b]) };
+}
+
+interface HostMasks {
+  readonly self: Float32Array;
+  readonly same: Float32Array;
+  readonly other: Float32Array;
+}
+
+/** The host masks of the shapes used last: a run's h-step and P-step shapes, each built once. */
+const hostMasks = new Map<string, HostMasks>();
+const HOST_MASK_SHAPES = 2;
+
+function hostGroupMasks(groups: number, k: number): HostMasks {
+  const key = `${groups}×${k}`;
+  const cached = hostMasks.get(key);
+  if (cached) return cached;
+  const b = groups * k;
   const self = new Float32Array(b * b), same = new Float32Array(b * b), other = new Float32Array(b * b);
   for (let i = 0; i < b; i++) {
     for (let j = 0; j < b; j++) {
@@ -39,12 +60,18 @@ export function groupMasks(groups: number, k: number): { self: Tensor2D; same: T
       else other[at] = 1;
     }
   }
-  return { self: tf.tensor2d(self, [b, b]), same: tf.tensor2d(same, [b, b]), other: tf.tensor2d(other, [b, b]) };
+  if (hostMasks.size >= HOST_MASK_SHAPES) hostMasks.delete(hostMasks.keys().next().value!);
+  const masks = { self, same, other };
+  hostMasks.set(key, masks);
+  return masks;
 }
 
-/** Row-wise log-sum-exp of `x` over the entries where `mask` is 1. */
+/**
+ * Row-wise log-sum-exp of `x` over the entries where `mask` is 1 (its input, a sum made here,
+ * feeds nothing else: {@linkcode logSumExpRows} is then tfjs's own to the bit).
+ */
 export function maskedLogSumExp(x: Tensor2D, mask: Tensor2D): Tensor2D {
-  return tf.logSumExp(tf.add(x, tf.mul(tf.sub(1, mask), MASKED)), 1, true) as Tensor2D;
+  return logSumExpRows(tf.add(x, tf.mul(tf.sub(1, mask), MASKED)));
 }
 
 /**

@@ -3,6 +3,7 @@ import {
   avgPool2,
   biasAdd,
   conv2d,
+  logSumExpRows,
   matMul,
   matMulSplitK,
   type Padding,
@@ -176,5 +177,34 @@ Deno.test("biasAdd()'s gradient is the float64 sum for a convolution's output on
     );
     // One unsplit float32 sum of 663,552 terms (wasm) is off by ~2e-5: the issue's bound, 1e-4.
     assertClose(grad!, reference, 1e-4, `${backend} bias gradient`);
+  }
+});
+
+// The h-step's shape at the paper's batch (2,048 crops), with what training feeds it: masked
+// entries (−1e9 added), rows whose maximum is tied (two crops at one position embed alike), and
+// a row with every entry masked but one. Bit for bit: resumed runs and the committed studies'
+// weights rest on it.
+Deno.test("logSumExpRows() and its gradient equal tfjs's logSumExp to the bit", async () => {
+  const n = 2048;
+  const x = randomValues(n * n, 11, 3);
+  for (let i = 0; i < n; i++) {
+    x[i * n + i]! -= 1e9;
+    if (i % 3 === 0) x[i * n + ((i + 1) % n)] = x[i * n + ((i + 2) % n)] = 20;
+  }
+  for (let j = 1; j < n; j++) x[j]! -= 1e9;
+  const dy = randomValues(n, 12);
+  const run = (fast: boolean) => () => {
+    const lse = (t: Tensor) => fast ? logSumExpRows(t as Tensor2D) : tf.logSumExp(t, 1, true);
+    const input = tf.tensor2d(x, [n, n]), dyt = tf.tensor2d(dy, [n, 1]);
+    return [lse(input), tf.grad((t: Tensor) => tf.sum(tf.mul(lse(t), dyt)))(input)];
+  };
+  const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
+  for (const backend of TEST_BACKENDS) {
+    const [stock, fast] = [await onBackend(backend, run(false)), await onBackend(backend, run(true))];
+    stock.forEach((s, i) => {
+      const [a, b] = [bits(fast[i]!), bits(s)];
+      const differ = a.filter((v, j) => v !== b[j]).length;
+      assert.equal(differ, 0, `${backend}: ${differ} of ${a.length} values of output ${i} differ`);
+    });
   }
 });
