@@ -7,9 +7,11 @@
 
 import { int, parseCli, runMain, UsageError } from "../src/cli.ts";
 import { PROFILES } from "../src/config.ts";
-import { landscapeOfRun } from "../src/eval/landscape.ts";
+import { curvePath, landscapeCurve, landscapeOfRun } from "../src/eval/landscape.ts";
+import { writeFileAtomic } from "../src/files.ts";
 import { lockFolder } from "../src/lock.ts";
-import { landscapeMarkdown } from "../src/report/landscape_report.ts";
+import { landscapeCurveFigure } from "../src/report/charts.ts";
+import { curveMarkdown, landscapeMarkdown } from "../src/report/landscape_report.ts";
 import { loadCheckpoint } from "../src/train/checkpoint.ts";
 import { runFiles } from "../src/train/run_folder.ts";
 
@@ -22,6 +24,13 @@ batch), computes objective (2) I(P), H(T|X) and I + λH of: the run's P(T|X), it
 crop per image), uniform, the 9 whole-digit crops, the centre crop, all non-empty crops, one
 partial crop and one empty crop; and the λ from which the whole-digit crops would score higher
 than the run's P. Writes DIR/landscape.json and prints the table.
+
+Where the run kept snapshots (train --snapshots), the same after each snapshot, on the same
+images: DIR/landscape-curve.json (per snapshot: I and H of each distribution, the gap
+I(centre) − I(whole digits), the λ window in which the whole-digit crops beat both the centre
+crop and uniform) and DIR/landscape-curve.svg (the gap and the window against iterations,
+log-log, λ·ln 9 at the run's λ marked). Entries already computed on the same images are kept.
+A run still training (or stopped part-way) gets the curve of the snapshots it has so far.
 
   --run DIR            a trained run
   --images N           training images (the first N; default: the run profile's, 256 at medium)
@@ -42,13 +51,30 @@ await runMain(USAGE, async (args) => {
   if (images > saved.config.trainSize) {
     throw new UsageError(`--images ${images}: the run trained on ${saved.config.trainSize} images`);
   }
-  // Released on exit; a training of the same folder would change the weights under the landscape.
-  await lockFolder(o.run, "run folder");
-  const result = await landscapeOfRun(o.run, {
+  const options = {
     images,
     ...(o.batch ? { batch: o.batch } : {}),
     ...(o.mnist ? { mnistDir: o.mnist } : {}),
-  });
-  console.log(landscapeMarkdown(result));
-  console.error(`computed in ${(result.ms / 1000).toFixed(1)} s; wrote ${o.run}/landscape.json`);
+  };
+  const finished = saved.epoch >= saved.config.epochs;
+  if (finished) {
+    // Released on exit; a training of the same folder would change the weights under the landscape.
+    await lockFolder(o.run, "run folder");
+    const result = await landscapeOfRun(o.run, options);
+    console.log(landscapeMarkdown(result));
+    console.error(`computed in ${(result.ms / 1000).toFixed(1)} s; wrote ${o.run}/landscape.json`);
+  }
+  // Snapshots are written once and never change: the curve needs no lock, and can follow a run
+  // while it trains.
+  const curve = await landscapeCurve(o.run, options);
+  if (curve) {
+    const svg = `${o.run}/landscape-curve.svg`;
+    await writeFileAtomic(svg, new TextEncoder().encode(await landscapeCurveFigure(curve)));
+    console.log(curveMarkdown(curve));
+    console.error(`wrote ${curvePath(o.run)} and ${svg}`);
+  } else if (!finished) {
+    throw new UsageError(
+      `--run ${o.run}: its training stopped at epoch ${saved.epoch} of ${saved.config.epochs} and it has no snapshots (resume it first)`,
+    );
+  }
 });

@@ -4,10 +4,11 @@
  * @module
  */
 
-import { choice, parseCli, runMain, UsageError } from "../src/cli.ts";
+import { choice, int, list, parseCli, runMain, UsageError } from "../src/cli.ts";
 import { ConfigError, METHODS, PROFILE_NAMES, resolveConfig } from "../src/config.ts";
 import { configErrorText, overrideSpecs, overrideUsage, readOverrides, seedParser } from "../src/train/options.ts";
 import { DATASET_NAMES } from "../src/data/dataset.ts";
+import { SHORT_RUN } from "../src/train/run_snapshot.ts";
 import { train } from "../src/train/trainer.ts";
 
 const USAGE = `
@@ -20,6 +21,10 @@ it. Methods: crltac learns P(T|X), simclr keeps it uniform, oracle (an ablation,
 fixes it on the 9 crops inside each image's digit cell.
 
   --resume             continue from DIR/checkpoint.bin (same final weights as a run never stopped)
+  --snapshots LIST     iterations after which DIR/snapshots/step-N.bin keeps the encoder (and
+                       CRL-TAC's P(t|x) of the landscape's images), for \`deno task landscape\`'s
+                       curve: comma-separated iterations, or none (default: 32, 64, 128, … and
+                       the last iteration, for runs of more than ${SHORT_RUN} iterations)
 ${overrideUsage()}
   --mnist DIR          read the MNIST idx files (optionally .gz) from DIR
   --stock-kernels      train with tfjs's own kernels and gradients instead of this package's
@@ -37,6 +42,10 @@ await runMain(USAGE, async (args) => {
     seed: { type: "string", parse: seedParser(), required: true },
     out: { type: "string", required: true },
     resume: { type: "boolean" },
+    snapshots: {
+      type: "string",
+      parse: (text, flag) => text === "none" ? [] : list(int(1, "an iteration"))(text, flag),
+    },
     ...overrideSpecs(),
     mnist: { type: "string" },
     "stock-kernels": { type: "boolean" },
@@ -54,6 +63,7 @@ await runMain(USAGE, async (args) => {
     resume: o.resume ?? false,
     ...(o.mnist ? { mnistDir: o.mnist } : {}),
     stockKernels: o["stock-kernels"] ?? false,
+    ...(o.snapshots ? { snapshots: o.snapshots } : {}),
   });
   console.error(
     `trained in ${

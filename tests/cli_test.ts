@@ -77,6 +77,42 @@ const USAGE_ERRORS: [string, string[], string][] = [
   ["reproduce", ["--profile", "smoke", "--seeds", "0,1,0"], "error: --seeds 0,1,0: 0 is given twice"],
   ["reproduce", ["--profile", "smoke", "--jobs", "2.5"], "error: --jobs 2.5: must be an integer ≥ 1"],
   ["reproduce", ["--profile", "smoke", "--jobs", "0"], "error: --jobs 0: must be an integer ≥ 1"],
+  [
+    "train",
+    [
+      "--profile",
+      "smoke",
+      "--data",
+      "shifted",
+      "--method",
+      "oracle",
+      "--seed",
+      "0",
+      "--out",
+      "/nonexistent/x",
+      "--snapshots",
+      "8,0",
+    ],
+    "error: --snapshots 0: an iteration must be an integer ≥ 1",
+  ],
+  [
+    "train",
+    [
+      "--profile",
+      "smoke",
+      "--data",
+      "shifted",
+      "--method",
+      "oracle",
+      "--seed",
+      "0",
+      "--out",
+      "/nonexistent/x",
+      "--snapshots",
+      "33",
+    ],
+    "error: --snapshots 33: the run has iterations 1 to 32",
+  ],
   ["merge", ["--out", "/tmp/x"], "error: name at least one shard folder after --out DIR"],
   ["sweep", ["--grid", "pstep", "--only", "nothing"], "error: --only nothing: no such variant in pstep"],
   ["bench", ["--images", "1000"], "error: --images 1000: must be at most 256"],
@@ -272,4 +308,15 @@ Deno.test("reproduce lowers --jobs to the runs this machine's memory holds, with
   const lines = r.stderr.split("\n");
   assert.match(lines[0]!, new RegExp(`^warning: --jobs 100000: .* only ${fit} fit .*; running ${fit} at a time$`));
   assert.match(lines[1]!, new RegExp(`^No real GPU adapter here: .* \\(${fit} at a time\\)\\.$`));
+});
+
+Deno.test("--help says where the run snapshots and the landscape curve go", async () => {
+  const train = (await run("train", ["--help"])).stdout, landscape = (await run("landscape", ["--help"])).stdout;
+  assert.match(train, /--snapshots LIST +iterations after which DIR\/snapshots\/step-N\.bin keeps the encoder/);
+  assert.match(
+    train,
+    /or none \(default: 32, 64, 128, … and\s+the last iteration, for runs of more than 1024 iterations\)/,
+  );
+  assert.match(landscape, /DIR\/landscape-curve\.json/);
+  assert.match(landscape, /DIR\/landscape-curve\.svg/);
 });

@@ -10,19 +10,29 @@
  * The images go in batches of the run's training batch, each batch one expectation over X' as
  * during training, and the values are means over the batches. Written to `landscape.json`.
  *
+ * Along training, from the run's snapshots (src/train/run_snapshot.ts): the same landscape after
+ * each, in `landscape-curve.json`, with the gap I(centre) − I(whole digits) and the λ window in
+ * which the whole-digit crops beat both the centre crop and uniform. With H(centre) = 0 and
+ * H(whole digits) = ln 9 the window opens at λ = gap / ln 9: at the paper's λ the whole-digit P
+ * is (2)'s choice over one crop once the gap is below λ·ln 9.
+ *
  * @module
  */
 
 import { type FixedDistribution, fixedDistribution } from "../data/crop_distributions.ts";
 import { cropStats } from "../data/crop_stats.ts";
-import { datasetCropGrid, loadDataset, renderImages, takeFirst } from "../data/dataset.ts";
-import { allCropEmbeddings } from "../model/encoder.ts";
+import { useBackend } from "../backend.ts";
+import type { TrainConfig } from "../config.ts";
+import { type Dataset, datasetCropGrid, loadDataset, renderImages, takeFirst } from "../data/dataset.ts";
+import { allCropEmbeddings, encoderSpecs } from "../model/encoder.ts";
+import { disposeParams, hashValues, makeParams, type Params } from "../model/params.ts";
 import { policyLogits, policyProbs } from "../model/policy.ts";
 import { exactObjective } from "../objective/exact_objective.ts";
 import { Progress } from "../progress.ts";
 import { tf } from "../tf.ts";
 import { writeFileAtomic } from "../files.ts";
 import { weightsHash } from "../train/run_folder.ts";
+import { listSnapshots, loadSnapshot, snapshotPath } from "../train/run_snapshot.ts";
 import { loadTrainedRun } from "./trained_run.ts";
 
 /** A distribution the landscape evaluates: the run's P, its argmax, or a fixed one. */
@@ -150,6 +160,89 @@ export function bestByLambda(rows: readonly LandscapeRow[]): BestRange[] {
 }
 
 /**
+ * The run's P as the landscape evaluates it: its network, P(t|x) of the first images as a run
+ * snapshot stored it, or the fixed distribution its method uses.
+ */
+type RunPolicy = Params | Float32Array | FixedDistribution;
+
+/** Images per batch: the run's training batch unless asked otherwise, at most the images. */
+function landscapeBatch(config: TrainConfig, options: LandscapeOptions): number {
+  const batch = Math.min(options.batch ?? config.batch, options.images);
+  for (const [name, value] of [["images", options.images], ["batch", batch]] as const) {
+    if (!Number.isInteger(value) || value < 2) {
+      throw new RangeError(`Cannot compute a landscape with ${name} = ${value}: expected an integer ≥ 2`);
+    }
+  }
+  if (options.images > config.trainSize) {
+    throw new RangeError(
+      `Cannot compute a landscape on ${options.images} images: the run trained on ${config.trainSize}`,
+    );
+  }
+  return batch;
+}
+
+/** The rows of the landscape of `encoder` and the run's P on `ds`, in batches of `batch`. */
+async function landscapeRows(
+  config: TrainConfig,
+  encoder: Params,
+  runPolicy: RunPolicy,
+  ds: Dataset,
+  batch: number,
+  label: string,
+  options: LandscapeOptions,
+): Promise<{ rows: LandscapeRow[]; used: number }> {
+  const t = datasetCropGrid(ds).count;
+  const learned = typeof runPolicy !== "string";
+  const names: LandscapeEntry[] = ["run", ...(learned ? ["argmax" as const] : []), ...fixedOn(config.data)];
+  const sums = names.map(() => ({ objective: 0, entropy: 0, nonEmptyMass: 0, oracleMass: 0 }));
+  let used = 0;
+  const progress = options.progress === false ? null : new Progress(label, ds.count, "img");
+  try {
+    for (let first = 0; first < ds.count; first += batch) {
+      const indices = Array.from({ length: Math.min(batch, ds.count - first) }, (_, i) => first + i);
+      if (indices.length < 2) break; // a lone image has no other image to contrast with
+      const images = tf.tensor4d(renderImages(ds, indices), [indices.length, ds.side, ds.side, 1]);
+      const z = tf.tidy(() => allCropEmbeddings(encoder, images));
+      const own = runPolicy instanceof Float32Array
+        ? runPolicy.slice(first * t, (first + indices.length) * t)
+        : typeof runPolicy !== "string"
+        ? await readBack(tf.tidy(() => policyProbs(policyLogits(runPolicy, images))))
+        : fixedDistribution(ds, indices, runPolicy);
+      images.dispose();
+      const distributions = names.map((name) =>
+        name === "run" ? own : name === "argmax" ? argmaxOf(own, t) : fixedDistribution(ds, indices, name)
+      );
+      const values = await exactObjective(z, distributions, t, config.beta).finally(() => z.dispose());
+      distributions.forEach((p, k) => {
+        const stats = cropStats(ds, indices, p);
+        const sum = sums[k]!, w = indices.length;
+        sum.objective += values.objective[k]! * w;
+        sum.entropy += values.entropy[k]! * w;
+        sum.nonEmptyMass += stats.nonEmptyMass * w;
+        sum.oracleMass += stats.oracleMass * w;
+      });
+      used += indices.length;
+      progress?.update(first + indices.length);
+    }
+  } finally {
+    progress?.finish();
+  }
+  const rows = names.map((name, k) => {
+    const s = sums[k]!;
+    const objective = s.objective / used, entropy = s.entropy / used;
+    return {
+      name,
+      objective,
+      entropy,
+      score: objective + config.lambda * entropy,
+      nonEmptyMass: s.nonEmptyMass / used,
+      oracleMass: s.oracleMass / used,
+    };
+  });
+  return { rows, used };
+}
+
+/**
  * Computes the landscape of the run in `dir` and writes `dir/landscape.json`.
  *
  * @throws {RangeError} If `images` or `batch` is not a whole number of at least 2, or `images`
@@ -161,65 +254,10 @@ export async function landscapeOfRun(dir: string, options: LandscapeOptions): Pr
   try {
     const { saved, model } = run;
     const config = saved.config;
-    const batch = Math.min(options.batch ?? config.batch, options.images);
-    for (const [name, value] of [["images", options.images], ["batch", batch]] as const) {
-      if (!Number.isInteger(value) || value < 2) {
-        throw new RangeError(`Cannot compute a landscape with ${name} = ${value}: expected an integer ≥ 2`);
-      }
-    }
-    if (options.images > config.trainSize) {
-      throw new RangeError(
-        `Cannot compute a landscape on ${options.images} images: the run trained on ${config.trainSize}`,
-      );
-    }
+    const batch = landscapeBatch(config, options);
     const ds = takeFirst(await loadDataset(config.data, "train", options.mnistDir), options.images);
-    const t = datasetCropGrid(ds).count;
-    const learned = typeof model.policy === "string" ? null : model.policy;
-    const names: LandscapeEntry[] = ["run", ...(learned ? ["argmax" as const] : []), ...fixedOn(config.data)];
-    const sums = names.map(() => ({ objective: 0, entropy: 0, nonEmptyMass: 0, oracleMass: 0 }));
-    let used = 0;
     const label = `landscape ${config.method}/${config.data}/seed ${config.seed}`;
-    const progress = options.progress === false ? null : new Progress(label, ds.count, "img");
-    try {
-      for (let first = 0; first < ds.count; first += batch) {
-        const indices = Array.from({ length: Math.min(batch, ds.count - first) }, (_, i) => first + i);
-        if (indices.length < 2) break; // a lone image has no other image to contrast with
-        const images = tf.tensor4d(renderImages(ds, indices), [indices.length, ds.side, ds.side, 1]);
-        const z = tf.tidy(() => allCropEmbeddings(model.encoder, images));
-        const own = learned
-          ? await readBack(tf.tidy(() => policyProbs(policyLogits(learned, images))))
-          : fixedDistribution(ds, indices, model.policy as FixedDistribution);
-        images.dispose();
-        const distributions = names.map((name) =>
-          name === "run" ? own : name === "argmax" ? argmaxOf(own, t) : fixedDistribution(ds, indices, name)
-        );
-        const values = await exactObjective(z, distributions, t, config.beta).finally(() => z.dispose());
-        distributions.forEach((p, k) => {
-          const stats = cropStats(ds, indices, p);
-          const sum = sums[k]!, w = indices.length;
-          sum.objective += values.objective[k]! * w;
-          sum.entropy += values.entropy[k]! * w;
-          sum.nonEmptyMass += stats.nonEmptyMass * w;
-          sum.oracleMass += stats.oracleMass * w;
-        });
-        used += indices.length;
-        progress?.update(first + indices.length);
-      }
-    } finally {
-      progress?.finish();
-    }
-    const rows: LandscapeRow[] = names.map((name, k) => {
-      const s = sums[k]!;
-      const objective = s.objective / used, entropy = s.entropy / used;
-      return {
-        name,
-        objective,
-        entropy,
-        score: objective + config.lambda * entropy,
-        nonEmptyMass: s.nonEmptyMass / used,
-        oracleMass: s.oracleMass / used,
-      };
-    });
+    const { rows, used } = await landscapeRows(config, model.encoder, model.policy, ds, batch, label, options);
     const result: LandscapeResult = {
       run: dir,
       method: config.method,
@@ -239,6 +277,141 @@ export async function landscapeOfRun(dir: string, options: LandscapeOptions): Pr
     return result;
   } finally {
     run.dispose();
+  }
+}
+
+/** A range of λ; `to` null: every larger λ. */
+export interface LambdaRange {
+  readonly from: number;
+  readonly to: number | null;
+}
+
+/** The λ ≥ 0 for which row `a` scores strictly higher than row `b`, I + λH; null for none. */
+export function beatsFor(a: LandscapeRow, b: LandscapeRow): LambdaRange | null {
+  const gap = b.objective - a.objective, slope = a.entropy - b.entropy;
+  if (slope === 0) return gap < 0 ? { from: 0, to: null } : null;
+  if (slope > 0) return { from: Math.max(0, gap / slope), to: null };
+  return gap / slope > 0 ? { from: 0, to: gap / slope } : null;
+}
+
+/** Where both ranges hold; null if nowhere. */
+export function intersect(a: LambdaRange | null, b: LambdaRange | null): LambdaRange | null {
+  if (!a || !b) return null;
+  const from = Math.max(a.from, b.from);
+  const to = a.to === null ? b.to : b.to === null ? a.to : Math.min(a.to, b.to);
+  return to === null || to > from ? { from, to } : null;
+}
+
+/** One snapshot's entry in `landscape-curve.json`. */
+export interface CurveEntry {
+  /** Iterations trained. */
+  readonly iteration: number;
+  /** sha256 of the snapshot's encoder weights. */
+  readonly encoderSha256: string;
+  /** I, H and I + λH of the run's P (its argmax where P is learned) and of each fixed distribution. */
+  readonly rows: readonly LandscapeRow[];
+  /** I(centre crop) − I(9 whole-digit crops), nats: the whole-digit P is (2)'s choice over the centre crop for λ above gap / ln 9. */
+  readonly gap: number;
+  /** The λ for which the whole-digit crops score higher than both the centre crop and uniform; null if none. */
+  readonly window: LambdaRange | null;
+}
+
+/** What `landscape-curve.json` holds: the landscape after each run snapshot, on the same images. */
+export interface LandscapeCurve {
+  readonly run: string;
+  readonly method: string;
+  readonly data: string;
+  readonly seed: number;
+  readonly lambda: number;
+  readonly beta: number;
+  readonly images: number;
+  readonly batch: number;
+  readonly entries: readonly CurveEntry[];
+}
+
+/** The curve's file in a run folder. */
+export function curvePath(dir: string): string {
+  return `${dir}/landscape-curve.json`;
+}
+
+/**
+ * The landscape after each snapshot of the run in `dir` (the run may still be training), on the
+ * first `images` training images, written to `dir/landscape-curve.json`. Entries of an earlier
+ * curve of the same images and batch whose snapshot is unchanged are kept, not computed again.
+ *
+ * @returns The curve, or null when the run has no snapshot.
+ * @throws {RangeError} As {@linkcode landscapeOfRun}, and if a CRL-TAC snapshot stored P(t|x)
+ *   of fewer images than asked.
+ */
+export async function landscapeCurve(dir: string, options: LandscapeOptions): Promise<LandscapeCurve | null> {
+  const steps = await listSnapshots(dir);
+  if (steps.length === 0) return null;
+  let entries: CurveEntry[] = [];
+  let header: Omit<LandscapeCurve, "entries"> | null = null;
+  let ds: Dataset | null = null;
+  const earlier = await readCurve(dir);
+  for (const step of steps) {
+    const snapshot = await loadSnapshot(snapshotPath(dir, step));
+    const config = snapshot.config;
+    if (!header) {
+      const batch = landscapeBatch(config, options);
+      await useBackend(config.backend);
+      ds = takeFirst(await loadDataset(config.data, "train", options.mnistDir), options.images);
+      const { method, data, seed, lambda, beta } = config;
+      header = { run: dir, method, data, seed, lambda, beta, images: options.images, batch };
+    }
+    const specs = encoderSpecs(config.headDim);
+    const encoderSha256 = hashValues(specs, snapshot.encoder);
+    const same = earlier?.images === header.images && earlier.batch === header.batch
+      ? earlier.entries.find((e) => e.iteration === step && e.encoderSha256 === encoderSha256)
+      : undefined;
+    if (same) {
+      entries = [...entries, same];
+      continue;
+    }
+    if (snapshot.policyProbs && snapshot.policyProbs.images < options.images) {
+      throw new RangeError(
+        `Cannot compute the curve on ${options.images} images: ${
+          snapshotPath(dir, step)
+        } holds P(t|x) of the first ${snapshot.policyProbs.images}`,
+      );
+    }
+    const runPolicy: RunPolicy = snapshot.policyProbs?.probs ??
+      (config.method === "oracle" ? "wholeDigit" : "uniform");
+    const encoder = makeParams(specs, snapshot.encoder);
+    try {
+      const label = `landscape ${config.method}/${config.data}/seed ${config.seed} at iteration ${step}`;
+      const { rows } = await landscapeRows(config, encoder, runPolicy, ds!, header.batch, label, options);
+      entries = [...entries, curveEntry(step, encoderSha256, rows)];
+    } finally {
+      disposeParams(encoder);
+    }
+  }
+  const curve: LandscapeCurve = { ...header!, entries };
+  await writeFileAtomic(curvePath(dir), new TextEncoder().encode(JSON.stringify(curve, null, 2) + "\n"));
+  return curve;
+}
+
+/** A curve entry from a snapshot's landscape rows. */
+export function curveEntry(iteration: number, encoderSha256: string, rows: readonly LandscapeRow[]): CurveEntry {
+  const row = (name: LandscapeEntry) => rows.find((r) => r.name === name)!;
+  const whole = row("wholeDigit"), centre = row("centre"), uniform = row("uniform");
+  return {
+    iteration,
+    encoderSha256,
+    rows,
+    gap: centre.objective - whole.objective,
+    window: intersect(beatsFor(whole, centre), beatsFor(whole, uniform)),
+  };
+}
+
+/** The curve in `dir`, or null when there is none. */
+export async function readCurve(dir: string): Promise<LandscapeCurve | null> {
+  try {
+    return JSON.parse(await Deno.readTextFile(curvePath(dir)));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
   }
 }
 

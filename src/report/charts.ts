@@ -6,13 +6,15 @@
  * - Fig. 6, {@linkcode scatter2dFigure}: 2-d head representations coloured by digit.
  * - Fig. 7, {@linkcode superimposedRepresentationsFigure}: many representations as lines.
  * - Fig. 8, {@linkcode sortedInnerProductsFigure}: sorted |⟨h(x), h(x′)⟩| over pairs.
- * - Not in the paper: {@linkcode trainingCurvesFigure}, P's entropy and masses per iteration.
+ * - Not in the paper: {@linkcode trainingCurvesFigure}, P's entropy and masses per iteration;
+ *   {@linkcode landscapeCurveFigure}, objective (2)'s whole-digit gap along training.
  *
  * @module
  */
 
 import * as vega from "npm:vega@6.4.0";
 import { compile, type TopLevelSpec } from "npm:vega-lite@6.5.0";
+import type { LandscapeCurve } from "../eval/landscape.ts";
 import { evenlySpaced } from "../eval/metrics.ts";
 import { checkCount } from "./raster.ts";
 
@@ -92,6 +94,94 @@ export async function trainingCurvesFigure(
             scale: { zero: true },
           },
         },
+      },
+    ],
+  } as TopLevelSpec);
+}
+
+/**
+ * Objective (2) along training, as an SVG, on log-log axes against iterations: left, the gap
+ * I(centre crop) − I(9 whole-digit crops) with λ·ln 9 at the run's λ marked (below it the
+ * whole-digit P beats the centre crop); right, the two ends of the λ window in which the
+ * whole-digit crops beat both the centre crop and uniform, with the run's λ marked. Values that
+ * a log axis cannot show (a gap ≤ 0, a window that starts at 0) are left out, and the figure
+ * says how many.
+ *
+ * @throws {RangeError} If the curve has no entries or a value is not finite.
+ */
+export async function landscapeCurveFigure(curve: LandscapeCurve): Promise<string> {
+  if (curve.entries.length === 0) throw new RangeError("Cannot draw a landscape curve of no snapshots");
+  const gaps: { iteration: number; value: number }[] = [];
+  const ends: { iteration: number; series: string; value: number }[] = [];
+  let hidden = 0;
+  for (const e of curve.entries) {
+    checkFinite(e.gap, `the gap at iteration ${e.iteration}`);
+    if (e.gap > 0) gaps.push({ iteration: e.iteration, value: e.gap });
+    else hidden++;
+    for (const [series, value] of [["window opens", e.window?.from], ["window closes", e.window?.to]] as const) {
+      if (value === undefined || value === null) continue;
+      checkFinite(value, `the window's end at iteration ${e.iteration}`);
+      if (value > 0) ends.push({ iteration: e.iteration, series, value });
+    }
+  }
+  const x = { field: "iteration", type: "quantitative", title: "iteration", scale: { type: "log" } } as const;
+  const rule = (value: number, label: string) => ({
+    data: { values: [{ value, label }] },
+    layer: [
+      { mark: { type: "rule", strokeDash: [4, 3], color: "#c33" }, encoding: { y: { field: "value" } } },
+      {
+        mark: { type: "text", align: "left", dx: 4, dy: -6, color: "#c33", fontSize: 10 },
+        encoding: { y: { field: "value" }, x: { value: 0 }, text: { field: "label" } },
+      },
+    ],
+  });
+  const lnNine = Math.log(9);
+  return await renderSvg({
+    ...CHART_BASE,
+    title: `Objective (2) along training: ${curve.method}, ${curve.data}, seed ${curve.seed} ` +
+      `(${curve.images} images, batches of ${curve.batch})` + (hidden ? `; ${hidden} gap(s) ≤ 0 not drawn` : ""),
+    hconcat: [
+      {
+        width: 300,
+        height: 220,
+        layer: [
+          {
+            data: { values: gaps },
+            mark: { type: "line", point: true, strokeWidth: 1.2, color: "#444" },
+            encoding: {
+              x,
+              y: {
+                field: "value",
+                type: "quantitative",
+                title: "I(centre) − I(whole digits), nats",
+                scale: { type: "log" },
+              },
+            },
+          },
+          rule(curve.lambda * lnNine, `λ·ln 9 = ${(curve.lambda * lnNine).toFixed(4)}`),
+        ],
+      },
+      {
+        width: 300,
+        height: 220,
+        layer: [
+          {
+            data: { values: ends },
+            mark: { type: "line", point: true, strokeWidth: 1.2 },
+            encoding: {
+              x,
+              y: { field: "value", type: "quantitative", title: "λ", scale: { type: "log" } },
+              color: {
+                field: "series",
+                type: "nominal",
+                title: null,
+                scale: { domain: ["window opens", "window closes"], scheme: "category10" },
+                legend: { orient: "bottom" },
+              },
+            },
+          },
+          rule(curve.lambda, `the run's λ = ${curve.lambda}`),
+        ],
       },
     ],
   } as TopLevelSpec);

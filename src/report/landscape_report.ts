@@ -13,6 +13,8 @@ import {
   bestByLambda,
   type BestRange,
   type Crossing,
+  type CurveEntry,
+  type LandscapeCurve,
   type LandscapeEntry,
   type LandscapeResult,
 } from "../eval/landscape.ts";
@@ -126,4 +128,33 @@ export function studyLandscapeMarkdown(results: readonly LandscapeResult[]): str
     );
   }
   return lines;
+}
+
+/**
+ * A landscape curve as a Markdown table: per snapshot, I of the centre crop, the whole-digit
+ * crops and uniform, the gap, the λ window in which the whole-digit crops win, and the run's P
+ * where it is learned.
+ */
+export function curveMarkdown(c: LandscapeCurve): string {
+  const f = (x: number) => x.toFixed(4);
+  const learned = c.entries.some((e) => e.rows.some((r) => r.name === "argmax"));
+  const rowOf = (e: CurveEntry, name: LandscapeEntry) => e.rows.find((r) => r.name === name)!;
+  const window = (e: CurveEntry) =>
+    e.window ? `${formatLambda(e.window.from)} – ${e.window.to === null ? "∞" : formatLambda(e.window.to)}` : "none";
+  return [
+    `Objective (2) along training on the first ${c.images} training images in batches of ${c.batch} ` +
+    `(${c.method}, ${c.data}, seed ${c.seed}; β = ${c.beta}; λ·ln 9 = ${
+      f(c.lambda * Math.log(9))
+    } at λ = ${c.lambda}):`,
+    "",
+    "| iteration | I(centre) | I(whole digits) | I(uniform) | gap | λ window of the whole digits |" +
+    (learned ? " I(run's P) | H(run's P) |" : ""),
+    "| --- | --- | --- | --- | --- | --- |" + (learned ? " --- | --- |" : ""),
+    ...c.entries.map((e) => {
+      const run = rowOf(e, "run");
+      return `| ${e.iteration} | ${f(rowOf(e, "centre").objective)} | ${f(rowOf(e, "wholeDigit").objective)} | ${
+        f(rowOf(e, "uniform").objective)
+      } | ${f(e.gap)} | ${window(e)} |` + (learned ? ` ${f(run.objective)} | ${f(run.entropy)} |` : "");
+    }),
+  ].join("\n");
 }

@@ -55,10 +55,6 @@ interface Header {
   elapsedMs: number;
   encoderAdamStep: number;
   policyAdamStep: number | null;
-  /** Array lengths by group, in payload order. */
-  groups: Record<string, number[]>;
-  /** sha256 of the payload, hex (absent in checkpoints written before it was recorded). */
-  payloadSha256?: string;
 }
 
 function sha256(bytes: Uint8Array): string {
@@ -81,14 +77,7 @@ function groupsOf(c: Checkpoint): Record<(typeof GROUPS)[number], Float32Array[]
 /** Encodes a checkpoint as bytes. */
 export function encodeCheckpoint(c: Checkpoint): Uint8Array {
   const groups = groupsOf(c);
-  const arrays = GROUPS.flatMap((g) => groups[g]);
-  const payload = new Uint8Array(arrays.reduce((n, a) => n + a.byteLength, 0));
-  let offset = 0;
-  for (const a of arrays) {
-    payload.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), offset);
-    offset += a.byteLength;
-  }
-  const header: Header = {
+  return encodeFloatFile(MAGIC, {
     config: c.config,
     epoch: c.epoch,
     step: c.step,
@@ -96,17 +85,39 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
     elapsedMs: c.elapsedMs,
     encoderAdamStep: c.encoderAdam.step,
     policyAdamStep: c.policyAdam?.step ?? null,
-    groups: Object.fromEntries(GROUPS.map((g) => [g, groups[g].map((a) => a.length)])),
+  }, GROUPS.map((g) => [g, groups[g]]));
+}
+
+/**
+ * The layout of checkpoints and run snapshots: `magic` (8 bytes), a little-endian uint32 header
+ * length, the JSON header (`fields`, then the array lengths by group and the payload's sha256),
+ * padded to a multiple of 4 bytes, then the groups' float32 arrays back to back.
+ */
+export function encodeFloatFile(
+  magic: Uint8Array,
+  fields: Record<string, unknown>,
+  groups: readonly (readonly [string, readonly Float32Array[]])[],
+): Uint8Array {
+  const arrays = groups.flatMap(([, a]) => a);
+  const payload = new Uint8Array(arrays.reduce((n, a) => n + a.byteLength, 0));
+  let offset = 0;
+  for (const a of arrays) {
+    payload.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), offset);
+    offset += a.byteLength;
+  }
+  const header = {
+    ...fields,
+    groups: Object.fromEntries(groups.map(([g, a]) => [g, a.map((x) => x.length)])),
     payloadSha256: sha256(payload),
   };
   let json = new TextEncoder().encode(JSON.stringify(header));
   const padded = Math.ceil(json.length / 4) * 4;
   if (padded !== json.length) json = new Uint8Array([...json, ...new Array(padded - json.length).fill(0x20)]);
-  const out = new Uint8Array(MAGIC.length + 4 + json.length + payload.length);
-  out.set(MAGIC, 0);
-  new DataView(out.buffer).setUint32(MAGIC.length, json.length, true);
-  out.set(json, MAGIC.length + 4);
-  out.set(payload, MAGIC.length + 4 + json.length);
+  const out = new Uint8Array(magic.length + 4 + json.length + payload.length);
+  out.set(magic, 0);
+  new DataView(out.buffer).setUint32(magic.length, json.length, true);
+  out.set(json, magic.length + 4);
+  out.set(payload, magic.length + 4 + json.length);
   return out;
 }
 
@@ -120,14 +131,18 @@ function unreadable(name: string, why: string): CheckpointError {
  *
  * @throws {CheckpointError} If the bytes do not start with a complete header.
  */
-function decodeHeader(bytes: Uint8Array, name: string): { header: Header; payloadStart: number } {
-  const fail = (what: string) => unreadable(name, what);
-  if (bytes.length < MAGIC.length + 4 || !MAGIC.every((b, i) => bytes[i] === b)) {
-    throw fail("not a crl-tac checkpoint (bad magic)");
+function decodeHeader<T>(
+  bytes: Uint8Array,
+  name: string,
+  magic: Uint8Array = MAGIC,
+  fail = (what: string) => unreadable(name, what),
+): { header: T; payloadStart: number } {
+  if (bytes.length < magic.length + 4 || !magic.every((b, i) => bytes[i] === b)) {
+    throw fail(`not a crl-tac ${magic === MAGIC ? "checkpoint" : "file of this kind"} (bad magic)`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = view.getUint32(MAGIC.length, true);
-  const start = MAGIC.length + 4;
+  const headerLength = view.getUint32(magic.length, true);
+  const start = magic.length + 4;
   if (start + headerLength > bytes.length) throw fail("truncated header");
   try {
     const header = JSON.parse(new TextDecoder().decode(bytes.subarray(start, start + headerLength)));
@@ -138,28 +153,55 @@ function decodeHeader(bytes: Uint8Array, name: string): { header: Header; payloa
 }
 
 /**
- * Decodes a checkpoint.
+ * Decodes a file of {@linkcode encodeFloatFile}'s layout: its header and its arrays by group.
  *
- * @param name The file name, for error messages.
- * @throws {CheckpointError} If the bytes are not a complete checkpoint.
+ * @param fail Makes the error for a file that cannot be read, from the reason.
+ * @throws What `fail` makes, if the bytes are not a complete, undamaged such file.
  */
-export function decodeCheckpoint(bytes: Uint8Array, name: string): Checkpoint {
-  const fail = (what: string) => unreadable(name, what);
-  const { header, payloadStart } = decodeHeader(bytes, name);
+export function decodeFloatFile<T>(
+  bytes: Uint8Array,
+  name: string,
+  magic: Uint8Array,
+  fail: (why: string) => Error,
+): { header: T; groups: Record<string, Float32Array[]> } {
+  const { header, payloadStart } = decodeHeader<T & { groups: Record<string, number[]>; payloadSha256?: string }>(
+    bytes,
+    name,
+    magic,
+    fail,
+  );
   let offset = payloadStart;
-  const read = (group: (typeof GROUPS)[number]) =>
-    (header.groups[group] ?? []).map((length) => {
+  const groups: Record<string, Float32Array[]> = {};
+  for (const [group, lengths] of Object.entries(header.groups)) {
+    groups[group] = lengths.map((length) => {
       const end = offset + 4 * length;
       if (end > bytes.length) throw fail(`truncated payload in ${group}`);
       const a = new Float32Array(bytes.slice(offset, end).buffer);
       offset = end;
       return a;
     });
-  const [encoder, em, ev, policy, pm, pv] = GROUPS.map(read) as Float32Array[][];
-  if (offset !== bytes.length) throw fail(`${bytes.length - offset} trailing bytes`);
-  if (header.payloadSha256 !== undefined && sha256(bytes.subarray(payloadStart)) !== header.payloadSha256) {
-    throw fail("its weights and optimiser state do not match their sha256 (the file is damaged)");
   }
+  if (offset !== bytes.length) throw fail(`${bytes.length - offset} trailing bytes`);
+  // Checkpoints written before the checksum existed have none, and load unchecked.
+  if (header.payloadSha256 !== undefined && sha256(bytes.subarray(payloadStart)) !== header.payloadSha256) {
+    throw fail(
+      `its ${
+        magic === MAGIC ? "weights and optimiser state" : "contents"
+      } do not match their sha256 (the file is damaged)`,
+    );
+  }
+  return { header, groups };
+}
+
+/**
+ * Decodes a checkpoint.
+ *
+ * @param name The file name, for error messages.
+ * @throws {CheckpointError} If the bytes are not a complete checkpoint.
+ */
+export function decodeCheckpoint(bytes: Uint8Array, name: string): Checkpoint {
+  const { header, groups } = decodeFloatFile<Header>(bytes, name, MAGIC, (why) => unreadable(name, why));
+  const [encoder, em, ev, policy, pm, pv] = GROUPS.map((g) => groups[g] ?? []);
   const hasPolicy = header.policyAdamStep !== null;
   return {
     config: upgradeConfig(header.config),
@@ -213,7 +255,7 @@ export async function loadCheckpointConfig(path: string): Promise<TrainConfig | 
       ? Math.min(new DataView(prefix.buffer).getUint32(MAGIC.length, true), (await file.stat()).size)
       : 0;
     const bytes = new Uint8Array([...prefix, ...await readUpTo(file, headerLength)]);
-    return upgradeConfig(decodeHeader(bytes, path).header.config);
+    return upgradeConfig(decodeHeader<Header>(bytes, path).header.config);
   } finally {
     file.close();
   }

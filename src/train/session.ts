@@ -109,6 +109,8 @@ export interface Session {
   iterate(): Promise<SessionStep>;
   /** Everything needed to continue the session later, read back from the backend. */
   checkpoint(): Promise<Checkpoint>;
+  /** P(t|x) of every image of `images` now, `count × |T|` row-major; null where P(T|X) is not learned. */
+  policyProbsOf(images: Dataset): Promise<Float32Array | null>;
   /** Frees every tensor of the session. */
   dispose(): void;
 }
@@ -183,6 +185,27 @@ async function checkpointOf(config: TrainConfig, s: State): Promise<Checkpoint> 
     policy: s.policyParams ? await readParams(s.policyParams) : null,
     policyAdam: s.policyAdam ? await s.policyAdam.state() : null,
   };
+}
+
+/** P(t|x) of `ds`'s images, a training batch of them at a time. */
+async function policyProbsOf(config: TrainConfig, s: State, ds: Dataset): Promise<Float32Array | null> {
+  if (!s.policyParams) return null;
+  const t = datasetCropGrid(ds).count;
+  const out = new Float32Array(ds.count * t);
+  for (let first = 0; first < ds.count; first += config.batch) {
+    const indices = Array.from({ length: Math.min(config.batch, ds.count - first) }, (_, i) => first + i);
+    const probs = tf.tidy(() =>
+      policyProbs(
+        policyLogits(s.policyParams!, tf.tensor4d(renderImages(ds, indices), [indices.length, ds.side, ds.side, 1])),
+      )
+    );
+    try {
+      out.set(await probs.data(), first * t);
+    } finally {
+      probs.dispose();
+    }
+  }
+  return out;
 }
 
 /** A batch that also holds P(T|X)'s forward pass on it until its P-step. */
@@ -424,6 +447,7 @@ export function createSession(config: TrainConfig, ds: Dataset, options: Session
     },
     iterate,
     checkpoint: () => checkpointOf(config, s),
+    policyProbsOf: (images) => policyProbsOf(config, s, images),
     dispose() {
       endEpoch();
       s.snapshots?.images.dispose();

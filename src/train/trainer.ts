@@ -2,15 +2,16 @@
  * The trainer: one run of SimCLR, CRL-TAC or the oracle ablation in a run folder. It drives a
  * training session (./session.ts, where the iteration is written) to the end, and writes what
  * the session computes: every iteration's record to `log.jsonl`, P(T|X) of a few test images to
- * `policy-snapshots.jsonl`, an atomic checkpoint after every epoch, and `summary.json`. A resumed
- * run replays exactly what an uninterrupted one computes.
+ * `policy-snapshots.jsonl`, an atomic checkpoint after every epoch, run snapshots at chosen
+ * iterations (./run_snapshot.ts), and `summary.json`. A resumed run replays exactly what an
+ * uninterrupted one computes.
  *
  * @module
  */
 
 import { type BackendInfo, describeBackend, useBackend } from "../backend.ts";
 import { UsageError, UserError } from "../cli.ts";
-import { iterationsPerEpoch, scienceDiff, type TrainConfig } from "../config.ts";
+import { iterationsPerEpoch, PROFILES, scienceDiff, type TrainConfig } from "../config.ts";
 import { fsError, removeLeftovers, writeFileAtomic } from "../files.ts";
 import { lockFolder } from "../lock.ts";
 import { datasetSide, loadDataset, takeFirst } from "../data/dataset.ts";
@@ -19,6 +20,7 @@ import { peakResidentBytes } from "../memory.ts";
 import { Progress } from "../progress.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { readJsonLines, runFiles, weightsHash } from "./run_folder.ts";
+import { defaultSnapshotSteps, saveSnapshot } from "./run_snapshot.ts";
 import { checkStockOnMesa } from "./stock_kernels.ts";
 import { createSession, DivergenceError, type PolicySnapshot, SNAPSHOT_IMAGES, type StepRecord } from "./session.ts";
 
@@ -67,6 +69,12 @@ export interface TrainOptions {
    * that both train alike. Not on wasm, where stock tfjs cannot train convolutions. @default false
    */
   readonly stockKernels?: boolean;
+  /**
+   * The iterations (1-based, at most the run's last) after which a run snapshot is written: the
+   * encoder, and P(t|x) of the landscape's images where it is learned. @default
+   * {@linkcode defaultSnapshotSteps} of the run's length
+   */
+  readonly snapshots?: readonly number[];
 }
 
 /**
@@ -132,9 +140,13 @@ function meanOf(records: StepRecord[]): Record<string, number | null> {
  *
  * @throws {DivergenceError} When a loss becomes NaN or infinite.
  * @throws {UserError} When another process holds the run folder, or it holds a run of a
- *   different config, or a checkpoint without `resume`.
+ *   different config, or a checkpoint without `resume`, or a snapshot is asked for past the
+ *   run's last iteration.
  */
 export async function train(config: TrainConfig, options: TrainOptions): Promise<TrainSummary> {
+  const total = iterationsPerEpoch(config) * config.epochs;
+  const late = options.snapshots?.find((step) => !(Number.isInteger(step) && step >= 1 && step <= total));
+  if (late !== undefined) throw new UsageError(`--snapshots ${late}: the run has iterations 1 to ${total}`);
   const lock = await lockFolder(options.dir, "run folder");
   try {
     const removed = await removeLeftovers(options.dir);
@@ -183,6 +195,10 @@ async function trainLocked(config: TrainConfig, options: TrainOptions): Promise<
   const perEpoch = iterationsPerEpoch(config);
   const total = perEpoch * config.epochs;
   const recorded = new Set(snapshotSteps(total));
+  const runSnapshots = new Set(options.snapshots ?? defaultSnapshotSteps(total));
+  const landscapeImages = runSnapshots.size > 0 && config.method === "crltac"
+    ? takeFirst(ds, Math.min(PROFILES[config.profile].eval.landscapeImages, ds.count))
+    : null;
   const session = createSession(config, ds, {
     saved,
     snapshots: snapshotSet && { images: snapshotSet, at: (step) => recorded.has(step) },
@@ -210,6 +226,15 @@ async function trainLocked(config: TrainConfig, options: TrainOptions): Promise<
       epochRecords.push(record);
       await appendLine(logFile, files.log, record);
       if (snapshot) await appendLine(snapshotFile!, files.snapshots, snapshot);
+      if (runSnapshots.has(session.step)) {
+        const probs = landscapeImages && await session.policyProbsOf(landscapeImages);
+        await saveSnapshot(options.dir, {
+          config,
+          step: session.step,
+          encoder: (await session.checkpoint()).encoder,
+          policyProbs: probs ? { images: landscapeImages!.count, probs } : null,
+        });
+      }
       options.onStep?.(record);
       progress?.update(
         session.step,

@@ -1,24 +1,34 @@
 import assert from "node:assert/strict";
 import { useBackend } from "../../src/backend.ts";
 import { type Method, resolveConfig } from "../../src/config.ts";
-import { bestByLambda, landscapeOfRun, type LandscapeRow, wholeDigitCrossing } from "../../src/eval/landscape.ts";
+import {
+  beatsFor,
+  bestByLambda,
+  curvePath,
+  intersect,
+  landscapeCurve,
+  landscapeOfRun,
+  type LandscapeRow,
+  wholeDigitCrossing,
+} from "../../src/eval/landscape.ts";
+import { listSnapshots } from "../../src/train/run_snapshot.ts";
 import { tf } from "../../src/tf.ts";
 import { train } from "../../src/train/trainer.ts";
 
 await useBackend("wasm");
 
-/** A tiny trained run of `method` in a temporary folder. */
-async function tinyRun(method: Method): Promise<string> {
+/** A tiny trained run of `method` in a temporary folder, with run snapshots after the iterations `snapshots`. */
+async function tinyRun(method: Method, epochs = 1, snapshots: number[] = []): Promise<string> {
   const dir = await Deno.makeTempDir();
   const config = resolveConfig("smoke", "shifted", method, 4, {
     trainSize: 32,
     batch: 8,
     crops: 4,
     policyCrops: 4,
-    epochs: 1,
+    epochs,
     backend: "wasm",
   });
-  await train(config, { dir, progress: false });
+  await train(config, { dir, progress: false, snapshots });
   return dir;
 }
 
@@ -96,4 +106,65 @@ Deno.test("bestByLambda() gives the pieces of the upper envelope of the lines I 
   assert.deepEqual(middle.map((b) => b.name), ["partial", "wholeDigit", "uniform"]);
   assert.ok(Math.abs(middle[1]!.from - 0.01 / 2.197) < 1e-12);
   assert.deepEqual(bestByLambda([at("uniform", 0, 5)]), [{ name: "uniform", from: 0, to: null }]);
+});
+
+Deno.test("landscapeCurve() follows the landscape along the run's snapshots, its last entry the final weights' landscape", async () => {
+  for (const method of ["crltac", "oracle"] as const) {
+    const dir = await tinyRun(method, 2, [1, 3, 8]);
+    try {
+      assert.deepEqual(await listSnapshots(dir), [1, 3, 8]);
+      const options = { images: 16, progress: false };
+      const before = tf.memory().numTensors;
+      const final = await landscapeOfRun(dir, options);
+      const curve = (await landscapeCurve(dir, options))!;
+      assert.equal(tf.memory().numTensors, before);
+      assert.deepEqual(curve.entries.map((e) => e.iteration), [1, 3, 8]);
+      assert.deepEqual(curve.entries.at(-1)!.rows, final.rows, method);
+      assert.deepEqual(JSON.parse(await Deno.readTextFile(curvePath(dir))), curve);
+      for (const e of curve.entries) {
+        assert.equal(e.gap, row("centre", e.rows).objective - row("wholeDigit", e.rows).objective);
+        assert.deepEqual(
+          e.window,
+          intersect(
+            beatsFor(row("wholeDigit", e.rows), row("centre", e.rows)),
+            beatsFor(row("wholeDigit", e.rows), row("uniform", e.rows)),
+          ),
+        );
+      }
+      // The training moved the encoder: each snapshot has its own landscape.
+      assert.notDeepEqual(curve.entries[0]!.rows, curve.entries[2]!.rows);
+      // Entries of unchanged snapshots are kept: a damaged one would show if it were read again.
+      const kept = { ...curve, entries: curve.entries.map((e) => ({ ...e, gap: -1 })) };
+      await Deno.writeTextFile(curvePath(dir), JSON.stringify(kept));
+      assert.deepEqual((await landscapeCurve(dir, options))!.entries.map((e) => e.gap), [-1, -1, -1]);
+      // Another batch is another landscape: computed again.
+      const other = (await landscapeCurve(dir, { ...options, batch: 4 }))!;
+      assert.equal(other.batch, 4);
+      assert.ok(other.entries.every((e) => e.gap !== -1));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+});
+
+Deno.test("beatsFor() and intersect() give the λ ranges in which one distribution scores higher", () => {
+  const r = (objective: number, entropy: number): LandscapeRow => ({
+    name: "uniform",
+    objective,
+    entropy,
+    score: 0,
+    nonEmptyMass: 0,
+    oracleMass: 0,
+  });
+  const whole = r(0.4, Math.log(9)), centre = r(0.41, 0), uniform = r(0.1, Math.log(289));
+  const overCentre = beatsFor(whole, centre)!;
+  assert.ok(Math.abs(overCentre.from - 0.01 / Math.log(9)) < 1e-12 && overCentre.to === null);
+  const overUniform = beatsFor(whole, uniform)!;
+  assert.ok(overUniform.from === 0 && Math.abs(overUniform.to! - 0.3 / Math.log(289 / 9)) < 1e-12);
+  assert.deepEqual(intersect(overCentre, overUniform), { from: overCentre.from, to: overUniform.to });
+  // A centre crop too far ahead: the window closes before it opens.
+  assert.equal(intersect(beatsFor(whole, r(0.9, 0)), overUniform), null);
+  assert.deepEqual(beatsFor(centre, whole), { from: 0, to: overCentre.from });
+  assert.equal(beatsFor(r(0, 1), r(1, 1)), null);
+  assert.deepEqual(beatsFor(r(1, 1), r(0, 1)), { from: 0, to: null });
 });

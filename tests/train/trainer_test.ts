@@ -5,6 +5,7 @@ import { tf } from "../../src/tf.ts";
 import { type PolicySnapshot, SNAPSHOT_IMAGES, type StepRecord } from "../../src/train/session.ts";
 import { snapshotSteps, train } from "../../src/train/trainer.ts";
 import { loadCheckpoint } from "../../src/train/checkpoint.ts";
+import { listSnapshots, snapshotPath } from "../../src/train/run_snapshot.ts";
 import { usingStockKernels } from "../../src/model/ops.ts";
 import { encoderSpecs } from "../../src/model/encoder.ts";
 import { initialValues } from "../../src/model/params.ts";
@@ -39,6 +40,8 @@ const tinyArgs = (out: string) => [
   "3",
   "--backend",
   "wasm",
+  "--snapshots",
+  "2,6,12",
   "--out",
   out,
 ];
@@ -181,6 +184,12 @@ Deno.test("a run killed mid-epoch and resumed ends with the same weights as one 
     assert.deepEqual(strip(logB), strip(logA));
     const snapshots = (dir: string) => Deno.readTextFile(`${dir}/policy-snapshots.jsonl`);
     assert.equal(await snapshots(killed), await snapshots(whole));
+    // Run snapshots too, the one of the replayed epoch written again: the same bytes.
+    assert.deepEqual(await listSnapshots(killed), [2, 6, 12]);
+    for (const step of [2, 6, 12]) {
+      const [a, b] = await Promise.all([whole, killed].map((dir) => Deno.readFile(snapshotPath(dir, step))));
+      assert.deepEqual(b, a, `snapshot ${step}`);
+    }
   }, [whole, killed]);
 });
 
