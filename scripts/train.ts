@@ -9,7 +9,7 @@ import { ConfigError, METHODS, PROFILE_NAMES, resolveConfig } from "../src/confi
 import { configErrorText, overrideSpecs, overrideUsage, readOverrides, seedParser } from "../src/train/options.ts";
 import { DATASET_NAMES } from "../src/data/dataset.ts";
 import { SHORT_RUN } from "../src/train/run_snapshot.ts";
-import { train } from "../src/train/trainer.ts";
+import { train, TrainingStopped } from "../src/train/trainer.ts";
 
 const USAGE = `
 Usage: deno task train --profile ${PROFILE_NAMES.join("|")} --data ${DATASET_NAMES.join("|")}
@@ -20,7 +20,8 @@ summary.json (at the end). A profile sets the defaults below (in brackets); any 
 it. Methods: crltac learns P(T|X), simclr keeps it uniform, oracle (an ablation, not in the paper)
 fixes it on the 9 crops inside each image's digit cell.
 
-  --resume             continue from DIR/checkpoint.bin (same final weights as a run never stopped)
+  --resume             continue from DIR/checkpoint.bin (same final weights as a run never stopped;
+                       Ctrl-C stops a run after the iteration under way, with a checkpoint of it)
   --snapshots LIST     iterations after which DIR/snapshots/step-N.bin keeps the encoder (and
                        CRL-TAC's P(t|x) of the landscape's images), for \`deno task landscape\`'s
                        curve: comma-separated iterations, or none (default: 32, 64, 128, … and
@@ -58,13 +59,20 @@ await runMain(USAGE, async (args) => {
     if (e instanceof ConfigError) throw new UsageError(configErrorText(e, overrides));
     throw e;
   }
-  const summary = await train(config, {
-    dir: o.out,
-    resume: o.resume ?? false,
-    ...(o.mnist ? { mnistDir: o.mnist } : {}),
-    stockKernels: o["stock-kernels"] ?? false,
-    ...(o.snapshots ? { snapshots: o.snapshots } : {}),
-  });
+  let summary;
+  try {
+    summary = await train(config, {
+      dir: o.out,
+      resume: o.resume ?? false,
+      ...(o.mnist ? { mnistDir: o.mnist } : {}),
+      stockKernels: o["stock-kernels"] ?? false,
+      ...(o.snapshots ? { snapshots: o.snapshots } : {}),
+    });
+  } catch (e) {
+    if (!(e instanceof TrainingStopped)) throw e;
+    console.error(e.message);
+    return 130;
+  }
   console.error(
     `trained in ${
       (summary.trainMs / 1000).toFixed(1)

@@ -3,14 +3,33 @@
  * locks released), run once, newest first, then exit 130 as an interrupted shell command does.
  * One listener runs every cleanup, so that no cleanup's exit cuts another short.
  *
+ * Work that can stop cleanly at its next step (training, which then writes a checkpoint) defers
+ * Ctrl-C ({@linkcode deferInterrupt}): the first only asks it to stop; a second Ctrl-C, or
+ * SIGTERM (how a study stops its runs), interrupts at once as above.
+ *
  * @module
  */
 
 // Windows has no SIGTERM (and refuses a listener for it); Ctrl-Break is its other interrupt.
 const SIGNALS: readonly Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT", "SIGBREAK"] : ["SIGINT", "SIGTERM"];
 const cleanups: (() => void)[] = [];
+const deferrals: Deferral[] = [];
+const listeners = new Map<Deno.Signal, () => void>();
 
-function interrupted(): void {
+interface Deferral {
+  requested: boolean;
+  readonly message: string;
+}
+
+function interrupted(signal: Deno.Signal): void {
+  const waiting = deferrals.filter((d) => !d.requested);
+  if (signal === "SIGINT" && waiting.length > 0) {
+    for (const d of waiting) {
+      d.requested = true;
+      console.error(d.message);
+    }
+    return;
+  }
   for (const cleanup of cleanups.splice(0).reverse()) {
     try {
       cleanup();
@@ -21,18 +40,62 @@ function interrupted(): void {
   Deno.exit(130);
 }
 
+/** Listens to the signals while anything is registered, and only then (a listener keeps them from ending the process). */
+function listen(): void {
+  const wanted = cleanups.length > 0 || deferrals.length > 0;
+  if (wanted && listeners.size === 0) {
+    for (const s of SIGNALS) {
+      const listener = () => interrupted(s);
+      listeners.set(s, listener);
+      Deno.addSignalListener(s, listener);
+    }
+  } else if (!wanted) {
+    for (const [s, listener] of listeners) Deno.removeSignalListener(s, listener);
+    listeners.clear();
+  }
+}
+
 /**
  * Runs `cleanup` if the process is interrupted.
  *
  * @returns Forgets `cleanup` (the work it guarded is over).
  */
 export function onInterrupt(cleanup: () => void): () => void {
-  if (cleanups.length === 0) { for (const s of SIGNALS) Deno.addSignalListener(s, interrupted); }
   cleanups.push(cleanup);
+  listen();
   return () => {
     const i = cleanups.indexOf(cleanup);
     if (i < 0) return;
     cleanups.splice(i, 1);
-    if (cleanups.length === 0) { for (const s of SIGNALS) Deno.removeSignalListener(s, interrupted); }
+    listen();
+  };
+}
+
+/** A deferred Ctrl-C: whether one came, and the end of the deferral. */
+export interface DeferredInterrupt {
+  /** Whether Ctrl-C asked the work to stop at its next step. */
+  readonly requested: boolean;
+  /** Ends the deferral: Ctrl-C interrupts at once again. */
+  release(): void;
+}
+
+/**
+ * Defers Ctrl-C until the caller checks {@linkcode DeferredInterrupt.requested} at its next
+ * step; the first Ctrl-C prints `message`.
+ */
+export function deferInterrupt(message: string): DeferredInterrupt {
+  const d: Deferral = { requested: false, message };
+  deferrals.push(d);
+  listen();
+  return {
+    get requested() {
+      return d.requested;
+    },
+    release() {
+      const i = deferrals.indexOf(d);
+      if (i < 0) return;
+      deferrals.splice(i, 1);
+      listen();
+    },
   };
 }

@@ -35,6 +35,18 @@ export interface Checkpoint {
   /** Null for SimCLR (P(T|X) fixed uniform). */
   readonly policy: Float32Array[] | null;
   readonly policyAdam: AdamState | null;
+  /**
+   * Where the epoch under way stands, in a checkpoint written part-way through one (training
+   * stopped by Ctrl-C): the generator's state when it began (its order is drawn from it) and its
+   * iterations completed. Absent at an epoch's end.
+   */
+  readonly epochStart?: EpochStart;
+}
+
+/** The start of an epoch under way, and how far it got. */
+export interface EpochStart {
+  readonly rng: PrngState;
+  readonly iterations: number;
 }
 
 const MAGIC = new TextEncoder().encode("CRLTAC1\n");
@@ -55,6 +67,7 @@ interface Header {
   elapsedMs: number;
   encoderAdamStep: number;
   policyAdamStep: number | null;
+  epochStart?: EpochStart;
 }
 
 function sha256(bytes: Uint8Array): string {
@@ -85,6 +98,7 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
     elapsedMs: c.elapsedMs,
     encoderAdamStep: c.encoderAdam.step,
     policyAdamStep: c.policyAdam?.step ?? null,
+    ...(c.epochStart ? { epochStart: c.epochStart } : {}),
   }, GROUPS.map((g) => [g, groups[g]]));
 }
 
@@ -213,6 +227,7 @@ export function decodeCheckpoint(bytes: Uint8Array, name: string): Checkpoint {
     encoderAdam: { step: header.encoderAdamStep, m: em!, v: ev! },
     policy: hasPolicy ? policy! : null,
     policyAdam: hasPolicy ? { step: header.policyAdamStep!, m: pm!, v: pv! } : null,
+    ...(header.epochStart ? { epochStart: header.epochStart } : {}),
   };
 }
 

@@ -18,7 +18,7 @@
 
 import { iterationsPerEpoch, type PolicyEstimator, type TrainConfig } from "../config.ts";
 import { type Dataset, datasetCropGrid, renderImages } from "../data/dataset.ts";
-import { Prng } from "../data/prng.ts";
+import { Prng, type PrngState } from "../data/prng.ts";
 import { cropStats } from "../data/crop_stats.ts";
 import { encoderSpecs } from "../model/encoder.ts";
 import { disposeParams, initialValues, makeParams, type Params, readParams } from "../model/params.ts";
@@ -125,6 +125,8 @@ interface State {
   policyParams: Params | null;
   policyAdam: Adam | null;
   rng: Prng;
+  /** The generator's state when the epoch under way began. */
+  epochRng: PrngState | null;
   epoch: number;
   step: number;
   elapsedMs: number;
@@ -159,6 +161,7 @@ function createState(config: TrainConfig, ds: Dataset, options: SessionOptions):
     policyParams,
     policyAdam,
     rng: saved ? Prng.fromState(saved.rng) : Prng.fromSeed(config.seed, "train"),
+    epochRng: saved?.epochStart?.rng ?? null,
     epoch: saved?.epoch ?? 0,
     step: saved?.step ?? 0,
     elapsedMs: saved?.elapsedMs ?? 0,
@@ -173,7 +176,7 @@ function snapshotState(asked: NonNullable<SessionOptions["snapshots"]>): NonNull
   return { images, indices, at: asked.at };
 }
 
-async function checkpointOf(config: TrainConfig, s: State): Promise<Checkpoint> {
+async function checkpointOf(config: TrainConfig, s: State, epochIterations: number): Promise<Checkpoint> {
   return {
     config,
     epoch: s.epoch,
@@ -184,6 +187,7 @@ async function checkpointOf(config: TrainConfig, s: State): Promise<Checkpoint> 
     encoderAdam: await s.encoderAdam.state(),
     policy: s.policyParams ? await readParams(s.policyParams) : null,
     policyAdam: s.policyAdam ? await s.policyAdam.state() : null,
+    ...(epochIterations > 0 ? { epochStart: { rng: s.epochRng!, iterations: epochIterations } } : {}),
   };
 }
 
@@ -382,6 +386,7 @@ export function createSession(config: TrainConfig, ds: Dataset, options: Session
   const s = createState(config, ds, options);
   const perEpoch = iterationsPerEpoch(config);
   let cursor: EpochCursor | null = null;
+  let resumedIterations = options.saved?.epochStart?.iterations ?? 0;
   let failed = false;
   const batchAt = (order: number[], it: number) =>
     makeBatch(ds, order.slice(it * config.batch, (it + 1) * config.batch));
@@ -398,8 +403,14 @@ export function createSession(config: TrainConfig, ds: Dataset, options: Session
     const t0 = performance.now();
     try {
       if (!cursor) {
-        const order = s.rng.shuffle(Array.from({ length: ds.count }, (_, i) => i));
-        cursor = { order, it: 0, batch: batchAt(order, 0), probs: null, next: null };
+        const images = Array.from({ length: ds.count }, (_, i) => i);
+        // Resumed part-way through an epoch: its order drawn again from the generator's state at
+        // its start, the generator itself where the last iteration left it.
+        const it = resumedIterations;
+        if (it === 0) s.epochRng = s.rng.state();
+        const order = (it === 0 ? s.rng : Prng.fromState(s.epochRng!)).shuffle(images);
+        resumedIterations = 0;
+        cursor = { order, it, batch: batchAt(order, it), probs: null, next: null };
       }
       const c = cursor;
       c.probs ??= await hostProbabilities(policyAt(config, s, s.step), c.batch);
@@ -446,7 +457,7 @@ export function createSession(config: TrainConfig, ds: Dataset, options: Session
       return s.epoch >= config.epochs;
     },
     iterate,
-    checkpoint: () => checkpointOf(config, s),
+    checkpoint: () => checkpointOf(config, s, cursor?.it ?? resumedIterations),
     policyProbsOf: (images) => policyProbsOf(config, s, images),
     dispose() {
       endEpoch();

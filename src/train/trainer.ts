@@ -2,9 +2,9 @@
  * The trainer: one run of SimCLR, CRL-TAC or the oracle ablation in a run folder. It drives a
  * training session (./session.ts, where the iteration is written) to the end, and writes what
  * the session computes: every iteration's record to `log.jsonl`, P(T|X) of a few test images to
- * `policy-snapshots.jsonl`, an atomic checkpoint after every epoch, run snapshots at chosen
- * iterations (./run_snapshot.ts), and `summary.json`. A resumed run replays exactly what an
- * uninterrupted one computes.
+ * `policy-snapshots.jsonl`, an atomic checkpoint after every epoch (and after the iteration
+ * under way when Ctrl-C stops it), run snapshots at chosen iterations (./run_snapshot.ts), and
+ * `summary.json`. A resumed run replays exactly what an uninterrupted one computes.
  *
  * @module
  */
@@ -13,6 +13,7 @@ import { type BackendInfo, describeBackend, useBackend } from "../backend.ts";
 import { UsageError, UserError } from "../cli.ts";
 import { iterationsPerEpoch, PROFILES, scienceDiff, type TrainConfig } from "../config.ts";
 import { fsError, removeLeftovers, writeFileAtomic } from "../files.ts";
+import { deferInterrupt } from "../interrupt.ts";
 import { lockFolder } from "../lock.ts";
 import { datasetSide, loadDataset, takeFirst } from "../data/dataset.ts";
 import { useStockKernels, usingStockKernels } from "../model/ops.ts";
@@ -33,6 +34,14 @@ export { DivergenceError, type PolicySnapshot, type StepRecord };
  */
 export function snapshotSteps(total: number): number[] {
   return [...new Set([total / 16, total / 4, total / 2, total].map((x) => Math.max(1, Math.ceil(x))))];
+}
+
+/** Training stopped by Ctrl-C, after a checkpoint of the last iteration it completed. */
+export class TrainingStopped extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TrainingStopped";
+  }
 }
 
 /** What a finished run leaves in `summary.json`. */
@@ -210,6 +219,9 @@ async function trainLocked(config: TrainConfig, options: TrainOptions): Promise<
   const snapshotFile = snapshotSet ? await Deno.open(files.snapshots, { append: true }) : null;
   const kernelsBefore = usingStockKernels();
   useStockKernels(stock);
+  const stop = deferInterrupt(
+    "\nstopping after this iteration, with a checkpoint (Ctrl-C again to stop at once, losing the epoch under way)",
+  );
   try {
     let epochRecords: StepRecord[] = [];
     while (!session.done) {
@@ -241,10 +253,18 @@ async function trainLocked(config: TrainConfig, options: TrainOptions): Promise<
         `epoch ${record.epoch}/${config.epochs} h ${record.hLoss.toFixed(3)}` +
           (record.pLoss === null ? "" : ` P-mass ${record.nonEmptyMass.toFixed(2)} H ${record.entropy.toFixed(2)}`),
       );
-      if (session.epoch === record.epoch) {
+      const epochEnded = session.epoch === record.epoch;
+      if (epochEnded) {
         await saveCheckpoint(files.checkpoint, await session.checkpoint());
         log.push(...epochRecords);
         epochRecords = [];
+      }
+      if (stop.requested && !session.done) {
+        if (!epochEnded) await saveCheckpoint(files.checkpoint, await session.checkpoint());
+        progress?.finish();
+        throw new TrainingStopped(
+          `stopped after iteration ${session.step} of ${total}; ${files.checkpoint} holds it: continue with --resume`,
+        );
       }
     }
     progress?.finish();
@@ -264,6 +284,7 @@ async function trainLocked(config: TrainConfig, options: TrainOptions): Promise<
     await writeFileAtomic(files.summary, new TextEncoder().encode(JSON.stringify(summary, null, 2) + "\n"));
     return summary;
   } finally {
+    stop.release();
     useStockKernels(kernelsBefore);
     logFile.close();
     snapshotFile?.close();

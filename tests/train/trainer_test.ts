@@ -153,44 +153,54 @@ Deno.test("train() with tfjs's stock kernels follows the fast paths' run, and re
   await useBackend("wasm");
 });
 
-Deno.test("a run killed mid-epoch and resumed ends with the same weights as one never stopped", async () => {
+Deno.test("a run killed mid-epoch, or stopped by Ctrl-C, and resumed ends with the same weights as one never stopped", async (t) => {
   const whole = await Deno.makeTempDir();
-  const killed = await Deno.makeTempDir();
+  const stopped = [await Deno.makeTempDir(), await Deno.makeTempDir()];
   await tempDir(async () => {
     const run = (args: string[]) => new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "piped" });
     const full = await run(tinyArgs(whole)).output();
     assert.ok(full.success, new TextDecoder().decode(full.stderr));
-    const child = run(tinyArgs(killed)).spawn();
-    // Wait until epoch 2 is under way (one checkpoint written, steps of the next epoch logged).
     const perEpoch = 4;
-    for (;;) {
-      await new Promise((r) => setTimeout(r, 50));
-      const log = await Deno.readTextFile(`${killed}/log.jsonl`).catch(() => "");
-      if (log.split("\n").filter((l) => l).length >= perEpoch + 1) break;
+    for (const [i, signal] of (["SIGKILL", "SIGINT"] as const).entries()) {
+      await t.step(signal, async () => {
+        const killed = stopped[i]!;
+        const lines = async () =>
+          (await Deno.readTextFile(`${killed}/log.jsonl`).catch(() => "")).split("\n").filter((l) => l);
+        const child = run(tinyArgs(killed)).spawn();
+        // Wait until epoch 2 is under way (one checkpoint written, steps of the next epoch logged).
+        while ((await lines()).length < perEpoch + 1) await new Promise((r) => setTimeout(r, 50));
+        child.kill(signal);
+        const status = await child.status;
+        const stderr = await new Response(child.stderr).text();
+        const saved = await loadCheckpoint(`${killed}/checkpoint.bin`);
+        assert.ok(saved && saved.epoch >= 1 && saved.epoch < 3, `stopped after epoch ${saved?.epoch}`);
+        if (signal === "SIGINT") {
+          // Ctrl-C: the iteration under way is finished and checkpointed, part-way through an epoch.
+          assert.equal(status.code, 130, stderr);
+          assert.match(stderr, /stopped after iteration \d+ of 12; .*checkpoint\.bin holds it: continue with --resume/);
+          assert.equal(saved.step, (await lines()).length);
+          assert.equal(saved.epochStart?.iterations ?? 0, saved.step % perEpoch);
+        }
+        const resumed = await run([...tinyArgs(killed), "--resume"]).output();
+        assert.ok(resumed.success, new TextDecoder().decode(resumed.stderr));
+        const a = JSON.parse(await Deno.readTextFile(`${whole}/summary.json`));
+        const b = JSON.parse(await Deno.readTextFile(`${killed}/summary.json`));
+        assert.equal(b.weightsSha256, a.weightsSha256);
+        const logA = await Deno.readTextFile(`${whole}/log.jsonl`);
+        const logB = await Deno.readTextFile(`${killed}/log.jsonl`);
+        const strip = (log: string) => log.split("\n").filter((l) => l).map((l) => ({ ...JSON.parse(l), ms: 0 }));
+        assert.deepEqual(strip(logB), strip(logA));
+        const snapshots = (dir: string) => Deno.readTextFile(`${dir}/policy-snapshots.jsonl`);
+        assert.equal(await snapshots(killed), await snapshots(whole));
+        // Run snapshots too, the one of the replayed epoch written again: the same bytes.
+        assert.deepEqual(await listSnapshots(killed), [2, 6, 12]);
+        for (const step of [2, 6, 12]) {
+          const [x, y] = await Promise.all([whole, killed].map((dir) => Deno.readFile(snapshotPath(dir, step))));
+          assert.deepEqual(y, x, `snapshot ${step}`);
+        }
+      });
     }
-    child.kill("SIGKILL");
-    await child.status;
-    await child.stderr.cancel();
-    const saved = await loadCheckpoint(`${killed}/checkpoint.bin`);
-    assert.ok(saved && saved.epoch >= 1 && saved.epoch < 3, `killed after epoch ${saved?.epoch}`);
-    const resumed = await run([...tinyArgs(killed), "--resume"]).output();
-    assert.ok(resumed.success, new TextDecoder().decode(resumed.stderr));
-    const a = JSON.parse(await Deno.readTextFile(`${whole}/summary.json`));
-    const b = JSON.parse(await Deno.readTextFile(`${killed}/summary.json`));
-    assert.equal(b.weightsSha256, a.weightsSha256);
-    const logA = await Deno.readTextFile(`${whole}/log.jsonl`);
-    const logB = await Deno.readTextFile(`${killed}/log.jsonl`);
-    const strip = (log: string) => log.split("\n").filter((l) => l).map((l) => ({ ...JSON.parse(l), ms: 0 }));
-    assert.deepEqual(strip(logB), strip(logA));
-    const snapshots = (dir: string) => Deno.readTextFile(`${dir}/policy-snapshots.jsonl`);
-    assert.equal(await snapshots(killed), await snapshots(whole));
-    // Run snapshots too, the one of the replayed epoch written again: the same bytes.
-    assert.deepEqual(await listSnapshots(killed), [2, 6, 12]);
-    for (const step of [2, 6, 12]) {
-      const [a, b] = await Promise.all([whole, killed].map((dir) => Deno.readFile(snapshotPath(dir, step))));
-      assert.deepEqual(b, a, `snapshot ${step}`);
-    }
-  }, [whole, killed]);
+  }, [whole, ...stopped]);
 });
 
 Deno.test("a diverging run stops with the step and the last good checkpoint", async () => {
