@@ -13,6 +13,9 @@ const run = (name: string, args: string[]) => runDeno(["run", "--allow-all", scr
 const TRAIN = ["--profile", "smoke", "--data", "shifted", "--method", "crltac", "--seed", "0", "--out", "/tmp/x"];
 
 /** Each case: the command line, and the first line of stderr it must print (then exit 2). */
+// A smoke run's command line (32 iterations), into a folder that cannot be made: an error must come first.
+const SMOKE_ORACLE = "--profile smoke --data shifted --method oracle --seed 0 --out /nonexistent/x".split(" ");
+
 const USAGE_ERRORS: [string, string[], string][] = [
   ["train", [...TRAIN, "--epoch", "3"], "error: unknown option --epoch (did you mean --epochs?)"],
   ["train", TRAIN.slice(0, 8), "error: missing --out"],
@@ -77,42 +80,8 @@ const USAGE_ERRORS: [string, string[], string][] = [
   ["reproduce", ["--profile", "smoke", "--seeds", "0,1,0"], "error: --seeds 0,1,0: 0 is given twice"],
   ["reproduce", ["--profile", "smoke", "--jobs", "2.5"], "error: --jobs 2.5: must be an integer ≥ 1"],
   ["reproduce", ["--profile", "smoke", "--jobs", "0"], "error: --jobs 0: must be an integer ≥ 1"],
-  [
-    "train",
-    [
-      "--profile",
-      "smoke",
-      "--data",
-      "shifted",
-      "--method",
-      "oracle",
-      "--seed",
-      "0",
-      "--out",
-      "/nonexistent/x",
-      "--snapshots",
-      "8,0",
-    ],
-    "error: --snapshots 0: an iteration must be an integer ≥ 1",
-  ],
-  [
-    "train",
-    [
-      "--profile",
-      "smoke",
-      "--data",
-      "shifted",
-      "--method",
-      "oracle",
-      "--seed",
-      "0",
-      "--out",
-      "/nonexistent/x",
-      "--snapshots",
-      "33",
-    ],
-    "error: --snapshots 33: the run has iterations 1 to 32",
-  ],
+  ["train", [...SMOKE_ORACLE, "--snapshots", "8,0"], "error: --snapshots 0: an iteration must be an integer ≥ 1"],
+  ["train", [...SMOKE_ORACLE, "--snapshots", "33"], "error: --snapshots 33: the run has iterations 1 to 32"],
   ["merge", ["--out", "/tmp/x"], "error: name at least one shard folder after --out DIR"],
   ["sweep", ["--grid", "pstep", "--only", "nothing"], "error: --only nothing: no such variant in pstep"],
   ["bench", ["--images", "1000"], "error: --images 1000: must be at most 256"],
