@@ -14,6 +14,7 @@ import { landscapeCurveFigure } from "../src/report/charts.ts";
 import { curveMarkdown, landscapeMarkdown } from "../src/report/landscape_report.ts";
 import { loadCheckpoint } from "../src/train/checkpoint.ts";
 import { runFiles } from "../src/train/run_folder.ts";
+import { listSnapshots, loadSnapshot, snapshotPath } from "../src/train/run_snapshot.ts";
 
 const USAGE = `
 Usage: deno task landscape --run DIR [--images N] [--batch N] [--mnist DIR]
@@ -46,17 +47,19 @@ await runMain(USAGE, async (args) => {
     mnist: { type: "string" },
   }).values;
   const saved = await loadCheckpoint(runFiles(o.run).checkpoint);
-  if (!saved) throw new UsageError(`--run ${o.run}: it holds no checkpoint.bin (train the run first)`);
-  const images = o.images ?? PROFILES[saved.config.profile].eval.landscapeImages;
-  if (images > saved.config.trainSize) {
-    throw new UsageError(`--images ${images}: the run trained on ${saved.config.trainSize} images`);
+  const first = (await listSnapshots(o.run))[0];
+  const config = saved?.config ?? (first ? (await loadSnapshot(snapshotPath(o.run, first))).config : null);
+  if (!config) throw new UsageError(`--run ${o.run}: it holds no checkpoint.bin (train the run first)`);
+  const images = o.images ?? PROFILES[config.profile].eval.landscapeImages;
+  if (images > config.trainSize) {
+    throw new UsageError(`--images ${images}: the run trained on ${config.trainSize} images`);
   }
   const options = {
     images,
     ...(o.batch ? { batch: o.batch } : {}),
     ...(o.mnist ? { mnistDir: o.mnist } : {}),
   };
-  const finished = saved.epoch >= saved.config.epochs;
+  const finished = saved !== null && saved.epoch >= saved.config.epochs;
   if (finished) {
     // Released on exit; a training of the same folder would change the weights under the landscape.
     await lockFolder(o.run, "run folder");
@@ -74,7 +77,9 @@ await runMain(USAGE, async (args) => {
     console.error(`wrote ${curvePath(o.run)} and ${svg}`);
   } else if (!finished) {
     throw new UsageError(
-      `--run ${o.run}: its training stopped at epoch ${saved.epoch} of ${saved.config.epochs} and it has no snapshots (resume it first)`,
+      `--run ${o.run}: its training stopped at epoch ${
+        saved!.epoch
+      } of ${config.epochs} and it has no snapshots (resume it first)`,
     );
   }
 });
