@@ -19,6 +19,7 @@ export type BackendChoice = typeof BACKEND_CHOICES[number];
 
 /** What was chosen, for logs and results. */
 export interface BackendInfo {
+  /** The tfjs backend in use. */
   readonly backend: BackendName;
   /** The WebGPU adapter's description, when there is one. */
   readonly adapter: string | null;
