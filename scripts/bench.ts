@@ -21,11 +21,11 @@ import { MESA_LOOP_ITERATIONS } from "../src/train/stock_kernels.ts";
 import { Progress } from "../src/progress.ts";
 import { type Tensor, tf } from "../src/tf.ts";
 
-/** Kernels listed per step by `--profile` (the JSON has all). */
-const PROFILE_ROWS = 12;
+/** Kernels listed per step by `--kernels` (the JSON has all). */
+const KERNEL_ROWS = 12;
 
 const USAGE = `
-Usage: deno task bench [--json] [--check] [--profile] [--backend NAME] [--reps N] [--images N]
+Usage: deno task bench [--json] [--check] [--kernels] [--backend NAME] [--reps N] [--images N]
                        [--baseline-backend NAME] [--mnist DIR]
 
 Times, after warm-up steps, the median of N of: (a) an encoder h-step on images × 8 crops,
@@ -36,7 +36,7 @@ wasm, where evaluation fits probes). (a)–(c) with this package's kernels and w
 kernels.
 
   --json                   print one JSON object instead of the table
-  --profile                time each kernel of one step of (a)–(c) and list where the time goes
+  --kernels                time each kernel of one step of (a)–(c) and list where the time goes
                            (GPU time from timestamp queries on WebGPU; one read-back per kernel)
   --check                  first check, against a reference backend (wasm; cpu when benching
                            wasm), the steps' forward passes and every fast path of (a) and (b) at
@@ -69,7 +69,7 @@ await runMain(USAGE, async (args) => {
   const o = parseCli(args, {
     json: { type: "boolean" },
     check: { type: "boolean" },
-    profile: { type: "boolean" },
+    kernels: { type: "boolean" },
     backend: { type: "string", parse: choice(BACKEND_CHOICES) },
     "baseline-backend": { type: "string", parse: choice(BACKEND_CHOICES.filter((b) => b !== "auto")) },
     reps: { type: "string", parse: int(1) },
@@ -100,11 +100,11 @@ await runMain(USAGE, async (args) => {
   const withSteps = benchSteps(ds, sizes, rng);
   const work = stepWork(sizes);
   const eachStep = (steps: Record<StepName, () => Tensor[]>) => Object.entries(steps) as [StepName, () => Tensor[]][];
-  // One unit per phase: the check, each step profiled, timed and timed stock, and the probe.
+  // One unit per phase: the check, each step's kernels, each step timed and timed stock, and the probe.
   const stepCount = Object.keys(work).length;
   const progress = new Progress(
     "bench",
-    (o.check ? 1 : 0) + (o.profile ? stepCount : 0) + 2 * stepCount + 1,
+    (o.check ? 1 : 0) + (o.kernels ? stepCount : 0) + 2 * stepCount + 1,
     "phase",
   );
   let phasesDone = 0;
@@ -118,13 +118,13 @@ await runMain(USAGE, async (args) => {
     check = await checkAgainst(checkBackend, withSteps, checks);
   }
 
-  const profiles: Partial<Record<StepName, KernelTime[]>> = {};
-  if (o.profile) {
+  const kernels: Partial<Record<StepName, KernelTime[]>> = {};
+  if (o.kernels) {
     await withSteps(async (steps) => {
       for (const [name, f] of eachStep(steps)) {
-        phase(`profiling ${name}`);
+        phase(`timing ${name}'s kernels`);
         await readOutputs(f); // compiles the shaders outside the profile
-        profiles[name] = await kernelProfile(f);
+        kernels[name] = await kernelProfile(f);
       }
     });
   }
@@ -205,7 +205,7 @@ await runMain(USAGE, async (args) => {
     ...(check ? { checkBackend, checkTolerance: CHECK_TOLERANCE, checks: check.ops } : {}),
     versions: info.versions,
     steps: results,
-    ...(o.profile ? { profile: profiles } : {}),
+    ...(o.kernels ? { kernels } : {}),
   };
   const failed = Object.entries(check?.steps ?? {}).filter(([, e]) => !(e <= CHECK_TOLERANCE));
   for (const [name, e] of failed) {
@@ -244,12 +244,12 @@ await runMain(USAGE, async (args) => {
     [header, ...rows].map((r) => r.map((v, i) => (i === 0 ? v.padEnd(10) : v.padStart(9))).join(" ")).join("\n"),
   );
   for (const [name, r] of Object.entries(results)) if (r.baselineNote) console.log(`${name}: ${r.baselineNote}`);
-  for (const [name, kernels] of Object.entries(profiles)) {
-    const total = kernels.reduce((sum, k) => sum + k.ms, 0);
+  for (const [name, list] of Object.entries(kernels)) {
+    const total = list.reduce((sum, k) => sum + k.ms, 0);
     console.log(
-      `\n${name}: ${total.toFixed(1)} ms in ${kernels.reduce((n, k) => n + k.calls, 0)} kernel calls; the most costly:`,
+      `\n${name}: ${total.toFixed(1)} ms in ${list.reduce((n, k) => n + k.calls, 0)} kernel calls; the most costly:`,
     );
-    for (const k of kernels.slice(0, PROFILE_ROWS)) {
+    for (const k of list.slice(0, KERNEL_ROWS)) {
       const share = total > 0 ? `${((100 * k.ms) / total).toFixed(1)}%` : "—";
       console.log(
         `  ${share.padStart(6)} ${k.ms.toFixed(1).padStart(9)} ms ${
