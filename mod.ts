@@ -6,7 +6,9 @@
  * report drawing stay inside the package, free to change.
  *
  * Pick a tfjs backend before any tensor work: {@linkcode useBackend} takes WebGPU on a real GPU
- * and tfjs's wasm backend elsewhere.
+ * and tfjs's wasm backend elsewhere. Tensors in and out are tfjs 4.22.0's: make and read them
+ * with `npm:@tensorflow/tfjs@4.22.0`: that version, the one this package imports, so that Deno
+ * loads tfjs once. The tensor types are exported by name.
  *
  * The datasets and the crop grid:
  *
@@ -25,9 +27,10 @@
  * (P-step) from the forward pass that drew them — as the trainer takes them:
  *
  * ```ts
+ * import * as tf from "npm:@tensorflow/tfjs@4.22.0";
  * import {
  *   encoderSpecs, hStep, initialValues, loadDataset, makeParams, policyForward, policySpecs, Prng, pStep,
- *   renderImages, takeFirst, tf, useBackend,
+ *   renderImages, takeFirst, useBackend,
  * } from "./mod.ts";
  * import assert from "node:assert";
  *
@@ -66,11 +69,14 @@
  */
 
 export { BACKEND_CHOICES, type BackendChoice, type BackendInfo, type BackendName, useBackend } from "./src/backend.ts";
-export { tf } from "./src/tf.ts";
+export type { Scalar, Tensor, Tensor2D, Tensor3D, Tensor4D, Variable } from "./src/tf.ts";
 export {
   CONFIG_FIELDS,
   ConfigError,
   type EvalConfig,
+  type FieldKey,
+  type FieldSpec,
+  type FieldValue,
   iterationsPerEpoch,
   type Method,
   METHODS,
@@ -78,6 +84,7 @@ export {
   type PolicyEstimator,
   type Profile,
   PROFILE_NAMES,
+  type ProfileDefaults,
   type ProfileName,
   PROFILES,
   resolveConfig,
@@ -86,11 +93,13 @@ export {
 } from "./src/config.ts";
 
 // Data: shifted MNIST, the crop grid, crop distributions built from what is known of an image.
-export { Prng } from "./src/data/prng.ts";
+export { Prng, type PrngState } from "./src/data/prng.ts";
+export type { Split } from "./src/data/mnist.ts";
 export {
   cellSquare,
   type Dataset,
   DATASET_NAMES,
+  type DatasetHashes,
   datasetHashes,
   type DatasetName,
   extractCrops,
@@ -117,9 +126,24 @@ export {
 export { type CropStats, cropStats } from "./src/data/crop_stats.ts";
 
 // Networks: f, g and P(T|X), and their parameters.
-export { disposeParams, initialValues, makeParams, type Params, readParams } from "./src/model/params.ts";
+export {
+  disposeParams,
+  type Init,
+  initialValues,
+  makeParams,
+  type Params,
+  type ParamSpec,
+  readParams,
+} from "./src/model/params.ts";
 export { allCropEmbeddings, allCropFeatures, embed, encoderSpecs, F_DIM } from "./src/model/encoder.ts";
-export { type PolicyForward, policyForward, policyLogits, policyProbs, policySpecs } from "./src/model/policy.ts";
+export {
+  type PolicyActivations,
+  type PolicyForward,
+  policyForward,
+  policyLogits,
+  policyProbs,
+  policySpecs,
+} from "./src/model/policy.ts";
 
 // Objectives: the h-step's Jensen bound, the P-step's three estimators of objective (2), and (2) itself.
 export { jensenLoss } from "./src/objective/hstep.ts";
@@ -149,7 +173,7 @@ export {
 } from "./src/train/trainer.ts";
 
 // Evaluation.
-export { type Model, type Representations, representations, type Weighting } from "./src/eval/features.ts";
+export { type Level, type Model, type Representations, representations, type Weighting } from "./src/eval/features.ts";
 export {
   fitProbe,
   PROBE_PROTOCOLS,
@@ -157,8 +181,26 @@ export {
   type ProbeFit,
   type ProbeOptions,
   type ProbeProtocol,
+  type ProbeStop,
 } from "./src/eval/probe.ts";
 export { randomPairs, uniformityPotential } from "./src/eval/metrics.ts";
-export { type EvalResult, evaluateRaw, evaluateRun, type RawResult } from "./src/eval/evaluate.ts";
-export { landscapeOfRun, type LandscapeResult } from "./src/eval/landscape.ts";
+export {
+  type DrawFigures,
+  type EvalResult,
+  type EvaluateOptions,
+  evaluateRaw,
+  evaluateRun,
+  type FigureInput,
+  type ProbeResult,
+  type RawResult,
+} from "./src/eval/evaluate.ts";
+export {
+  type BestRange,
+  type Crossing,
+  type LandscapeEntry,
+  landscapeOfRun,
+  type LandscapeOptions,
+  type LandscapeResult,
+  type LandscapeRow,
+} from "./src/eval/landscape.ts";
 export { runFigures } from "./src/report/run_figures.ts";

@@ -5,7 +5,7 @@
  */
 
 import { parseCli, runMain, UsageError, UserError } from "../src/cli.ts";
-import { type ProfileName } from "../src/config.ts";
+import type { ProfileName } from "../src/config.ts";
 import type { RawResult } from "../src/eval/evaluate.ts";
 import { fsError, writeTextAtomic } from "../src/files.ts";
 import { finishStudy } from "../src/report/finish.ts";

@@ -19,6 +19,7 @@ export type BackendChoice = typeof BACKEND_CHOICES[number];
 
 /** What was chosen, for logs and results. */
 export interface BackendInfo {
+  /** The tfjs backend in use. */
   readonly backend: BackendName;
   /** The WebGPU adapter's description, when there is one. */
   readonly adapter: string | null;
@@ -32,10 +33,13 @@ export interface BackendInfo {
  * Gives Mesa's Wayland probe a runtime folder when the environment has none: without one, every
  * first WebGPU adapter request on a headless machine printed "XDG_RUNTIME_DIR is invalid or not
  * set in the environment" twice, noise on a compute node. A private folder per user, kept for
- * the next run.
+ * the next run. Only where the env, sys and write permissions it takes are granted already: a
+ * program importing this package may grant fewer, and a notice is better than a permission prompt.
  */
 function quietWaylandProbe(): void {
-  if (Deno.env.get("XDG_RUNTIME_DIR") || Deno.build.os !== "linux") return;
+  const needs: Deno.PermissionDescriptor[] = [{ name: "env" }, { name: "sys", kind: "uid" }, { name: "write" }];
+  if (Deno.build.os !== "linux" || !needs.every((p) => Deno.permissions.querySync(p).state === "granted")) return;
+  if (Deno.env.get("XDG_RUNTIME_DIR")) return;
   const dir = `${Deno.env.get("TMPDIR") ?? "/tmp"}/crl-tac-runtime-${Deno.uid() ?? "user"}`;
   try {
     Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });

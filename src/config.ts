@@ -36,11 +36,13 @@ export interface TrainConfig {
   readonly profile: ProfileName;
   /** Dataset: "shifted" (84×84, 289 crops) or "original" (28×28, 9 crops). */
   readonly data: DatasetName;
+  /** `crltac` (P(T|X) learned), `simclr` (P fixed uniform) or `oracle` (P fixed on the whole-digit crops). */
   readonly method: Method;
   /** Seed of every random draw: initialisation, shuffling, crop sampling. */
   readonly seed: number;
   /** Training images used: the first `trainSize` of the 60,000. */
   readonly trainSize: number;
+  /** Passes over the training images. */
   readonly epochs: number;
   /** Images per iteration. */
   readonly batch: number;
@@ -99,10 +101,15 @@ export type ProfileDefaults = Omit<TrainConfig, "profile" | "data" | "method" | 
 
 /** A named set of defaults. */
 export interface Profile {
+  /** The name `--profile` takes. */
   readonly name: ProfileName;
+  /** What the profile is for, in one line (as `--help` lists it). */
   readonly description: string;
+  /** Its training defaults. */
   readonly train: ProfileDefaults;
+  /** Its evaluation sizes. */
   readonly eval: EvalConfig;
+  /** The seeds a study trains each method with. */
   readonly seeds: readonly number[];
 }
 
@@ -127,10 +134,13 @@ export type FieldValue =
 
 /** One field of the config: its default, its check, its command-line flag and help line. */
 export interface FieldSpec<T> {
+  /** The command-line option, without its dashes. */
   readonly flag: string;
   /** The value's placeholder in `--help`; switches (`--x` / `--no-x`) have none. */
   readonly placeholder?: string;
+  /** Its line in `--help`, after the flag. */
   readonly help: string;
+  /** How its values are read and checked. */
   readonly value: FieldValue;
   /** The default: one for every profile and dataset, one per profile, or one per dataset. */
   readonly default:
@@ -318,6 +328,13 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
 
 /** A bad configuration value: the field, its value as text, and the rule it breaks. */
 export class ConfigError extends Error {
+  /**
+   * The error `Config FIELD = VALUE: RULE`.
+   *
+   * @param field The field's name.
+   * @param value Its value, as given.
+   * @param rule The rule it breaks.
+   */
   constructor(readonly field: string, readonly value: string, readonly rule: string) {
     super(`Config ${field} = ${value}: ${rule}`);
     this.name = "ConfigError";

@@ -25,15 +25,20 @@ tf.env().set("PROD", true);
 await tf.setBackend("wasm");
 
 export { tf };
-export { Rank } from "npm:@tensorflow/tfjs@4.22.0";
-export type {
-  GradSaveFunc,
-  Scalar,
-  Tensor,
-  Tensor1D,
-  Tensor2D,
-  Tensor3D,
-  Tensor4D,
-  TensorContainer,
-  Variable,
-} from "npm:@tensorflow/tfjs@4.22.0";
+export type { GradSaveFunc, Rank, Tensor1D, TensorContainer } from "npm:@tensorflow/tfjs@4.22.0";
+
+// The tensor types of the public API (mod.ts), as aliases with their own docs: re-exported as they
+// are, they would bring tfjs's declarations, undocumented members and all, into this package's docs.
+
+/** A tfjs 4.22.0 tensor of any rank. */
+export type Tensor = tf.Tensor;
+/** A tfjs tensor of rank 0: one number, such as a loss. */
+export type Scalar = tf.Scalar;
+/** A tfjs tensor of rank 2, such as `[batch, features]`. */
+export type Tensor2D = tf.Tensor2D;
+/** A tfjs tensor of rank 3. */
+export type Tensor3D = tf.Tensor3D;
+/** A tfjs tensor of rank 4: images as `[batch, height, width, channels]`. */
+export type Tensor4D = tf.Tensor4D;
+/** A trainable tfjs tensor: a network's weights. */
+export type Variable = tf.Variable;

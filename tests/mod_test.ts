@@ -62,7 +62,6 @@ const EXPORTS = [
   "runFigures",
   "sampledPolicyLoss",
   "takeFirst",
-  "tf",
   "train",
   "uniformityPotential",
   "useBackend",

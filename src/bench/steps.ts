@@ -37,6 +37,13 @@ export type StepName = "h_step" | "p_step" | "p_step_exact" | "all_crops";
 /** Each step's outputs, computed on the current backend. */
 export type Steps = Record<StepName, () => Tensor[]>;
 
+/**
+ * Steps whose stock baseline the bench does not time on a CPU adapter at the CPU sizes: the exact
+ * P-step with tfjs's stock kernels took 131 and 151 s a step at 32 images on Mesa's lavapipe (2-core
+ * EPYC), 17 of the 19.5 minutes of a `--baseline-backend webgpu` bench there. `--images` times it.
+ */
+export const SLOW_STOCK_ON_CPU: readonly StepName[] = ["p_step_exact"];
+
 // Multiply-adds of one forward pass, from the layer shapes (src/model/encoder.ts, policy.ts).
 const ENCODER_CROP_MACS = 18 * 18 * 9 * 32 + 8 * 8 * 9 * 32 * 64 + 3 * 3 * 9 * 64 * 128 + 1152 * 200 +
   200 * 200 + 200 * 50;

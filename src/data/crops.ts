@@ -23,8 +23,11 @@ export interface CropGrid {
 
 /** An axis-aligned square region of an image (a digit's cell), in pixels. */
 export interface Square {
+  /** Top edge: the row of its first pixel. */
   readonly row: number;
+  /** Left edge: the column of its first pixel. */
   readonly col: number;
+  /** Side length in pixels. */
   readonly side: number;
 }
 

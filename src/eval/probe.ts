@@ -92,7 +92,9 @@ export interface ProbeFit {
   readonly mean: Float32Array | null;
   /** Per-feature divisor applied after the mean, or null without standardisation. */
   readonly scale: Float32Array | null;
+  /** Number of classes (columns of W). */
   readonly classes: number;
+  /** Features per sample (rows of W). */
   readonly dim: number;
   /** L-BFGS iterations taken. */
   readonly iterations: number;
@@ -100,6 +102,7 @@ export interface ProbeFit {
   readonly evaluations: number;
   /** Whether `gradNorm ≤ tol`. */
   readonly converged: boolean;
+  /** Why L-BFGS stopped. */
   readonly stopped: ProbeStop;
   /** Largest |gradient| of the scaled objective at the result: what `tol` is tested on. */
   readonly gradNorm: number;

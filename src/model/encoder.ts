@@ -14,7 +14,7 @@
  * @module
  */
 
-import { Rank, type Tensor2D, type Tensor4D, tf } from "../tf.ts";
+import { type Rank, type Tensor2D, type Tensor4D, tf } from "../tf.ts";
 import { biasAdd, conv2d, mapBatches, matMul, type Stride } from "./ops.ts";
 import { param, type Params, type ParamSpec } from "./params.ts";
 

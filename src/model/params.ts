@@ -19,8 +19,11 @@ export type Init = "he-normal" | "zeros";
 
 /** One parameter: its name, shape and initialisation. */
 export interface ParamSpec {
+  /** Layer and kind, as weights are keyed: `f/conv1/w`, `p/fc2/b`, … */
   readonly name: string;
+  /** The tensor's shape. */
   readonly shape: readonly number[];
+  /** How its values are drawn. */
   readonly init: Init;
 }
 

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { Rank, type Scalar, type Tensor, type Tensor2D, type Tensor4D, type TensorContainer, tf } from "../tf.ts";
+import { type Rank, type Scalar, type Tensor, type Tensor2D, type Tensor4D, type TensorContainer, tf } from "../tf.ts";
 import {
   avgPool2,
   avgPool2Grad,
@@ -81,7 +81,8 @@ export function policyPasses(n: number, perPass: number): [number, number][] {
 }
 
 /** What the backward pass of one pass reads: its images and each layer's output. */
-interface Activations {
+export interface PolicyActivations {
+  /** A copy of the pass's images, `[n,S,S,1]`. */
   readonly images: Tensor4D;
   /** relu(conv1), `[n,S,S,32]`. */
   readonly a1: Tensor4D;
@@ -96,7 +97,7 @@ interface Activations {
 // The network on one pass. One map of a pass is at most PASS_BYTES / 16 = 64 MiB, within the
 // smallest storage-buffer binding WebGPU allows (128 MiB), so only the convolutions, whose
 // gradients build larger tensors, split the batch further (src/model/ops.ts).
-function passForward(p: Params, images: Tensor4D): { logits: Tensor2D; activations: Activations } {
+function passForward(p: Params, images: Tensor4D): { logits: Tensor2D; activations: PolicyActivations } {
   const conv = (x: Tensor4D, name: string, inputGrad: boolean) => {
     const y = conv2d(x, param<Tensor4D>(p, `${name}/w`), { stride: 1, padding: "same", inputGrad });
     return tf.relu(biasAdd(y, param(p, `${name}/b`)));
@@ -116,7 +117,7 @@ function passForward(p: Params, images: Tensor4D): { logits: Tensor2D; activatio
  * gradients tfjs's tape would compute ({@linkcode passForward} under `tf.variableGrads`), the
  * same kernels in the same order, without running the forward pass again.
  */
-function passBackward(p: Params, a: Activations, dLogits: Tensor2D): Record<string, Tensor> {
+function passBackward(p: Params, a: PolicyActivations, dLogits: Tensor2D): Record<string, Tensor> {
   return tf.tidy(() => {
     const w = (name: string) => param<Tensor2D>(p, name);
     const grads: Record<string, Tensor> = {};
@@ -151,7 +152,8 @@ export interface PolicyForward {
   /** `[N,|T|]`. */
   readonly logits: Tensor2D;
   /** Each pass's images and activations. */
-  readonly passes: readonly Activations[];
+  readonly passes: readonly PolicyActivations[];
+  /** Frees the logits and every pass's activations (the caller's images stay). */
   dispose(): void;
 }
 

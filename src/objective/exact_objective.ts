@@ -22,7 +22,9 @@ import { type Tensor2D, tf } from "../tf.ts";
 
 /** I and H of each distribution, in nats. */
 export interface ExactObjective {
+  /** I(P), objective (2), per distribution. */
   readonly objective: Float64Array;
+  /** H(T|X) per distribution. */
   readonly entropy: Float64Array;
 }
 

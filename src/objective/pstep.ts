@@ -243,6 +243,7 @@ function estimate(
 
 /** The images a P-step is taken on. */
 export interface PolicyBatch {
+  /** The dataset the indices point into. */
   readonly ds: Dataset;
   /** Dataset indices. */
   readonly indices: readonly number[];
@@ -252,9 +253,13 @@ export interface PolicyBatch {
 
 /** What the P-step's loss depends on besides the data: λ, β, the estimator, and the own term. */
 export interface PolicyStepConfig {
+  /** λ, the weight of H(T|X) in the P-step's objective. */
   readonly lambda: number;
+  /** β, the inverse temperature of the similarities. */
   readonly beta: number;
+  /** Which estimator of objective (2) the loss uses. */
   readonly policyEstimator: PolicyEstimator;
+  /** Whether a crop's own term stays in its numerator, as objective (2) has it. */
   readonly policySelf: boolean;
 }
 

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type BackendChoice } from "../backend.ts";
+import type { BackendChoice } from "../backend.ts";
 import { UserError } from "../cli.ts";
 import { removeLeftovers } from "../files.ts";
 import { onInterrupt } from "../interrupt.ts";

@@ -16,19 +16,21 @@ import { type Tensor, tf, type Variable } from "../tf.ts";
 export interface AdamOptions {
   /** Step size. */
   readonly lr: number;
-  /** @default 0.9 */
+  /** Decay rate of the gradient's running mean. @default 0.9 */
   readonly beta1?: number;
-  /** @default 0.999 */
+  /** Decay rate of the squared gradient's running mean. @default 0.999 */
   readonly beta2?: number;
-  /** @default 1e-8 */
+  /** Added to the second moment's square root, against division by zero. @default 1e-8 */
   readonly epsilon?: number;
 }
 
 /** Adam's state, as plain arrays (for checkpoints). */
 export interface AdamState {
+  /** Updates applied so far (the bias corrections' exponent). */
   readonly step: number;
-  /** First and second moments, one array each per parameter, in parameter order. */
+  /** First moments, one array per parameter, in parameter order. */
   readonly m: Float32Array[];
+  /** Second moments, likewise. */
   readonly v: Float32Array[];
 }
 
@@ -43,6 +45,12 @@ export class Adam {
   readonly #epsilon: number;
   #step = 0;
 
+  /**
+   * An optimiser with zero moments, at step 0.
+   *
+   * @param params The parameters it updates, in the order their gradients and state are given.
+   * @param options Its hyper-parameters.
+   */
   constructor(params: Params, options: AdamOptions) {
     this.#params = params;
     this.#lr = options.lr;

@@ -21,6 +21,7 @@ import type { AdamState } from "./adam.ts";
 
 /** A saved training state. */
 export interface Checkpoint {
+  /** The run's resolved config; a resume must match it. */
   readonly config: TrainConfig;
   /** Epochs completed. */
   readonly epoch: number;
@@ -30,10 +31,13 @@ export interface Checkpoint {
   readonly rng: PrngState;
   /** Training time so far, across resumes. */
   readonly elapsedMs: number;
+  /** The encoder's weights, one array per parameter in the order of its specs. */
   readonly encoder: Float32Array[];
+  /** The encoder's optimiser state. */
   readonly encoderAdam: AdamState;
   /** Null for SimCLR (P(T|X) fixed uniform). */
   readonly policy: Float32Array[] | null;
+  /** P(T|X)'s optimiser state; null where P(T|X) is not learned. */
   readonly policyAdam: AdamState | null;
   /**
    * Where the epoch under way stands, in a checkpoint written part-way through one (training

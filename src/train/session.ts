@@ -31,20 +31,29 @@ import { type Batch, hStep } from "./step.ts";
 
 /** One line of `log.jsonl`: an iteration's losses and P(T|X) statistics on its batch. */
 export interface StepRecord {
+  /** The iteration, counted from 1. */
   readonly step: number;
+  /** The epoch it belongs to, counted from 1. */
   readonly epoch: number;
+  /** The h-step's loss: the Jensen bound on the batch's crops. */
   readonly hLoss: number;
   /** P-step loss −I − λH; null for SimCLR. */
   readonly pLoss: number | null;
   /** P-step objective I; null for SimCLR. */
   readonly pObjective: number | null;
+  /** H(T|x) of the P(T|X) the batch's crops were drawn from, mean over its images, in nats. */
   readonly entropy: number;
+  /** That P's mass on crops holding a digit pixel (the crop concentration), mean over images. */
   readonly nonEmptyMass: number;
+  /** Its mass on the 9 whole-digit crops, mean over images. */
   readonly oracleMass: number;
   /** Absent from logs written before it was recorded. */
   readonly halfCellMass?: number;
+  /** The expected fraction of a drawn crop's area inside the digit's cell. */
   readonly cellOverlap: number;
+  /** Its largest crop probability, mean over images. */
   readonly maxProb: number;
+  /** Wall time of the iteration in milliseconds. */
   readonly ms: number;
 }
 
@@ -53,6 +62,7 @@ export interface StepRecord {
  * so that a figure can show where P moved during training.
  */
 export interface PolicySnapshot {
+  /** The iteration after which P was read, counted from 1. */
   readonly step: number;
   /** Test-split indices of the images. */
   readonly images: readonly number[];
@@ -65,6 +75,11 @@ export const SNAPSHOT_IMAGES = 6;
 
 /** Training stopped because a loss was not finite. */
 export class DivergenceError extends Error {
+  /**
+   * The error, named `DivergenceError` in its stack and logs.
+   *
+   * @param message Which loss was not finite, and where.
+   */
   constructor(message: string) {
     super(message);
     this.name = "DivergenceError";
@@ -84,6 +99,7 @@ export interface SessionOptions {
 
 /** What one iteration gives. */
 export interface SessionStep {
+  /** Its losses and P(T|X) statistics, the line it adds to `log.jsonl`. */
   readonly record: StepRecord;
   /** P(t|x) of the snapshot images after it, when asked for. */
   readonly snapshot: PolicySnapshot | null;
@@ -91,6 +107,7 @@ export interface SessionStep {
 
 /** A training run in memory; see the module documentation. */
 export interface Session {
+  /** The run's resolved config. */
   readonly config: TrainConfig;
   /** Iterations completed. */
   readonly step: number;

@@ -26,7 +26,9 @@ export type Batch = PolicyBatch;
 
 /** A step's loss and the gradient of each parameter; the caller applies and frees them. */
 export interface StepGrads {
+  /** The step's loss, which it minimises. */
   readonly loss: Scalar;
+  /** The loss's gradient for each parameter, by parameter name. */
   readonly grads: Record<string, Tensor>;
 }
 

@@ -46,10 +46,15 @@ export class TrainingStopped extends Error {
 
 /** What a finished run leaves in `summary.json`. */
 export interface TrainSummary {
+  /** The run's resolved config. */
   readonly config: TrainConfig;
+  /** The backend it trained on (the last, after resumes). */
   readonly backend: BackendInfo;
+  /** Epochs trained. */
   readonly epochs: number;
+  /** Iterations trained. */
   readonly steps: number;
+  /** Training time in milliseconds, summed across resumes. */
   readonly trainMs: number;
   /** Mean of each logged quantity over the last epoch. */
   readonly final: Readonly<Record<string, number | null>>;

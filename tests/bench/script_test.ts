@@ -2,14 +2,14 @@ import assert from "node:assert/strict";
 
 import { runDeno, scriptPath } from "../subprocess.ts";
 
-Deno.test("deno task bench --json --check --profile reports every step, checked against cpu, with its kernels", async () => {
+Deno.test("deno task bench --json --check --kernels reports every step, checked against cpu, with its kernels", async () => {
   const out = await runDeno([
     "run",
     "--allow-all",
     scriptPath("bench"),
     "--json",
     "--check",
-    "--profile",
+    "--kernels",
     "--reps",
     "1",
     "--backend",
@@ -37,9 +37,9 @@ Deno.test("deno task bench --json --check --profile reports every step, checked 
     const paths = name === "h_step" || name === "p_step" ? 5 : 0;
     assert.ok(checks.length >= paths, `${name}: ${checks.length} fast paths checked`);
     for (const c of checks) assert.ok(c.error <= report.checkTolerance, `${name} ${c.name}: ${c.error}`);
-    const kernels = report.profile[name] as { kernel: string; calls: number; ms: number }[];
+    const kernels = report.kernels[name] as { kernel: string; calls: number; ms: number }[];
     assert.ok(kernels.length > 3 && kernels.every((k) => k.calls >= 1 && k.ms >= 0), name);
-    assert.ok(kernels.some((k) => k.kernel === "Conv2D"), `${name} profile names no Conv2D`);
+    assert.ok(kernels.some((k) => k.kernel === "Conv2D"), `${name} kernels name no Conv2D`);
   }
   // Stock tfjs cannot train convolutions on wasm: the baseline says so instead of a time.
   assert.equal(report.steps.h_step.baselineMs, null);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { kernelProfile, timed, timeMedian } from "../../src/bench/timing.ts";
 import { biasAdd, conv2d } from "../../src/model/ops.ts";
-import { Rank, tf } from "../../src/tf.ts";
+import { type Rank, tf } from "../../src/tf.ts";
 
 await tf.setBackend("wasm");
 
