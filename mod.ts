@@ -161,13 +161,21 @@ export { type ExactObjective, exactObjective } from "./src/objective/exact_objec
 // Training.
 export { type Batch, hStep, type PolicyStepGrads, pStep, type StepGrads } from "./src/train/step.ts";
 export { Adam, type AdamOptions, type AdamState } from "./src/train/adam.ts";
-export { type Checkpoint, loadCheckpoint } from "./src/train/checkpoint.ts";
+export { type Checkpoint, type EpochStart, loadCheckpoint } from "./src/train/checkpoint.ts";
+export {
+  defaultSnapshotSteps,
+  listSnapshots,
+  loadSnapshot,
+  type RunSnapshot,
+  snapshotPath,
+} from "./src/train/run_snapshot.ts";
 export { createSession, type Session, type SessionOptions, type SessionStep } from "./src/train/session.ts";
 export {
   DivergenceError,
   type PolicySnapshot,
   type StepRecord,
   train,
+  TrainingStopped,
   type TrainOptions,
   type TrainSummary,
 } from "./src/train/trainer.ts";
@@ -197,6 +205,10 @@ export {
 export {
   type BestRange,
   type Crossing,
+  type CurveEntry,
+  type LambdaRange,
+  type LandscapeCurve,
+  landscapeCurve,
   type LandscapeEntry,
   landscapeOfRun,
   type LandscapeOptions,

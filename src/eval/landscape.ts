@@ -298,7 +298,9 @@ export async function landscapeOfRun(dir: string, options: LandscapeOptions): Pr
 
 /** A range of λ; `to` null: every larger λ. */
 export interface LambdaRange {
+  /** Its smallest λ (excluded, unless 0). */
   readonly from: number;
+  /** Its largest λ (excluded); null: every larger λ. */
   readonly to: number | null;
 }
 
@@ -334,14 +336,23 @@ export interface CurveEntry {
 
 /** What `landscape-curve.json` holds: the landscape after each run snapshot, on the same images. */
 export interface LandscapeCurve {
+  /** The run folder. */
   readonly run: string;
+  /** The run's method. */
   readonly method: string;
+  /** The run's dataset. */
   readonly data: string;
+  /** The run's seed. */
   readonly seed: number;
+  /** The run's λ. */
   readonly lambda: number;
+  /** The run's β. */
   readonly beta: number;
+  /** Training images used (the first N). */
   readonly images: number;
+  /** Images per batch, one expectation over X' each. */
   readonly batch: number;
+  /** One entry per snapshot, in the order of their iterations. */
   readonly entries: readonly CurveEntry[];
 }
 

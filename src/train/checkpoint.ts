@@ -49,7 +49,9 @@ export interface Checkpoint {
 
 /** The start of an epoch under way, and how far it got. */
 export interface EpochStart {
+  /** The generator's state when the epoch began. */
   readonly rng: PrngState;
+  /** Its iterations completed. */
   readonly iterations: number;
 }
 

@@ -18,9 +18,11 @@ import { decodeFloatFile, encodeFloatFile } from "./checkpoint.ts";
 
 /** The encoder, and P(t|x) where it is learned, after iteration `step` of a run. */
 export interface RunSnapshot {
+  /** The run's resolved config. */
   readonly config: TrainConfig;
   /** Iterations completed. */
   readonly step: number;
+  /** The encoder's parameters, in the order of src/model/encoder.ts's `encoderSpecs()`. */
   readonly encoder: Float32Array[];
   /** P(t|x) of the first `images` training images, `images × |T|` row-major; null where P is fixed. */
   readonly policyProbs: { readonly images: number; readonly probs: Float32Array } | null;

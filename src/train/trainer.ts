@@ -38,6 +38,11 @@ export function snapshotSteps(total: number): number[] {
 
 /** Training stopped by Ctrl-C, after a checkpoint of the last iteration it completed. */
 export class TrainingStopped extends Error {
+  /**
+   * The error, named `TrainingStopped` in its stack and logs.
+   *
+   * @param message The last iteration trained, and how to continue.
+   */
   constructor(message: string) {
     super(message);
     this.name = "TrainingStopped";
