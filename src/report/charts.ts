@@ -125,13 +125,15 @@ export async function landscapeCurveFigure(curve: LandscapeCurve): Promise<strin
     }
   }
   const x = { field: "iteration", type: "quantitative", title: "iteration", scale: { type: "log" } } as const;
+  // On the line's own log axis (one y scale per panel), so that the axis reaches down to the mark.
+  const y = { field: "value", type: "quantitative", scale: { type: "log" } } as const;
   const rule = (value: number, label: string) => ({
     data: { values: [{ value, label }] },
     layer: [
-      { mark: { type: "rule", strokeDash: [4, 3], color: "#c33" }, encoding: { y: { field: "value" } } },
+      { mark: { type: "rule", strokeDash: [4, 3], color: "#c33" }, encoding: { y } },
       {
         mark: { type: "text", align: "left", dx: 4, dy: -6, color: "#c33", fontSize: 10 },
-        encoding: { y: { field: "value" }, x: { value: 0 }, text: { field: "label" } },
+        encoding: { y, x: { value: 0 }, text: { field: "label" } },
       },
     ],
   });
@@ -147,7 +149,7 @@ export async function landscapeCurveFigure(curve: LandscapeCurve): Promise<strin
         layer: [
           {
             data: { values: gaps },
-            mark: { type: "line", point: true, strokeWidth: 1.2, color: "#444" },
+            mark: { type: "line", point: { color: "#444" }, strokeWidth: 1.2, color: "#444" },
             encoding: {
               x,
               y: {
@@ -170,7 +172,7 @@ export async function landscapeCurveFigure(curve: LandscapeCurve): Promise<strin
             mark: { type: "line", point: true, strokeWidth: 1.2 },
             encoding: {
               x,
-              y: { field: "value", type: "quantitative", title: "λ", scale: { type: "log" } },
+              y: { ...y, title: "λ" },
               color: {
                 field: "series",
                 type: "nominal",

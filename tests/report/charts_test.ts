@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { curveEntry, type LandscapeCurve, type LandscapeRow } from "../../src/eval/landscape.ts";
 import {
+  landscapeCurveFigure,
   MAX_SORTED_POINTS,
   scatter2dFigure,
   sortedInnerProductsFigure,
@@ -154,4 +156,45 @@ Deno.test("trainingCurvesFigure() draws P's three masses and its entropy per ite
   assert.equal(countMarks(svg, "mark-line"), 4);
   await assert.rejects(trainingCurvesFigure([], "x", 289), /no iterations/);
   await assert.rejects(trainingCurvesFigure([{ ...points[0]!, entropy: NaN }], "x", 289), /not finite/);
+});
+
+Deno.test("landscapeCurveFigure() draws the gap and the window's ends on log axes, λ·ln 9 marked, and says what a log axis cannot show", async () => {
+  const row = (name: LandscapeRow["name"], objective: number, entropy: number): LandscapeRow => ({
+    name,
+    objective,
+    entropy,
+    score: 0,
+    nonEmptyMass: 1,
+    oracleMass: 1,
+  });
+  // The centre crop's lead falls, then reverses (a gap ≤ 0, left out of the log axis).
+  const entries = [[32, 0.08], [64, 0.06], [128, 0.03], [256, -0.001]].map(([iteration, gap]) =>
+    curveEntry(iteration!, "x", [
+      row("run", 0.35, Math.log(9)),
+      row("uniform", 0.002, Math.log(289)),
+      row("wholeDigit", 0.35, Math.log(9)),
+      row("centre", 0.35 + gap!, 0),
+    ])
+  );
+  const curve: LandscapeCurve = {
+    run: "r",
+    method: "oracle",
+    data: "shifted",
+    seed: 0,
+    lambda: 0.0025,
+    beta: 0.5,
+    images: 256,
+    batch: 64,
+    entries,
+  };
+  const svg = await landscapeCurveFigure(curve);
+  assert.ok(svg.startsWith("<svg"));
+  assert.ok(svg.includes("λ·ln 9 = 0.0055"), "the paper's λ·ln 9 marked");
+  assert.ok(svg.includes("1 gap(s) ≤ 0 not drawn"));
+  assert.equal(
+    countMarks(svg, "mark-symbol"),
+    3 + 4 + 3,
+    "3 gaps, 4 window closes, 3 window opens (the last opens at 0)",
+  );
+  await assert.rejects(landscapeCurveFigure({ ...curve, entries: [] }), /no snapshots/);
 });
