@@ -13,6 +13,7 @@ import { type BenchSizes, benchSteps, CROPS_PER_IMAGE, type StepName, stepWork }
 import { kernelProfile, type KernelTime, timed, timeMedian } from "../src/bench/timing.ts";
 import { choice, int, parseCli, runMain, UsageError } from "../src/cli.ts";
 import { loadDataset, takeFirst } from "../src/data/dataset.ts";
+import { checkMnistFolder } from "../src/data/mnist.ts";
 import { Prng } from "../src/data/prng.ts";
 import { fitProbe } from "../src/eval/probe.ts";
 import { readOutputs } from "../src/model/agreement.ts";
@@ -76,6 +77,7 @@ await runMain(USAGE, async (args) => {
     images: { type: "string", parse: int(2) },
     mnist: { type: "string" },
   }).values;
+  await checkMnistFolder(o.mnist);
   const reps = o.reps ?? 5;
   const images = o.images ?? null;
   if (images !== null && images > 256) throw new UsageError(`--images ${images}: must be at most 256`);

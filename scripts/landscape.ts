@@ -6,12 +6,12 @@
  */
 
 import { int, parseCli, runMain, UsageError } from "../src/cli.ts";
+import { checkMnistFolder } from "../src/data/mnist.ts";
 import { PROFILES } from "../src/config.ts";
 import { landscapeOfRun } from "../src/eval/landscape.ts";
 import { lockFolder } from "../src/lock.ts";
 import { landscapeMarkdown } from "../src/report/landscape_report.ts";
-import { loadCheckpoint } from "../src/train/checkpoint.ts";
-import { runFiles } from "../src/train/run_folder.ts";
+import { runCheckpoint } from "../src/train/run_folder.ts";
 
 const USAGE = `
 Usage: deno task landscape --run DIR [--images N] [--batch N] [--mnist DIR]
@@ -36,8 +36,8 @@ await runMain(USAGE, async (args) => {
     batch: { type: "string", parse: int(2) },
     mnist: { type: "string" },
   }).values;
-  const saved = await loadCheckpoint(runFiles(o.run).checkpoint);
-  if (!saved) throw new UsageError(`--run ${o.run}: it holds no checkpoint.bin (train the run first)`);
+  await checkMnistFolder(o.mnist);
+  const saved = await runCheckpoint(o.run);
   const images = o.images ?? PROFILES[saved.config.profile].eval.landscapeImages;
   if (images > saved.config.trainSize) {
     throw new UsageError(`--images ${images}: the run trained on ${saved.config.trainSize} images`);

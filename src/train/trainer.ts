@@ -11,14 +11,14 @@
 import { type BackendInfo, describeBackend, useBackend } from "../backend.ts";
 import { UsageError, UserError } from "../cli.ts";
 import { iterationsPerEpoch, scienceDiff, type TrainConfig } from "../config.ts";
-import { fsError, removeLeftovers, writeFileAtomic } from "../files.ts";
+import { fsError, openFolder, removeLeftovers, writeFileAtomic } from "../files.ts";
 import { lockFolder } from "../lock.ts";
 import { datasetSide, loadDataset, takeFirst } from "../data/dataset.ts";
 import { useStockKernels, usingStockKernels } from "../model/ops.ts";
 import { peakResidentBytes } from "../memory.ts";
 import { Progress } from "../progress.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import { readJsonLines, runFiles, weightsHash } from "./run_folder.ts";
+import { readJsonLines, RUN_FOLDER, runFiles, weightsHash } from "./run_folder.ts";
 import { checkStockOnMesa } from "./stock_kernels.ts";
 import { createSession, DivergenceError, type PolicySnapshot, SNAPSHOT_IMAGES, type StepRecord } from "./session.ts";
 
@@ -52,7 +52,7 @@ export interface TrainSummary {
 
 /** Options of {@linkcode train}. */
 export interface TrainOptions {
-  /** The run folder (created if needed). */
+  /** The run folder: new, empty, or a run folder of this package ({@linkcode RUN_FOLDER}). */
   readonly dir: string;
   /** Continue from `dir/checkpoint.bin` when it exists. */
   readonly resume?: boolean;
@@ -131,10 +131,12 @@ function meanOf(records: StepRecord[]): Record<string, number | null> {
  * Trains one run to the end, checkpointing every epoch, holding the run folder's lock throughout.
  *
  * @throws {DivergenceError} When a loss becomes NaN or infinite.
- * @throws {UserError} When another process holds the run folder, or it holds a run of a
- *   different config, or a checkpoint without `resume`.
+ * @throws {UserError} When the run folder holds anything but a run ({@linkcode RUN_FOLDER}),
+ *   another process holds it, or it holds a run of a different config, or a checkpoint without
+ *   `resume`.
  */
 export async function train(config: TrainConfig, options: TrainOptions): Promise<TrainSummary> {
+  await openFolder(options.dir, RUN_FOLDER);
   const lock = await lockFolder(options.dir, "run folder");
   try {
     const removed = await removeLeftovers(options.dir);
