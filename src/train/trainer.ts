@@ -20,6 +20,7 @@ import { Progress } from "../progress.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { readJsonLines, RUN_FOLDER, runFiles, weightsHash } from "./run_folder.ts";
 import { checkStockOnMesa } from "./stock_kernels.ts";
+import { checkFitsWasm } from "./wasm_fit.ts";
 import { createSession, DivergenceError, type PolicySnapshot, SNAPSHOT_IMAGES, type StepRecord } from "./session.ts";
 
 // The session's records and error are those of train() too.
@@ -131,11 +132,15 @@ function meanOf(records: StepRecord[]): Record<string, number | null> {
  * Trains one run to the end, checkpointing every epoch, holding the run folder's lock throughout.
  *
  * @throws {DivergenceError} When a loss becomes NaN or infinite.
- * @throws {UserError} When the run folder holds anything but a run ({@linkcode RUN_FOLDER}),
+ * @throws {UserError} When the run's P-step does not fit the wasm backend it would train on
+ *   ({@linkcode checkFitsWasm}), the run folder holds anything but a run ({@linkcode RUN_FOLDER}),
  *   another process holds it, or it holds a run of a different config, or a checkpoint without
  *   `resume`.
  */
 export async function train(config: TrainConfig, options: TrainOptions): Promise<TrainSummary> {
+  // Before the folder is touched: a run that cannot train here leaves nothing behind.
+  const backend = await useBackend(config.backend);
+  checkFitsWasm(config, backend.backend);
   await openFolder(options.dir, RUN_FOLDER);
   const lock = await lockFolder(options.dir, "run folder");
   try {
@@ -143,13 +148,13 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
     if (removed.length > 0 && options.progress !== false) {
       console.error(`removed ${removed.join(", ")} from ${options.dir}, left by an interrupted write`);
     }
-    return await trainLocked(config, options);
+    return await trainLocked(config, options, backend);
   } finally {
     lock.release();
   }
 }
 
-async function trainLocked(config: TrainConfig, options: TrainOptions): Promise<TrainSummary> {
+async function trainLocked(config: TrainConfig, options: TrainOptions, backend: BackendInfo): Promise<TrainSummary> {
   const files = runFiles(options.dir);
   const saved = await loadCheckpoint(files.checkpoint);
   if (saved && !options.resume) {
@@ -165,7 +170,6 @@ async function trainLocked(config: TrainConfig, options: TrainOptions): Promise<
   const log = await keepLines<StepRecord>(files.log, saved?.step ?? 0);
   checkLog(files.log, log, saved?.step ?? 0);
   if (config.method === "crltac") await keepLines<PolicySnapshot>(files.snapshots, saved?.step ?? 0);
-  const backend = await useBackend(config.backend);
   const stock = options.stockKernels ?? false;
   if (stock && backend.backend === "wasm") {
     throw new Error(
