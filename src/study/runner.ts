@@ -297,7 +297,8 @@ async function runLocked(o: StudyOptions, records: readonly RunRecord[]): Promis
       epochs: config.epochs,
       dir,
       work: async () => {
-        await Deno.mkdir(dir, { recursive: true });
+        // Marked before run.log goes in: the training it starts takes only a run folder.
+        await openFolder(dir, RUN_FOLDER);
         const files = runFiles(dir);
         const hasSummary = await Deno.stat(files.summary).then(() => true, () => false);
         if (!hasSummary) {
