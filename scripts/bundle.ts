@@ -7,6 +7,7 @@
  */
 
 import { parseCli, runMain, UsageError } from "../src/cli.ts";
+import { type FolderKind, writeFolderAtomic } from "../src/files.ts";
 import { Progress } from "../src/progress.ts";
 import { MNIST_FILES, mnistPath } from "../src/data/mnist.ts";
 
@@ -17,8 +18,8 @@ Usage: deno task bundle [--out DIR] [SCRIPT...]
 
 Writes into DIR (default: bundle/) SCRIPT.js for each script (default: ${ENTRIES.join(", ")}),
 tfjs-backend-wasm-simd.wasm, which the wasm backend loads from beside the bundle, and the four
-MNIST idx files gzipped (~11 MB). Copy DIR to the other machine and run, with a Deno of the same
-version, e.g.
+MNIST idx files gzipped (~11 MB). DIR must be new, empty or a bundle written there before, which
+is replaced. Copy DIR to the other machine and run, with a Deno of the same version, e.g.
 
   deno run --allow-all DIR/bench.js --mnist DIR --check
   deno run --allow-all DIR/train.js --mnist DIR --profile smoke --data shifted --method crltac --seed 0 --out run
@@ -27,6 +28,9 @@ version, e.g.
 `;
 
 const WASM = "tfjs-backend-wasm-simd.wasm";
+
+/** A bundle's folder, written whole. */
+const BUNDLE_FOLDER: FolderKind = { name: "bundle", whole: true };
 
 async function gzip(from: string, to: string): Promise<void> {
   const source = await Deno.open(from);
@@ -43,23 +47,27 @@ await runMain(USAGE, async (args) => {
   const names = positionals.length ? positionals : [...ENTRIES];
   // Each bundle takes seconds to tens of seconds; the copies one step more.
   const progress = new Progress("bundle", names.length + 1, "step");
-  progress.update(0, `scripts/${names[0]}.ts`);
-  await Deno.mkdir(out, { recursive: true });
-  for (const [i, name] of names.entries()) {
-    const entry = new URL(`./${name}.ts`, import.meta.url).pathname;
-    const bundled = await new Deno.Command(Deno.execPath(), {
-      args: ["bundle", "--quiet", "--platform", "deno", "-o", `${out}/${name}.js`, entry],
-      stdout: "inherit",
-      stderr: "inherit",
-    }).output();
-    if (!bundled.success) throw new Error(`deno bundle failed for scripts/${name}.ts`);
-    progress.update(i + 1, `bundled ${out}/${name}.js`);
-  }
-  const wasm = new URL(import.meta.resolve(`npm:@tensorflow/tfjs-backend-wasm@4.22.0/wasm-out/${WASM}`)).pathname;
-  await Deno.copyFile(wasm, `${out}/${WASM}`);
-  for (const file of Object.keys(MNIST_FILES) as (keyof typeof MNIST_FILES)[]) {
-    await gzip(mnistPath(file), `${out}/${file}.gz`);
-  }
-  progress.update(names.length + 1, `copied ${WASM} and the MNIST files (gzipped)`);
+  await writeFolderAtomic(out, BUNDLE_FOLDER, async (stage) => {
+    progress.update(0, `scripts/${names[0]}.ts`);
+    for (const [i, name] of names.entries()) {
+      const entry = new URL(`./${name}.ts`, import.meta.url).pathname;
+      // Written here rather than by deno bundle, so that a full disk is the one line naming the folder.
+      const bundled = await new Deno.Command(Deno.execPath(), {
+        args: ["bundle", "--quiet", "--platform", "deno", entry],
+        stdout: "piped",
+        stderr: "inherit",
+      }).output();
+      if (!bundled.success) throw new Error(`deno bundle failed for scripts/${name}.ts`);
+      await Deno.writeFile(`${stage}/${name}.js`, bundled.stdout);
+      progress.update(i + 1, `bundled ${name}.js`);
+    }
+    const wasm = new URL(import.meta.resolve(`npm:@tensorflow/tfjs-backend-wasm@4.22.0/wasm-out/${WASM}`)).pathname;
+    await Deno.copyFile(wasm, `${stage}/${WASM}`);
+    for (const file of Object.keys(MNIST_FILES) as (keyof typeof MNIST_FILES)[]) {
+      await gzip(mnistPath(file), `${stage}/${file}.gz`);
+    }
+    progress.update(names.length + 1, `copied ${WASM} and the MNIST files (gzipped)`);
+  });
   progress.finish();
+  console.error(`wrote ${out}/`);
 });

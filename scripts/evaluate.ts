@@ -7,12 +7,13 @@
 import { choice, parseCli, runMain, UsageError } from "../src/cli.ts";
 import { PROFILE_NAMES, PROFILES } from "../src/config.ts";
 import { DATASET_NAMES } from "../src/data/dataset.ts";
-import { evaluateRaw, evaluateRun } from "../src/eval/evaluate.ts";
+import { checkMnistFolder } from "../src/data/mnist.ts";
+import { evaluateRaw, evaluateRun, FEATURES_FOLDER } from "../src/eval/evaluate.ts";
 import { runFigures } from "../src/report/run_figures.ts";
-import { writeFileAtomic } from "../src/files.ts";
+import { checkFolder, checkOutputFile, writeFileAtomic } from "../src/files.ts";
 import { lockFolder } from "../src/lock.ts";
-import { loadCheckpoint } from "../src/train/checkpoint.ts";
-import { runFiles } from "../src/train/run_folder.ts";
+import { readRaw } from "../src/study/results.ts";
+import { runCheckpoint } from "../src/train/run_folder.ts";
 
 const USAGE = `
 Usage: deno task evaluate --run DIR [--save-features DIR] [--mnist DIR]
@@ -23,9 +24,11 @@ Usage: deno task evaluate --run DIR [--save-features DIR] [--mnist DIR]
                        concentration, uniformity, timings) and DIR/figures/; the probe sizes
                        are those of the run's profile
   --save-features DIR  also write the features and labels as raw little-endian arrays with
-                       DIR/manifest.json, for probing them in another tool
+                       DIR/manifest.json, for probing them in another tool; DIR must be new,
+                       empty, or features saved there before, which are replaced (a folder
+                       holding anything else is refused)
   --raw DATA           the raw-pixel baseline on DATA at the profile's probe sizes: prints JSON,
-                       or writes it to --out FILE
+                       or writes it to --out FILE (new, or a baseline written there before)
   --mnist DIR          read the MNIST idx files (optionally .gz) from DIR
 `;
 
@@ -40,16 +43,18 @@ await runMain(USAGE, async (args) => {
     out: { type: "string", needs: "raw" },
   }).values;
   if ((o.run === undefined) === (o.raw === undefined)) throw new UsageError("give exactly one of --run and --raw");
+  await checkMnistFolder(o.mnist);
   if (o.raw !== undefined) {
     if (o.profile === undefined) throw new UsageError("missing --profile (--raw probes at a profile's sizes)");
+    if (o.out) await checkOutputFile(o.out, "result file", (path) => readRaw(path).then(Boolean, () => false));
     const result = await evaluateRaw(o.raw, PROFILES[o.profile].eval, o.mnist);
     const json = JSON.stringify(result, null, 2) + "\n";
     if (o.out) await writeFileAtomic(o.out, new TextEncoder().encode(json));
     else console.log(json.trimEnd());
     return;
   }
-  const saved = await loadCheckpoint(runFiles(o.run!).checkpoint);
-  if (!saved) throw new UsageError(`--run ${o.run}: it holds no checkpoint.bin (train the run first)`);
+  const saved = await runCheckpoint(o.run!);
+  if (o["save-features"]) await checkFolder(o["save-features"], FEATURES_FOLDER);
   // Released on exit; a training of the same folder would change the weights under the evaluation.
   await lockFolder(o.run!, "run folder");
   const result = await evaluateRun(o.run!, {

@@ -6,9 +6,10 @@
  */
 
 import { int, parseCli, runMain, UsageError } from "../src/cli.ts";
+import { checkMnistFolder } from "../src/data/mnist.ts";
 import { PROFILES } from "../src/config.ts";
 import { curvePath, landscapeCurve, landscapeOfRun } from "../src/eval/landscape.ts";
-import { writeFileAtomic } from "../src/files.ts";
+import { checkInputFolder, writeFileAtomic } from "../src/files.ts";
 import { lockFolder } from "../src/lock.ts";
 import { landscapeCurveFigure } from "../src/report/charts.ts";
 import { curveMarkdown, landscapeMarkdown } from "../src/report/landscape_report.ts";
@@ -46,10 +47,15 @@ await runMain(USAGE, async (args) => {
     batch: { type: "string", parse: int(2) },
     mnist: { type: "string" },
   }).values;
+  await checkMnistFolder(o.mnist);
+  await checkInputFolder(o.run, "run folder");
+  // A run still in its first epoch has snapshots and no checkpoint yet: its curve can be drawn.
   const saved = await loadCheckpoint(runFiles(o.run).checkpoint);
   const first = (await listSnapshots(o.run))[0];
   const config = saved?.config ?? (first ? (await loadSnapshot(snapshotPath(o.run, first))).config : null);
-  if (!config) throw new UsageError(`--run ${o.run}: it holds no checkpoint.bin (train the run first)`);
+  if (!config) {
+    throw new UsageError(`Cannot read the run folder ${o.run}: it holds no checkpoint.bin (train the run first)`);
+  }
   const images = o.images ?? PROFILES[config.profile].eval.landscapeImages;
   if (images > config.trainSize) {
     throw new UsageError(`--images ${images}: the run trained on ${config.trainSize} images`);

@@ -7,7 +7,7 @@
 import { parseCli, runMain, UsageError, UserError } from "../src/cli.ts";
 import type { ProfileName } from "../src/config.ts";
 import type { RawResult } from "../src/eval/evaluate.ts";
-import { fsError, writeTextAtomic } from "../src/files.ts";
+import { checkInputFolder, type FolderKind, writeFolderAtomic, writeTextAtomic } from "../src/files.ts";
 import { finishStudy } from "../src/report/finish.ts";
 import { parseRunName } from "../src/study/plan.ts";
 import { readRaw, readRun, type RunRecord } from "../src/study/results.ts";
@@ -19,7 +19,8 @@ Combines the folders written by \`deno task reproduce --shard i/n --out SHARD_DI
 copies each run's results (eval.json, summary.json, landscape.json, log.jsonl,
 policy-snapshots.jsonl, figures/) and the raw baselines (from whichever shard holds them), then
 compares and reports as reproduce does (same table, REPORT.md, results.json, exit code). Shards may
-also be folders of \`reproduce --only\`; DIR must be new or empty.
+also be folders of \`reproduce --only\`; each must hold a finished run. DIR must be new, empty or
+a merge written there before, which is replaced.
 
   --update-fixtures    rewrite fixtures/<profile>.json from the merged results, as reproduce does
 `;
@@ -34,6 +35,9 @@ async function copyTree(from: string, to: string): Promise<void> {
 
 const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
 
+/** A merged study's folder, written whole. */
+const MERGED_FOLDER: FolderKind = { name: "merged study", whole: true };
+
 /** A run of a shard, read and checked. */
 interface ShardRun {
   readonly shard: string;
@@ -43,16 +47,16 @@ interface ShardRun {
 /**
  * Every run and raw baseline of the shards, each file checked, before anything is written.
  *
- * @throws {UserError} When a shard is missing, a run appears twice, or the shards mix profiles.
+ * @throws {UserError} When a shard is missing or holds no finished run, a run appears twice, or
+ *   the shards mix profiles.
  */
 async function readShards(shards: readonly string[]) {
   const runs: ShardRun[] = [];
   const raws = new Map<string, RawResult>();
   const profiles = new Set<ProfileName>();
   for (const shard of shards) {
-    if (!(await Deno.stat(shard).then((s) => s.isDirectory, () => false))) {
-      throw new UsageError(`${shard}: no such shard folder`);
-    }
+    await checkInputFolder(shard, "shard folder");
+    const before = runs.length;
     for await (const entry of Deno.readDir(shard)) {
       if (/^raw-(shifted|original)\.json$/.test(entry.name)) {
         const r = await readRaw(`${shard}/${entry.name}`);
@@ -67,8 +71,9 @@ async function readShards(shards: readonly string[]) {
       if (record.summary) profiles.add(record.summary.config.profile);
       runs.push({ shard, record });
     }
+    // A mistyped or unfinished shard would otherwise drop its runs from the report unsaid.
+    if (runs.length === before) throw new UserError(`Cannot merge the shard folder ${shard}: it holds no finished run`);
   }
-  if (runs.length === 0) throw new UsageError(`No runs found in ${shards.join(", ")}`);
   if (profiles.size !== 1) throw new UserError(`The shards mix profiles: ${[...profiles].join(", ")}`);
   return { runs, raws, profile: [...profiles][0]! };
 }
@@ -78,14 +83,12 @@ await runMain(USAGE, async (args) => {
   const shards = o.positionals;
   if (shards.length === 0) throw new UsageError("name at least one shard folder after --out DIR");
   const out = o.values.out.replace(/\/+$/, "");
-  if (await Deno.readDir(out)[Symbol.asyncIterator]().next().then((e) => !e.done, () => false)) {
-    throw new UsageError(`--out ${out}: the folder exists and is not empty (merge writes a new one)`);
-  }
   const { runs, raws, profile } = await readShards(shards);
+  // Directory order differs between machines; the report lists runs in one order everywhere.
+  const records = runs.map((r) => r.record).sort((a, b) => a.name.localeCompare(b.name, "en", { numeric: true }));
   // Written to a folder beside --out and renamed to it once complete: a merge that fails leaves
   // nothing behind.
-  const stage = `${out}.tmp-${Deno.pid}`;
-  try {
+  const comparison = await writeFolderAtomic(out, MERGED_FOLDER, async (stage) => {
     for (const { shard, record: { name } } of runs) {
       await Deno.mkdir(`${stage}/${name}`, { recursive: true });
       for (const file of ["eval.json", "summary.json", "landscape.json", "log.jsonl", "policy-snapshots.jsonl"]) {
@@ -97,12 +100,10 @@ await runMain(USAGE, async (args) => {
         await copyTree(`${shard}/${name}/figures`, `${stage}/${name}/figures`);
       }
     }
-    // Directory order differs between machines; the report lists runs in one order everywhere.
-    const records = runs.map((r) => r.record).sort((a, b) => a.name.localeCompare(b.name, "en", { numeric: true }));
     for (const r of raws.values()) {
       await writeTextAtomic(`${stage}/raw-${r.data}.json`, JSON.stringify(r, null, 2) + "\n");
     }
-    const comparison = await finishStudy({
+    return await finishStudy({
       profile,
       out: stage,
       records,
@@ -114,12 +115,7 @@ await runMain(USAGE, async (args) => {
       command: `deno task merge ${args.join(" ")}`,
       updateFixtures: o.values["update-fixtures"] ?? false,
     });
-    await Deno.remove(out).catch(() => {}); // an empty --out, which a rename cannot replace everywhere
-    await Deno.rename(stage, out);
-    console.error(`merged ${records.length} runs into ${out}/ (REPORT.md, results.json)`);
-    return comparison.failures.length === 0 ? 0 : 1;
-  } catch (e) {
-    await Deno.remove(stage, { recursive: true }).catch(() => {});
-    throw fsError(e, stage);
-  }
+  });
+  console.error(`merged ${records.length} runs into ${out}/ (REPORT.md, results.json)`);
+  return comparison.failures.length === 0 ? 0 : 1;
 });

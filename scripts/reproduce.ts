@@ -9,11 +9,13 @@ import { BACKEND_CHOICES, probeAdapter } from "../src/backend.ts";
 import { choice, int, list, type Parse, parseCli, runMain, UsageError } from "../src/cli.ts";
 import { PROFILE_NAMES, type ProfileName, PROFILES } from "../src/config.ts";
 import { DATASET_NAMES, datasetHashes, loadDataset } from "../src/data/dataset.ts";
+import { checkMnistFolder } from "../src/data/mnist.ts";
+import { checkFolder } from "../src/files.ts";
 import { jobsThatFit } from "../src/memory.ts";
 import { formatDuration } from "../src/progress.ts";
 import { finishStudy } from "../src/report/finish.ts";
 import { filterRuns, parseShard, type RunSpec, shardRuns, studyRuns } from "../src/study/plan.ts";
-import { runStudy, stopRunsOnSignal } from "../src/study/runner.ts";
+import { runStudy, stopRunsOnSignal, STUDY_FOLDER } from "../src/study/runner.ts";
 import { estimateStudySeconds } from "../src/study/estimate.ts";
 import { seedParser } from "../src/train/options.ts";
 
@@ -32,7 +34,8 @@ Exit code: 0 every checked comparison passes, 1 one fails (or a run failed), 2 u
                        Default: paper on a real GPU; elsewhere the estimated time is printed
                        and the command stops unless --yes is given
   --yes                run the paper profile without a real GPU
-  --out DIR            output folder (default results/<profile>)
+  --out DIR            output folder (default results/<profile>): new, empty, or a study
+                       folder of this package, which is continued
   --only FILTER        only runs matching dataset/method/seed, parts may be * (repeatable),
                        e.g. --only shifted/crltac --only original/*/0
   --seeds LIST         seeds, comma-separated (default: the profile's, 0,1,2,3)
@@ -91,6 +94,7 @@ await runMain(USAGE, async (args) => {
     "update-fixtures": { type: "boolean" },
     mnist: { type: "string" },
   }).values;
+  await checkMnistFolder(o.mnist);
   const started = performance.now();
   const backend = o.backend ?? "auto";
   const profileName: ProfileName = o.profile ?? "paper";
@@ -117,6 +121,8 @@ await runMain(USAGE, async (args) => {
     return 2;
   }
   const out = o.out ?? `results/${profileName}`;
+  // Before the datasets are checked (seconds); runStudy takes the folder.
+  await checkFolder(out, STUDY_FOLDER);
   const log = (line: string) => console.error(line);
   const estimate = gpu
     ? ""

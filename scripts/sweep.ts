@@ -7,16 +7,17 @@
 
 import { BACKEND_CHOICES } from "../src/backend.ts";
 import { choice, int, list, parseCli, runMain, UsageError, UserError } from "../src/cli.ts";
+import { checkMnistFolder } from "../src/data/mnist.ts";
 import { PROFILES } from "../src/config.ts";
 import { jobsThatFit } from "../src/memory.ts";
 import { formatDuration } from "../src/progress.ts";
 import { sweepMarkdown } from "../src/report/sweep_report.ts";
 import { parseShard, runName, shardRuns } from "../src/study/plan.ts";
 import { readRun } from "../src/study/results.ts";
-import { runStudy, stopRunsOnSignal } from "../src/study/runner.ts";
+import { runStudy, stopRunsOnSignal, STUDY_FOLDER } from "../src/study/runner.ts";
 import { aggregateSweep, GRIDS, sweepRuns } from "../src/study/sweep.ts";
 import { seedParser } from "../src/train/options.ts";
-import { writeFileAtomic } from "../src/files.ts";
+import { checkFolder, writeFileAtomic } from "../src/files.ts";
 
 const USAGE = `
 Usage: deno task sweep --grid NAME [options]
@@ -27,7 +28,8 @@ interrupted ones resume; shards split the runs over machines (run the sweep agai
 --shard over the union of their folders to write the table).
 
   --grid NAME          ${Object.keys(GRIDS).join(", ")}
-  --out DIR            output folder (default results/sweep-<grid>)
+  --out DIR            output folder (default results/sweep-<grid>): new, empty, or a study
+                       folder of this package, which is continued
   --seeds LIST         seeds, comma-separated (default: the grid's)
   --only LIST          only these variants, comma-separated
   --shard i/n          only every n-th run starting at the i-th
@@ -50,6 +52,7 @@ await runMain(USAGE, async (args) => {
     table: { type: "boolean" },
     mnist: { type: "string", conflicts: "table" },
   }).values;
+  await checkMnistFolder(o.mnist);
   const grid = GRIDS[o.grid]!;
   const names = grid.variants.map((v) => v.name);
   const unknown = o.only?.find((name) => !names.includes(name));
@@ -70,6 +73,7 @@ await runMain(USAGE, async (args) => {
   if (fit.warning) console.error(`warning: ${fit.warning}`);
   const jobs = fit.jobs;
   const out = o.out ?? `results/sweep-${grid.name}`;
+  await checkFolder(out, STUDY_FOLDER);
   const started = performance.now();
   const log = (line: string) => console.error(line);
   stopRunsOnSignal(log);

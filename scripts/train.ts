@@ -8,6 +8,7 @@ import { choice, int, list, parseCli, runMain, UsageError } from "../src/cli.ts"
 import { ConfigError, METHODS, PROFILE_NAMES, resolveConfig } from "../src/config.ts";
 import { configErrorText, overrideSpecs, overrideUsage, readOverrides, seedParser } from "../src/train/options.ts";
 import { DATASET_NAMES } from "../src/data/dataset.ts";
+import { checkMnistFolder } from "../src/data/mnist.ts";
 import { SHORT_RUN } from "../src/train/run_snapshot.ts";
 import { train, TrainingStopped } from "../src/train/trainer.ts";
 
@@ -16,9 +17,10 @@ Usage: deno task train --profile ${PROFILE_NAMES.join("|")} --data ${DATASET_NAM
                        --method ${METHODS.join("|")} --seed N --out DIR [options]
 
 Trains one run into DIR: checkpoint.bin (every epoch), log.jsonl (every iteration), and
-summary.json (at the end). A profile sets the defaults below (in brackets); any option overrides
-it. Methods: crltac learns P(T|X), simclr keeps it uniform, oracle (an ablation, not in the paper)
-fixes it on the 9 crops inside each image's digit cell.
+summary.json (at the end). DIR must be new, empty, or a run folder of this package (a folder
+holding anything else is refused). A profile sets the defaults below (in brackets); any option
+overrides it. Methods: crltac learns P(T|X), simclr keeps it uniform, oracle (an ablation, not
+in the paper) fixes it on the 9 crops inside each image's digit cell.
 
   --resume             continue from DIR/checkpoint.bin (same final weights as a run never stopped;
                        Ctrl-C stops a run after the iteration under way, with a checkpoint of it)
@@ -51,6 +53,7 @@ await runMain(USAGE, async (args) => {
     mnist: { type: "string" },
     "stock-kernels": { type: "boolean" },
   }).values;
+  await checkMnistFolder(o.mnist);
   const overrides = readOverrides(o);
   let config;
   try {

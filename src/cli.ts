@@ -3,7 +3,8 @@
  * order the user wrote them and reports the first bad one as written, `--help`, and exit codes —
  * 0 done, 1 failed, 2 the user's error: a usage error (one line saying what is wrong and one
  * pointing at `--help`), or what the user gave or left is unusable (one line: a folder in use, a
- * run of another config, a corrupt file, a full or read-only disk).
+ * run of another config, a corrupt file, a path that is missing or of the wrong kind, a full or
+ * read-only disk).
  *
  * @module
  */
@@ -27,12 +28,46 @@ export class UsageError extends UserError {
   }
 }
 
-/** The `code` of a filesystem error the user must fix (disk full, read-only, no permission). */
-const USER_FS_CODES = ["ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM"];
+/**
+ * The `code` of a filesystem error that a path the user gave causes, and the user must fix: not
+ * found, already there, a file where a folder goes and the reverse, no permission, a read-only or
+ * full disk.
+ */
+const USER_FS_CODES = ["ENOENT", "EEXIST", "ENOTDIR", "EISDIR", "EACCES", "EPERM", "EROFS", "ENOSPC", "EDQUOT"];
 
 /** Whether `e` is a filesystem error the user must fix rather than a bug. */
 export function isUserFsError(e: unknown): boolean {
   return e instanceof Error && USER_FS_CODES.includes((e as { code?: string }).code ?? "");
+}
+
+/** Deno's names of filesystem calls, as verbs of "Cannot … PATH". */
+const FS_VERBS: Readonly<Record<string, string>> = {
+  mkdir: "create",
+  open: "open",
+  readfile: "read",
+  readdir: "read",
+  stat: "read",
+  lstat: "read",
+  realpath: "read",
+  write: "write",
+  writefile: "write",
+  truncate: "write",
+  copy: "copy",
+  rename: "move",
+  remove: "remove",
+  link: "link",
+};
+
+/**
+ * A filesystem error as one line naming the path: `Cannot create out: File exists` for Deno's
+ * `File exists (os error 17): mkdir 'out'`. Deno's message names the call, and the path only for
+ * some calls: `path` (the one the caller was writing) is named where given.
+ */
+export function fsErrorLine(e: Error, path?: string, verb?: string): string {
+  const m = /^(.*?) \(os error \d+\)(?:: (\w+)(?: '([^']*)')?)?/.exec(e.message);
+  if (!m) return path === undefined ? e.message : `Cannot ${verb ?? "write"} ${path}: ${e.message}`;
+  const [, reason, call, named] = m;
+  return `Cannot ${verb ?? FS_VERBS[call ?? ""] ?? "use"} ${path ?? named ?? "a file"}: ${reason}`;
 }
 
 /** Reads an option's text into its value, or throws a {@linkcode UsageError}. */
@@ -216,7 +251,8 @@ export function list<T>(item: Parse<T>): Parse<T[]> {
 
 /**
  * Runs an entry point: prints `usage` for `--help`, a usage error as one line and a pointer to
- * `--help` (exit 2), a {@linkcode UserError} or a full or read-only disk as one line (exit 2),
+ * `--help` (exit 2), a {@linkcode UserError} or a filesystem error the user must fix (a path not
+ * found or of the wrong kind, no permission, a full or read-only disk) as one line (exit 2),
  * the message of any other error (exit 1), and exits with the code `main` returns.
  */
 export async function runMain(
@@ -236,8 +272,12 @@ export async function runMain(
       console.error(`error: ${e.message}\nFor more information, try '--help'.`);
       Deno.exit(2);
     }
-    if (e instanceof UserError || isUserFsError(e)) {
-      console.error(`error: ${(e as Error).message}`);
+    if (e instanceof UserError) {
+      console.error(`error: ${e.message}`);
+      Deno.exit(2);
+    }
+    if (isUserFsError(e)) {
+      console.error(`error: ${fsErrorLine(e as Error)}`);
       Deno.exit(2);
     }
     // Errors this package raises on purpose name what is wrong; anything else may be a bug, so

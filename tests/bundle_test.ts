@@ -14,6 +14,7 @@ Deno.test("a bundled train.js runs on wasm from its folder alone and trains the 
     await deno(["run", "--allow-all", scriptPath("bundle"), "--out", `${dir}/b`, "train"], dir);
     const files = [...Deno.readDirSync(`${dir}/b`)].map((e) => e.name).sort();
     assert.deepEqual(files, [
+      ".crl-tac.json",
       "t10k-images-idx3-ubyte.gz",
       "t10k-labels-idx1-ubyte.gz",
       "tfjs-backend-wasm-simd.wasm",

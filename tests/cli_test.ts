@@ -5,7 +5,7 @@ import { choice, int, list, parseCli, UsageError } from "../src/cli.ts";
 import { CONFIG_FIELDS, FIELD_KEYS, METHODS, PROFILE_NAMES, resolveConfig } from "../src/config.ts";
 import { lockFolder } from "../src/lock.ts";
 import { jobsThatFit } from "../src/memory.ts";
-import { saveCheckpoint } from "../src/train/checkpoint.ts";
+import { saveEmptyCheckpoint } from "./helpers.ts";
 import { runDeno, scriptPath } from "./subprocess.ts";
 
 const run = (name: string, args: string[]) => runDeno(["run", "--allow-all", scriptPath(name), ...args]);
@@ -45,11 +45,6 @@ const USAGE_ERRORS: [string, string[], string][] = [
   ["train", [...TRAIN, "--out"], "error: --out needs a value"],
   ["train", [...TRAIN, "extra"], 'error: unexpected argument "extra": this command takes only options'],
   ["dataset", [], "error: give exactly one of --hash and --out"],
-  [
-    "evaluate",
-    ["--run", "/nonexistent/run"],
-    "error: --run /nonexistent/run: it holds no checkpoint.bin (train the run first)",
-  ],
   ["evaluate", ["--raw", "shifted"], "error: missing --profile (--raw probes at a profile's sizes)"],
   // Options that the other mode would silently ignore.
   ["evaluate", ["--run", "/tmp/x", "--out", "/tmp/y.json"], "error: --out applies only with --raw"],
@@ -199,7 +194,14 @@ Deno.test("runMain() gives the user's errors one line and exit 2, and keeps the 
       `Object.assign(new Error("No space left on device (os error 28): write 'x'"), { code: "ENOSPC" })`,
     );
     assert.equal(r.code, 2);
-    assert.equal(r.stderr, "error: No space left on device (os error 28): write 'x'\n");
+    assert.equal(r.stderr, "error: Cannot write x: No space left on device\n");
+  });
+  await t.step("a file where a folder goes", async () => {
+    const r = await throwing(
+      `Object.assign(new Error("Not a directory (os error 20): mkdir 'a.txt/run'"), { code: "ENOTDIR" })`,
+    );
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, "error: Cannot create a.txt/run: Not a directory\n");
   });
   await t.step("a TypeError, which is a bug", async () => {
     const r = await throwing(`new TypeError("x is undefined")`);
@@ -211,19 +213,7 @@ Deno.test("runMain() gives the user's errors one line and exit 2, and keeps the 
 Deno.test("train refuses a folder's checkpoint without --resume, evaluate one in use, and a resume names the fields it would change", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const config = resolveConfig("smoke", "shifted", "crltac", 0);
-    const empty = { step: 0, m: [], v: [] };
-    await saveCheckpoint(`${dir}/checkpoint.bin`, {
-      config,
-      epoch: 1,
-      step: 32,
-      rng: [1, 2, 3, 4],
-      elapsedMs: 0,
-      encoder: [],
-      encoderAdam: empty,
-      policy: [],
-      policyAdam: empty,
-    });
+    await saveEmptyCheckpoint(`${dir}/checkpoint.bin`, resolveConfig("smoke", "shifted", "crltac", 0), 1);
     const args = [...TRAIN.slice(0, 8), "--out", dir];
     const fresh = await run("train", args);
     assert.equal(fresh.code, 2);

@@ -1,31 +1,177 @@
 import assert from "node:assert/strict";
 
 import { UserError } from "../src/cli.ts";
-import { fsError, removeLeftovers, writeFileAtomic, writeFolderAtomic, writeTextAtomic } from "../src/files.ts";
+import {
+  checkFolder,
+  checkInputFolder,
+  checkOutputFile,
+  type FolderKind,
+  fsError,
+  MARKER,
+  openFolder,
+  removeLeftovers,
+  writeFileAtomic,
+  writeFolderAtomic,
+  writeTextAtomic,
+} from "../src/files.ts";
 
 const names = (dir: string) => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+const marker = (dir: string) => JSON.parse(Deno.readTextFileSync(`${dir}/${MARKER}`));
+
+/** A rejection with exactly `message`, a {@linkcode UserError}. */
+const userError = (message: string) => (e: unknown) => {
+  assert.ok(e instanceof UserError, String(e));
+  assert.equal(e.message, message);
+  return true;
+};
+
+const FEATURES: FolderKind = { name: "features", whole: true };
+const RUN: FolderKind = {
+  name: "run",
+  unmarked: (dir) => Deno.stat(`${dir}/checkpoint.bin`).then(() => true, () => false),
+};
 
 Deno.test("writeFolderAtomic() replaces a folder whole, and leaves it as it was when writing fails", async () => {
   const root = await Deno.makeTempDir();
   try {
     const dir = `${root}/features`;
-    await writeFolderAtomic(dir, async (stage) => {
+    await writeFolderAtomic(dir, FEATURES, async (stage) => {
       await Deno.writeTextFile(`${stage}/a.f32`, "a");
       await Deno.writeTextFile(`${stage}/manifest.json`, "{}");
     });
-    assert.deepEqual(names(dir), ["a.f32", "manifest.json"]);
+    assert.deepEqual(names(dir), [MARKER, "a.f32", "manifest.json"]);
     await assert.rejects(
-      writeFolderAtomic(dir, async (stage) => {
+      writeFolderAtomic(dir, FEATURES, async (stage) => {
         await Deno.writeTextFile(`${stage}/b.f32`, "half");
         throw new Error("killed mid-write");
       }),
       /killed mid-write/,
     );
     assert.deepEqual(names(root), ["features"], "no temporary folder left");
-    assert.deepEqual(names(dir), ["a.f32", "manifest.json"]);
-    await writeFolderAtomic(`${dir}/`, (stage) => Deno.writeTextFile(`${stage}/c.f32`, "c"));
+    assert.deepEqual(names(dir), [MARKER, "a.f32", "manifest.json"]);
+    await writeFolderAtomic(`${dir}/`, FEATURES, (stage) => Deno.writeTextFile(`${stage}/c.f32`, "c"), () => {});
     assert.deepEqual(names(root), ["features"]);
-    assert.deepEqual(names(dir), ["c.f32"]);
+    assert.deepEqual(names(dir), [MARKER, "c.f32"]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("writeFolderAtomic() replaces only a folder of its kind that holds nothing but what its marker lists, and says so", async () => {
+  const root = await Deno.makeTempDir();
+  const write = (stage: string) => Deno.mkdir(`${stage}/sub`).then(() => Deno.writeTextFile(`${stage}/sub/x`, "x"));
+  try {
+    const dir = `${root}/f`;
+    await writeFolderAtomic(dir, FEATURES, write);
+    assert.deepEqual(marker(dir), { package: "crl-tac", kind: "features", files: ["sub/", "sub/x"] });
+    const lines: string[] = [];
+    await writeFolderAtomic(dir, FEATURES, write, (line) => lines.push(line));
+    assert.deepEqual(lines, [`replacing the features folder ${dir}, which this package wrote earlier`]);
+    await Deno.writeTextFile(`${dir}/sub/notes.txt`, "mine");
+    await assert.rejects(
+      writeFolderAtomic(dir, FEATURES, write),
+      userError(
+        `Cannot write the features folder ${dir}: it holds sub/notes.txt, which this package did not write ` +
+          "(move it away or choose another folder)",
+      ),
+    );
+    assert.deepEqual(names(`${dir}/sub`), ["notes.txt", "x"]);
+    await assert.rejects(
+      writeFolderAtomic(dir, { name: "dataset", whole: true }, write),
+      userError(
+        `Cannot write the dataset folder ${dir}: it is a features folder of this package (choose another folder)`,
+      ),
+    );
+    assert.deepEqual(names(root), ["f"], "nothing staged");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("openFolder() takes a new, empty or marked folder of its kind, or one its kind recognises, and marks it", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await openFolder(`${root}/new/run`, RUN);
+    assert.deepEqual(marker(`${root}/new/run`), { package: "crl-tac", kind: "run" });
+    await Deno.mkdir(`${root}/empty`);
+    await openFolder(`${root}/empty`, RUN);
+    await Deno.writeTextFile(`${root}/empty/log.jsonl`, "");
+    await openFolder(`${root}/empty`, RUN);
+    assert.deepEqual(names(`${root}/empty`), [MARKER, "log.jsonl"]);
+    await Deno.mkdir(`${root}/old`);
+    await Deno.writeTextFile(`${root}/old/checkpoint.bin`, "");
+    assert.equal(await checkFolder(`${root}/old`, RUN), true);
+    await openFolder(`${root}/old`, RUN);
+    assert.deepEqual(names(`${root}/old`), [MARKER, "checkpoint.bin"]);
+    assert.equal(await checkFolder(`${root}/nothing`, RUN), false);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("openFolder() and checkFolder() refuse what is in the way, naming it, and write nothing", async (t) => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${root}/a.txt`, "mine");
+    await Deno.mkdir(`${root}/docs`);
+    for (const name of ["thesis.tex", "b", "c", "d"]) await Deno.writeTextFile(`${root}/docs/${name}`, "mine");
+    await writeFolderAtomic(`${root}/features`, FEATURES, async () => {});
+    const cases: [string, string, string][] = [
+      ["a file", "a.txt", "it is a file"],
+      ["a folder under a file", "a.txt/run", `${root}/a.txt is a file`],
+      [
+        "a folder of the user's",
+        "docs",
+        "it holds b, c and 2 more and is not a run folder of this package (choose a new or empty folder)",
+      ],
+      ["a folder of another kind", "features", "it is a features folder of this package (choose another folder)"],
+    ];
+    for (const [name, path, why] of cases) {
+      await t.step(name, async () => {
+        const message = `Cannot write the run folder ${root}/${path}: ${why}`;
+        await assert.rejects(openFolder(`${root}/${path}`, RUN), userError(message));
+        await assert.rejects(checkFolder(`${root}/${path}`, RUN), userError(message));
+      });
+    }
+    assert.deepEqual(names(root), ["a.txt", "docs", "features"]);
+    assert.deepEqual(names(`${root}/docs`), ["b", "c", "d", "thesis.tex"]);
+    assert.equal(await Deno.readTextFile(`${root}/a.txt`), "mine");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("checkOutputFile() takes a new file in a folder, or one of this package's, and refuses the rest", async () => {
+  const root = await Deno.makeTempDir();
+  const ours = (path: string) => Deno.readTextFile(path).then((text) => text === "ours");
+  const check = (path: string) => checkOutputFile(`${root}/${path}`, "result file", ours);
+  const refused = (path: string, why: string) =>
+    assert.rejects(check(path), userError(`Cannot write the result file ${root}/${path}: ${why}`));
+  try {
+    await Deno.writeTextFile(`${root}/ours.json`, "ours");
+    await Deno.writeTextFile(`${root}/mine.json`, "mine");
+    await check("new.json");
+    await check("ours.json");
+    await refused("mine.json", "it holds something this package did not write (choose a new file)");
+    await refused(".", "it is a folder");
+    await refused("no/x.json", `there is no folder ${root}/no`);
+    await refused("mine.json/x.json", `${root}/mine.json is a file`);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("checkInputFolder() names a folder that is missing or a file", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${root}/a.txt`, "");
+    await checkInputFolder(root, "shard folder");
+    for (const [path, why] of [["none", "no such folder"], ["a.txt", "it is a file"]]) {
+      await assert.rejects(
+        checkInputFolder(`${root}/${path}`, "shard folder"),
+        userError(`Cannot read the shard folder ${root}/${path}: ${why}`),
+      );
+    }
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -47,11 +193,13 @@ Deno.test("removeLeftovers() removes the files killed writers left, and nothing 
   }
 });
 
-Deno.test("fsError() makes a full or read-only disk the user's one line naming the path, and keeps other errors", () => {
+Deno.test("fsError() makes an error of a path the user gave their one line naming the path, and keeps other errors", () => {
   const full = Object.assign(new Error("No space left on device (os error 28): write"), { code: "ENOSPC" });
   const e = fsError(full, "/out/checkpoint.bin");
   assert.ok(e instanceof UserError);
   assert.equal(e.message, "Cannot write /out/checkpoint.bin: No space left on device");
+  const file = Object.assign(new Error("Not a directory (os error 20): readdir 'a.txt'"), { code: "ENOTDIR" });
+  assert.equal((fsError(file, "a.txt", "read") as Error).message, "Cannot read a.txt: Not a directory");
   const bug = new TypeError("x is undefined");
   assert.equal(fsError(bug, "/out/x"), bug);
 });

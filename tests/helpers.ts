@@ -1,10 +1,11 @@
-/** Helpers shared by the tests: seeded data, backend switching, closeness. */
+/** Helpers shared by the tests: seeded data, backend switching, closeness, tiny and untrained runs. */
 
 import assert from "node:assert/strict";
 import { Prng } from "../src/data/prng.ts";
-import { type Method, resolveConfig } from "../src/config.ts";
+import { type Method, resolveConfig, type TrainConfig } from "../src/config.ts";
 import { readOutputs, relativeError } from "../src/model/agreement.ts";
 import { type Tensor, tf } from "../src/tf.ts";
+import { saveCheckpoint } from "../src/train/checkpoint.ts";
 
 /** `n` seeded standard-normal values. */
 export function randomValues(n: number, seed: number, scale = 1): Float32Array {
@@ -40,3 +41,23 @@ export const tinyRun = (method: Method, epochs = 2) =>
     epochs,
     backend: "wasm",
   });
+
+/**
+ * Saves at `path` a checkpoint of `config` without weights, `epoch` epochs in: a run folder as
+ * the commands read its config, for tests that never train it.
+ */
+export function saveEmptyCheckpoint(path: string, config: TrainConfig, epoch = 0): Promise<void> {
+  const empty = { step: 0, m: [], v: [] };
+  const learned = config.method === "crltac";
+  return saveCheckpoint(path, {
+    config,
+    epoch,
+    step: 0,
+    rng: [1, 2, 3, 4],
+    elapsedMs: 0,
+    encoder: [],
+    encoderAdam: empty,
+    policy: learned ? [] : null,
+    policyAdam: learned ? empty : null,
+  });
+}

@@ -1,4 +1,6 @@
-/** Running this package's commands in fresh processes, as a user would. */
+/** Running this package's commands in fresh processes, as a user would, and reading what they print. */
+
+import assert from "node:assert/strict";
 
 /** `scripts/<name>.ts` of this checkout, as a path. */
 export function scriptPath(name: string): string {
@@ -30,4 +32,13 @@ export async function outputOf(command: Deno.Command): Promise<{ code: number; s
 /** Runs `deno <args>` (without colours) and returns its exit code and its decoded output. */
 export function runDeno(args: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return outputOf(denoCommand(args, cwd === undefined ? {} : { cwd }));
+}
+
+/** The one error line of a command that failed, maybe after printing progress: the last line. */
+export function assertOneErrorLine(stderr: string, first: RegExp): void {
+  const errors = stderr.trimEnd().split("\n").filter((l) => l.startsWith("error"));
+  assert.equal(errors.length, 1, stderr);
+  assert.match(errors[0]!, first);
+  assert.equal(stderr.trimEnd().split("\n").at(-1), errors[0]);
+  assert.doesNotMatch(stderr, /^\s+at /m, "no stack trace");
 }

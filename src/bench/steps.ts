@@ -27,7 +27,10 @@ const BETA = PAPER_BETA.shifted;
 /** Images per step. */
 export interface BenchSizes {
   readonly h: number;
+  /** The P-step with the sampled estimator. */
   readonly p: number;
+  /** The P-step with the exact estimator (smaller where `p` does not fit the wasm backend's memory). */
+  readonly exact: number;
   readonly all: number;
 }
 
@@ -67,9 +70,9 @@ export function stepWork(sizes: BenchSizes): Record<StepName, { images: number; 
     // The exact estimator embeds every crop (the all-crop pass) and compares the 289 of each image
     // with each other and with the drawn crops of the batch (50-d).
     p_step_exact: {
-      images: sizes.p,
-      gflop: (2 * (TRAIN_FACTOR * POLICY_IMAGE_MACS * sizes.p + ALL_CROPS_IMAGE_MACS * sizes.p +
-        50 * 289 * (289 + sizes.p * m) * sizes.p)) / 1e9,
+      images: sizes.exact,
+      gflop: (2 * (TRAIN_FACTOR * POLICY_IMAGE_MACS * sizes.exact + ALL_CROPS_IMAGE_MACS * sizes.exact +
+        50 * 289 * (289 + sizes.exact * m) * sizes.exact)) / 1e9,
     },
     all_crops: { images: sizes.all, gflop: (2 * ALL_CROPS_IMAGE_MACS * sizes.all) / 1e9 },
   };
@@ -90,19 +93,26 @@ export function benchSteps(ds: Dataset, sizes: BenchSizes, rng: Prng) {
     owners: indices(n * m).map((i) => Math.floor(i / m)),
     crops: indices(n * m).map(() => rng.nextInt(t)),
   });
-  const hCrops = cropsOf(sizes.h), pCrops = Int32Array.from(cropsOf(sizes.p).crops);
-  const pImages = renderImages(ds, indices(sizes.p));
+  const hCrops = cropsOf(sizes.h);
+  const pStepInput = (n: number) => ({
+    n,
+    crops: Int32Array.from(cropsOf(n).crops),
+    images: renderImages(ds, indices(n)),
+  });
+  const sampled = pStepInput(sizes.p);
+  const exact = sizes.exact === sizes.p ? sampled : pStepInput(sizes.exact);
   const allImages = renderImages(ds, indices(sizes.all));
   const side = ds.side;
   const { lambda, policySelf } = PROFILES.paper.train;
 
   const timedPStep = (encoder: Params, policy: Params, policyEstimator: PolicyEstimator): Tensor[] => {
-    const images = tf.tensor4d(pImages, [sizes.p, side, side, 1]) as Tensor4D;
-    const batch = { ds, indices: indices(sizes.p), images: () => images };
+    const { n, crops, images: pixels } = policyEstimator === "exact" ? exact : sampled;
+    const images = tf.tensor4d(pixels, [n, side, side, 1]) as Tensor4D;
+    const batch = { ds, indices: indices(n), images: () => images };
     // The forward pass the trainer makes to draw crops, and the P-step, which reuses it.
     const forward = policyForward(policy, images);
     const config = { lambda, beta: BETA, policyEstimator, policySelf };
-    const p = pStep(policy, forward, batch, encoder, pCrops, config, t);
+    const p = pStep(policy, forward, batch, encoder, crops, config, t);
     // The loss's parts are kept past any tf.tidy (the trainer reads them later): free them here.
     forward.dispose();
     tf.dispose([p.objective, p.entropy]);

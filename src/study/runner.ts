@@ -9,7 +9,7 @@
 
 import type { BackendChoice } from "../backend.ts";
 import { UserError } from "../cli.ts";
-import { removeLeftovers } from "../files.ts";
+import { type FolderKind, isFolderOf, openFolder, removeLeftovers } from "../files.ts";
 import { onInterrupt } from "../interrupt.ts";
 import { describeHolder, liveHolder, lockFolder } from "../lock.ts";
 import {
@@ -25,9 +25,26 @@ import type { RawResult } from "../eval/evaluate.ts";
 import { formatDuration } from "../progress.ts";
 import { overrideArgs } from "../train/options.ts";
 import { loadCheckpointConfig } from "../train/checkpoint.ts";
-import { runFiles } from "../train/run_folder.ts";
+import { RUN_FOLDER, runFiles } from "../train/run_folder.ts";
 import { runName, type RunSpec } from "./plan.ts";
 import { readRaw, readRun, type RunRecord } from "./results.ts";
+
+/**
+ * A study's folder (of `reproduce`, or of `sweep`, whose runs are one level down, in their
+ * variant's folder): written over time. One written before markers existed is recognised by a
+ * run folder in it.
+ */
+export const STUDY_FOLDER: FolderKind = { name: "study", unmarked: (dir) => holdsRun(dir, 2) };
+
+/** Whether `dir` or a folder `depth` − 1 levels below it holds a run folder. */
+async function holdsRun(dir: string, depth: number): Promise<boolean> {
+  for await (const entry of Deno.readDir(dir)) {
+    if (!entry.isDirectory) continue;
+    const sub = `${dir}/${entry.name}`;
+    if (await isFolderOf(sub, RUN_FOLDER) || (depth > 1 && await holdsRun(sub, depth - 1))) return true;
+  }
+  return false;
+}
 
 /** Options of {@linkcode runStudy}. */
 export interface StudyOptions {
@@ -207,14 +224,15 @@ function readRuns(o: StudyOptions): Promise<RunRecord[]> {
  * Trains and evaluates the runs that are not done yet, `jobs` at a time, with the raw baselines,
  * holding the study folder's lock throughout.
  *
- * @throws {UserError} When another process holds the study folder, the plan names a run twice,
- *   or a run folder holds a run of another config (which would be resumed into, or reported as
- *   this study's).
+ * @throws {UserError} When the study folder holds anything but a study ({@linkcode STUDY_FOLDER}),
+ *   another process holds it, the plan names a run twice, or a run folder holds a run of another
+ *   config (which would be resumed into, or reported as this study's).
  */
 export async function runStudy(o: StudyOptions): Promise<StudyOutput> {
   const names = o.runs.map(runName);
   const twice = names.find((n, i) => names.indexOf(n) !== i);
   if (twice !== undefined) throw new UserError(`The plan names run ${twice} twice: one folder cannot hold two runs`);
+  await openFolder(o.out, STUDY_FOLDER);
   const lock = await lockFolder(o.out, "study folder", o.log);
   try {
     const removed = await removeLeftovers(o.out);
@@ -279,7 +297,8 @@ async function runLocked(o: StudyOptions, records: readonly RunRecord[]): Promis
       epochs: config.epochs,
       dir,
       work: async () => {
-        await Deno.mkdir(dir, { recursive: true });
+        // Marked before run.log goes in: the training it starts takes only a run folder.
+        await openFolder(dir, RUN_FOLDER);
         const files = runFiles(dir);
         const hasSummary = await Deno.stat(files.summary).then(() => true, () => false);
         if (!hasSummary) {

@@ -282,6 +282,25 @@ export async function loadCheckpointConfig(path: string): Promise<TrainConfig | 
   }
 }
 
+/**
+ * Whether `path` is a checkpoint this package wrote, by its first bytes (damaged or not: loading
+ * it says which); false where there is no such file.
+ */
+export async function isCheckpointFile(path: string): Promise<boolean> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path);
+  } catch {
+    return false;
+  }
+  try {
+    const prefix = await readUpTo(file, MAGIC.length);
+    return prefix.length === MAGIC.length && prefix.every((b, i) => b === MAGIC[i]);
+  } finally {
+    file.close();
+  }
+}
+
 /** The next `length` bytes of `file`, fewer at its end. */
 async function readUpTo(file: Deno.FsFile, length: number): Promise<Uint8Array> {
   const bytes = new Uint8Array(length);

@@ -8,10 +8,11 @@
 import { UserError } from "../cli.ts";
 import { cropGrid } from "../data/crops.ts";
 import type { Dataset } from "../data/dataset.ts";
+import { checkInputFolder, type FolderKind } from "../files.ts";
 import { encoderSpecs } from "../model/encoder.ts";
 import { hashValues } from "../model/params.ts";
 import { policySpecs } from "../model/policy.ts";
-import type { Checkpoint } from "./checkpoint.ts";
+import { type Checkpoint, isCheckpointFile, loadCheckpoint } from "./checkpoint.ts";
 
 /** The files of a run folder. */
 export function runFiles(dir: string) {
@@ -22,6 +23,26 @@ export function runFiles(dir: string) {
     snapshots: `${dir}/policy-snapshots.jsonl`,
     summary: `${dir}/summary.json`,
   };
+}
+
+/**
+ * A run folder: written over time by training, then by evaluation and the landscape. One written
+ * before markers existed is recognised by its checkpoint.
+ */
+export const RUN_FOLDER: FolderKind = { name: "run", unmarked: (dir) => isCheckpointFile(runFiles(dir).checkpoint) };
+
+/**
+ * The checkpoint of the run folder `dir` that the user gave as `--run`.
+ *
+ * @throws {UserError} When `dir` is not a folder, or holds no checkpoint.
+ */
+export async function runCheckpoint(dir: string): Promise<Checkpoint> {
+  await checkInputFolder(dir, "run folder");
+  const saved = await loadCheckpoint(runFiles(dir).checkpoint);
+  if (!saved) {
+    throw new UserError(`Cannot read the run folder ${dir}: it holds no checkpoint.bin (train the run first)`);
+  }
+  return saved;
 }
 
 /** sha256 of a checkpoint's weights (encoder, then P(T|X)). */

@@ -12,7 +12,7 @@
 import { type BackendInfo, describeBackend, useBackend } from "../backend.ts";
 import { UsageError, UserError } from "../cli.ts";
 import { iterationsPerEpoch, PROFILES, scienceDiff, type TrainConfig } from "../config.ts";
-import { fsError, removeLeftovers, writeFileAtomic } from "../files.ts";
+import { fsError, openFolder, removeLeftovers, writeFileAtomic } from "../files.ts";
 import { deferInterrupt } from "../interrupt.ts";
 import { lockFolder } from "../lock.ts";
 import { datasetSide, loadDataset, takeFirst } from "../data/dataset.ts";
@@ -20,9 +20,10 @@ import { useStockKernels, usingStockKernels } from "../model/ops.ts";
 import { peakResidentBytes } from "../memory.ts";
 import { Progress } from "../progress.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import { readJsonLines, runFiles, weightsHash } from "./run_folder.ts";
+import { readJsonLines, RUN_FOLDER, runFiles, weightsHash } from "./run_folder.ts";
 import { defaultSnapshotSteps, saveSnapshot } from "./run_snapshot.ts";
 import { checkStockOnMesa } from "./stock_kernels.ts";
+import { checkFitsWasm } from "./wasm_fit.ts";
 import { createSession, DivergenceError, type PolicySnapshot, SNAPSHOT_IMAGES, type StepRecord } from "./session.ts";
 
 // The session's records and error are those of train() too.
@@ -73,7 +74,7 @@ export interface TrainSummary {
 
 /** Options of {@linkcode train}. */
 export interface TrainOptions {
-  /** The run folder (created if needed). */
+  /** The run folder: new, empty, or a run folder of this package ({@linkcode RUN_FOLDER}). */
   readonly dir: string;
   /** Continue from `dir/checkpoint.bin` when it exists. */
   readonly resume?: boolean;
@@ -158,27 +159,32 @@ function meanOf(records: StepRecord[]): Record<string, number | null> {
  * Trains one run to the end, checkpointing every epoch, holding the run folder's lock throughout.
  *
  * @throws {DivergenceError} When a loss becomes NaN or infinite.
- * @throws {UserError} When another process holds the run folder, or it holds a run of a
- *   different config, or a checkpoint without `resume`, or a snapshot is asked for past the
- *   run's last iteration.
+ * @throws {UserError} When the run's P-step does not fit the wasm backend it would train on
+ *   ({@linkcode checkFitsWasm}), a snapshot is asked for past the run's last iteration, the run
+ *   folder holds anything but a run ({@linkcode RUN_FOLDER}), another process holds it, or it
+ *   holds a run of a different config, or a checkpoint without `resume`.
  */
 export async function train(config: TrainConfig, options: TrainOptions): Promise<TrainSummary> {
+  // Before the folder is touched: a run that cannot train here leaves nothing behind.
   const total = iterationsPerEpoch(config) * config.epochs;
   const late = options.snapshots?.find((step) => !(Number.isInteger(step) && step >= 1 && step <= total));
   if (late !== undefined) throw new UsageError(`--snapshots ${late}: the run has iterations 1 to ${total}`);
+  const backend = await useBackend(config.backend);
+  checkFitsWasm(config, backend.backend);
+  await openFolder(options.dir, RUN_FOLDER);
   const lock = await lockFolder(options.dir, "run folder");
   try {
     const removed = await removeLeftovers(options.dir);
     if (removed.length > 0 && options.progress !== false) {
       console.error(`removed ${removed.join(", ")} from ${options.dir}, left by an interrupted write`);
     }
-    return await trainLocked(config, options);
+    return await trainLocked(config, options, backend);
   } finally {
     lock.release();
   }
 }
 
-async function trainLocked(config: TrainConfig, options: TrainOptions): Promise<TrainSummary> {
+async function trainLocked(config: TrainConfig, options: TrainOptions, backend: BackendInfo): Promise<TrainSummary> {
   const files = runFiles(options.dir);
   const saved = await loadCheckpoint(files.checkpoint);
   if (saved && !options.resume) {
@@ -194,7 +200,6 @@ async function trainLocked(config: TrainConfig, options: TrainOptions): Promise<
   const log = await keepLines<StepRecord>(files.log, saved?.step ?? 0);
   checkLog(files.log, log, saved?.step ?? 0);
   if (config.method === "crltac") await keepLines<PolicySnapshot>(files.snapshots, saved?.step ?? 0);
-  const backend = await useBackend(config.backend);
   const stock = options.stockKernels ?? false;
   if (stock && backend.backend === "wasm") {
     throw new Error(

@@ -37,13 +37,20 @@ const CONFIG = resolveConfig("smoke", "shifted", "crltac", 3, {
 /** Minutes that each wait for the page may take: bundling and training on a loaded 2-core machine. */
 const WAIT_MS = 10 * 60_000;
 
-/** Starts `deno task demo`'s script and returns the address it prints, and the process. */
-async function startServer(): Promise<{ url: string; server: Deno.ChildProcess }> {
+/**
+ * Starts `deno task demo`'s script with `args` and returns the address it prints, the process,
+ * and what it has printed on stderr so far (read on until it ends).
+ */
+async function startServer(args: string[] = []): Promise<{ url: string; server: Deno.ChildProcess; stderr: string[] }> {
   const server = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", scriptPath("demo")],
+    args: ["run", "--allow-all", scriptPath("demo"), ...args],
     stdout: "piped",
-    stderr: "inherit",
+    stderr: "piped",
   }).spawn();
+  const stderr: string[] = [];
+  (async () => {
+    for await (const chunk of server.stderr.pipeThrough(new TextDecoderStream())) stderr.push(chunk);
+  })();
   const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let printed = "";
   while (!printed.includes("\n")) {
@@ -52,7 +59,34 @@ async function startServer(): Promise<{ url: string; server: Deno.ChildProcess }
     printed += value;
   }
   reader.releaseLock();
-  return { url: printed.trim(), server };
+  return { url: printed.trim(), server, stderr };
+}
+
+async function stopServer(server: Deno.ChildProcess): Promise<void> {
+  server.kill("SIGTERM");
+  await server.status;
+  await server.stdout.cancel().catch(() => {});
+}
+
+/**
+ * Sends `method path` to the server at `url` with the `Host` header `host`, as a browser on a
+ * page elsewhere (or a malformed client) would, and returns the status and headers. fetch()
+ * sets `Host` itself.
+ */
+async function rawRequest(url: string, host: string, method = "GET", path = "/") {
+  const { hostname, port } = new URL(url);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  await conn.write(
+    new TextEncoder().encode(`${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`),
+  );
+  const [head] = new TextDecoder().decode(await new Response(conn.readable).arrayBuffer()).split("\r\n\r\n");
+  const [status, ...headers] = head!.split("\r\n");
+  return {
+    status: Number(status!.split(" ")[1]),
+    headers: new Map(
+      headers.map((h) => [h.slice(0, h.indexOf(":")).toLowerCase(), h.slice(h.indexOf(":") + 1).trim()]),
+    ),
+  };
 }
 
 async function launch(): Promise<{ browser: Browser; profile: string }> {
@@ -83,7 +117,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async (t) => {
-    const { url, server } = await startServer();
+    const { url, server, stderr } = await startServer();
     try {
       await t.step("the server answers the page's paths and nothing else", async () => {
         const get = async (path: string) => {
@@ -101,6 +135,29 @@ Deno.test({
           assert.equal((await get(path)).status, 404, path);
         }
       });
+
+      await t.step(
+        "it refuses malformed requests, other methods and other hosts; its bundles name no local path",
+        async () => {
+          const port = new URL(url).port;
+          assert.equal((await rawRequest(url, "a b")).status, 400);
+          const post = await rawRequest(url, `localhost:${port}`, "POST");
+          assert.equal(post.status, 405);
+          assert.equal(post.headers.get("allow"), "GET, HEAD");
+          // A page elsewhere whose name resolves to 127.0.0.1 (DNS rebinding) sends its own name.
+          assert.equal((await rawRequest(url, `rebind.example:${port}`)).status, 421);
+          for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`]) {
+            assert.equal((await rawRequest(url, host)).status, 200, host);
+          }
+          const local = [Deno.env.get("HOME"), new URL("../..", import.meta.url).pathname, "../"].filter(Boolean);
+          for (const path of ["/page.js", "/worker.js"]) {
+            const code = await (await fetch(new URL(path, url))).text();
+            for (const text of local) assert.ok(!code.includes(text!), `${path} names ${text}`);
+            assert.match(code, /\/\/ src\/demo\/browser\/\w+\.ts/, path);
+          }
+          assert.doesNotMatch(stderr.join(""), /TypeError|error/);
+        },
+      );
 
       await t.step({
         name: "the page trains ten iterations on wasm with train()'s losses, pauses, and its heat maps move",
@@ -170,11 +227,32 @@ Deno.test({
         },
       });
     } finally {
-      server.kill("SIGTERM");
-      await server.status;
-      await server.stdout.cancel().catch(() => {});
+      await stopServer(server);
     }
   },
+});
+
+Deno.test({
+  name: "deno task demo on every address warns that anyone who can reach it can use it, and prints a URL to open",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const { url, server, stderr } = await startServer(["--hostname", "0.0.0.0"]);
+    try {
+      const port = new URL(url).port;
+      assert.equal(url, `http://127.0.0.1:${port}/`);
+      assert.match(stderr.join(""), new RegExp(`warning: .* anyone who can reach port ${port} can use the page`));
+      assert.equal((await rawRequest(url, `elsewhere.example:${port}`)).status, 200);
+    } finally {
+      await stopServer(server);
+    }
+  },
+});
+
+Deno.test("deno task demo names a host name that does not resolve in one line", async () => {
+  const r = await runDeno(["run", "--allow-all", scriptPath("demo"), "--hostname", "nosuchhost.invalid"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^error: --hostname nosuchhost\.invalid: no such host \([^\n]*\)\n$/);
 });
 
 Deno.test("deno task demo refuses a bad or busy port with a usage error, before bundling", async () => {

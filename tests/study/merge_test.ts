@@ -86,6 +86,10 @@ Deno.test("merge combines shard folders into the report a single study would giv
     // The made-up numbers are not the fixture's: the merged study fails its checks.
     assert.equal(out.code, 1, stderr);
     assert.deepEqual([...Deno.readDirSync(root)].map((e) => e.name).sort(), ["all", "shard-1", "shard-2"]);
+    const again = await merge(`${root}/all`, `${root}/shard-1`);
+    assert.equal(again.code, 1, again.stderr);
+    assert.match(again.stderr, new RegExp(`^replacing the merged study folder ${root}/all, which this package wrote`));
+    assert.equal(JSON.parse(await Deno.readTextFile(`${root}/all/results.json`)).runs.length, 3);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -105,10 +109,22 @@ Deno.test("a merge that fails writes nothing: every shard is checked before the 
     await fakeRun(`${root}/bad-eval`, "original", "crltac", 1);
     await Deno.writeTextFile(`${root}/bad-eval/original-crltac-seed1/eval.json`, '{"probes":5}');
     await Deno.mkdir(`${root}/full/x`, { recursive: true });
+    await Deno.mkdir(`${root}/empty`);
+    await Deno.writeTextFile(`${root}/file.txt`, "mine");
     const cases: [string, string[], RegExp][] = [
       ["a shard given twice", ["shard-1", "shard-1"], /^error: Run \S+ appears in more than one shard: /],
       ["mixed profiles", ["shard-1", "medium"], /^error: The shards mix profiles: smoke, medium$/],
       ["a corrupt summary.json", ["shard-1", "corrupt"], /^error: Cannot read \S+\/summary\.json: /],
+      [
+        "a shard without a finished run among others",
+        ["shard-1", "empty"],
+        /^error: Cannot merge the shard folder \S+\/empty: it holds no finished run$/,
+      ],
+      [
+        "a shard that is a file",
+        ["shard-1", "file.txt"],
+        /^error: Cannot read the shard folder \S+\/file\.txt: it is a file$/,
+      ],
       [
         "an eval.json of another shape",
         ["shard-1", "bad-eval"],
@@ -128,10 +144,19 @@ Deno.test("a merge that fails writes nothing: every shard is checked before the 
         );
       });
     }
-    await t.step("an --out that is not empty", async () => {
+    await t.step("an --out that holds something else, or is a file: kept as it was", async () => {
       const r = await merge(`${root}/full`, `${root}/shard-1`);
       assert.equal(r.code, 2);
-      assert.match(r.stderr, /^error: --out \S+\/full: the folder exists and is not empty/);
+      assert.equal(
+        r.stderr,
+        `error: Cannot write the merged study folder ${root}/full: it holds x and is not a merged study folder of ` +
+          "this package (choose a new or empty folder)\n",
+      );
+      assert.deepEqual([...Deno.readDirSync(`${root}/full`)].map((e) => e.name), ["x"]);
+      const file = await merge(`${root}/file.txt`, `${root}/shard-1`);
+      assert.equal(file.code, 2);
+      assert.equal(file.stderr, `error: Cannot write the merged study folder ${root}/file.txt: it is a file\n`);
+      assert.equal(await Deno.readTextFile(`${root}/file.txt`), "mine");
     });
   } finally {
     await Deno.remove(root, { recursive: true });

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { UserError } from "../../src/cli.ts";
+import { MARKER, openFolder } from "../../src/files.ts";
 import { lockFolder } from "../../src/lock.ts";
 import { runName, type RunSpec } from "../../src/study/plan.ts";
-import { childEnv, runStudy, studyConfig, type StudyOptions } from "../../src/study/runner.ts";
-import { saveCheckpoint } from "../../src/train/checkpoint.ts";
+import { childEnv, runStudy, STUDY_FOLDER, studyConfig, type StudyOptions } from "../../src/study/runner.ts";
+import { saveEmptyCheckpoint } from "../helpers.ts";
+import { RUN_FOLDER } from "../../src/train/run_folder.ts";
 
 Deno.test("study processes keep Mesa's shader cache in the study folder unless the user chose one", async () => {
   const out = await Deno.makeTempDir();
@@ -51,18 +53,8 @@ Deno.test("runStudy() refuses run folders of another config, finished or not, na
       weightsSha256: "ab".repeat(32),
     };
     await Deno.writeTextFile(`${out}/${runName(finished)}/summary.json`, JSON.stringify(summary));
-    const empty = { step: 0, m: [], v: [] };
-    await saveCheckpoint(`${out}/${runName(unfinished)}/checkpoint.bin`, {
-      config: { ...studyConfig("smoke", unfinished, "auto"), lambda: 0.5 },
-      epoch: 0,
-      step: 0,
-      rng: [1, 2, 3, 4],
-      elapsedMs: 0,
-      encoder: [],
-      encoderAdam: empty,
-      policy: null,
-      policyAdam: null,
-    });
+    const config = { ...studyConfig("smoke", unfinished, "auto"), lambda: 0.5 };
+    await saveEmptyCheckpoint(`${out}/${runName(unfinished)}/checkpoint.bin`, config);
     await assert.rejects(
       runStudy(study(out, [finished, unfinished])),
       (e: unknown) =>
@@ -80,10 +72,11 @@ Deno.test("runStudy() refuses run folders of another config, finished or not, na
 Deno.test("runStudy() removes what an interrupted write left in the study folder, and releases its lock", async () => {
   const out = await Deno.makeTempDir();
   try {
+    await openFolder(out, STUDY_FOLDER);
     await Deno.writeTextFile(`${out}/results.json.tmp-77`, "{");
     const lines: string[] = [];
     await runStudy({ ...study(out, []), log: (l) => lines.push(l) });
-    assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name), []);
+    assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name), [MARKER]);
     assert.deepEqual(lines, [`removed results.json.tmp-77 from ${out}, left by an interrupted write`]);
   } finally {
     await Deno.remove(out, { recursive: true });
@@ -92,13 +85,14 @@ Deno.test("runStudy() removes what an interrupted write left in the study folder
 
 Deno.test("runStudy() refuses a study folder another study holds, naming it", async () => {
   const out = await Deno.makeTempDir();
+  await openFolder(out, STUDY_FOLDER);
   const other = await lockFolder(out, "study folder");
   try {
     await assert.rejects(
       runStudy(study(out, [{ data: "shifted", method: "simclr", seed: 0 }])),
       (e: unknown) => e instanceof UserError && e.message.startsWith(`${out} is in use by process ${Deno.pid} on `),
     );
-    assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name), [".lock"], "nothing written");
+    assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name).sort(), [MARKER, ".lock"], "nothing written");
   } finally {
     other.release();
     await Deno.remove(out, { recursive: true });
@@ -108,6 +102,7 @@ Deno.test("runStudy() refuses a study folder another study holds, naming it", as
 Deno.test("runStudy() refuses runs another process still writes (a child its killed parent left), naming it", async () => {
   const out = await Deno.makeTempDir();
   const run: RunSpec = { data: "shifted", method: "simclr", seed: 0 };
+  await openFolder(`${out}/${runName(run)}`, RUN_FOLDER);
   const child = await lockFolder(`${out}/${runName(run)}`, "run folder");
   try {
     await assert.rejects(
@@ -121,5 +116,37 @@ Deno.test("runStudy() refuses runs another process still writes (a child its kil
   } finally {
     child.release();
     await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("runStudy() takes a study folder written before markers by a run's checkpoint, and refuses anything else", async (t) => {
+  const root = await Deno.makeTempDir();
+  const run: RunSpec = { data: "shifted", method: "simclr", seed: 0 };
+  const refusal = (dir: string, why: string) => (e: unknown) =>
+    e instanceof UserError && e.message === `Cannot write the study folder ${dir}: ${why}`;
+  try {
+    await t.step("a sweep's folder, its run's checkpoint two levels down", async () => {
+      const out = `${root}/sweep`;
+      await Deno.mkdir(`${out}/variant/${runName(run)}`, { recursive: true });
+      await saveEmptyCheckpoint(`${out}/variant/${runName(run)}/checkpoint.bin`, studyConfig("smoke", run, "auto"));
+      await runStudy(study(out, []));
+      assert.deepEqual(JSON.parse(await Deno.readTextFile(`${out}/${MARKER}`)), { package: "crl-tac", kind: "study" });
+    });
+    await t.step("a folder of the user's, left as it was", async () => {
+      const out = `${root}/thesis`;
+      await Deno.mkdir(`${out}/${runName(run)}`, { recursive: true });
+      await Deno.writeTextFile(`${out}/thesis.tex`, "mine");
+      await assert.rejects(
+        runStudy(study(out, [run])),
+        refusal(
+          out,
+          `it holds ${runName(run)} and thesis.tex and is not a study folder of this package ` +
+            "(choose a new or empty folder)",
+        ),
+      );
+      assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name).sort(), [runName(run), "thesis.tex"]);
+    });
+  } finally {
+    await Deno.remove(root, { recursive: true });
   }
 });

@@ -1,15 +1,18 @@
 import assert from "node:assert/strict";
 import { UserError } from "../../src/cli.ts";
 import { resolveConfig } from "../../src/config.ts";
+import { MARKER, openFolder } from "../../src/files.ts";
 import {
   type Checkpoint,
   CheckpointError,
   decodeCheckpoint,
   encodeCheckpoint,
+  isCheckpointFile,
   loadCheckpoint,
   loadCheckpointConfig,
   saveCheckpoint,
 } from "../../src/train/checkpoint.ts";
+import { RUN_FOLDER } from "../../src/train/run_folder.ts";
 
 const checkpoint = (policy: boolean): Checkpoint => ({
   config: resolveConfig("smoke", "shifted", policy ? "crltac" : "simclr", 1),
@@ -113,6 +116,23 @@ Deno.test("loadCheckpointConfig() reads the config from the header alone", async
         (e) => e instanceof CheckpointError && reason.test(e.message),
       );
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a run folder trained before markers is known by its checkpoint's first bytes, and marked when taken", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await saveCheckpoint(`${dir}/checkpoint.bin`, checkpoint(true));
+    assert.equal(await isCheckpointFile(`${dir}/checkpoint.bin`), true);
+    await openFolder(dir, RUN_FOLDER);
+    assert.deepEqual(JSON.parse(await Deno.readTextFile(`${dir}/${MARKER}`)), { package: "crl-tac", kind: "run" });
+    await Deno.mkdir(`${dir}/mine`);
+    await Deno.writeTextFile(`${dir}/mine/checkpoint.bin`, "CRLTAC0 not ours");
+    assert.equal(await isCheckpointFile(`${dir}/mine/checkpoint.bin`), false);
+    assert.equal(await isCheckpointFile(`${dir}/none.bin`), false);
+    await assert.rejects(openFolder(`${dir}/mine`, RUN_FOLDER), UserError);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -1,0 +1,70 @@
+/**
+ * Whether a P-step fits the memory of tfjs's wasm backend, whose heap (wasm32) cannot grow past
+ * 4 GiB: a step that needs more dies with "memory access out of bounds". The exact and hybrid
+ * estimators embed every crop of every image of the batch, and the exact one also keeps kernels
+ * of N·|T| × N·k entries (every crop against the k drawn crops of every image), so at batches
+ * the sampled estimator trains at they need more. Training refuses such a run before it starts;
+ * the bench times that step at a batch that fits.
+ *
+ * The estimate is fitted to the wasm heap after one P-step in a fresh process at the paper's
+ * settings (shifted MNIST, |T| = 289, k = 8; 2-core EPYC, 2026-12-07): exact 1.0, 1.7, 2.5 and
+ * 3.1 GiB at N = 64, 128, 160 and 192, out of bounds at 256; hybrid 2.1 and 3.2 GiB at N = 256
+ * and 384, out of bounds at 512. Each image's all-crop pass takes about 8.6 MiB at 84×84 (its
+ * activations scale with the image's area), and the exact estimator about 4.7 times its kernel's
+ * 4·N²·|T|·k bytes. A step must also fit beside what the process allocated before it, in the gaps
+ * it left: after the bench's h-step and sampled P-step on 256 images, exact P-steps estimated at
+ * 3.4 and 3.0 GiB (N = 208, which trained one paper-profile iteration in a fresh process, and
+ * N = 187) ran out of bounds, the second on its second run.
+ *
+ * @module
+ */
+
+import { UserError } from "../cli.ts";
+import type { PolicyEstimator, TrainConfig } from "../config.ts";
+import { cropGrid } from "../data/crops.ts";
+import { datasetSide } from "../data/dataset.ts";
+
+/** What a P-step on wasm may take: 4 GiB less room for what the process holds and the heap's gaps. */
+export const WASM_PSTEP_BUDGET = 2.5 * 2 ** 30;
+
+/** The wasm heap taken per 84×84 image by the all-crop pass of the exact and hybrid estimators. */
+const ALL_CROP_BYTES_84 = 8.6 * 2 ** 20;
+
+/** The wasm heap taken by the exact estimator per byte of its N·|T| × N·k kernel. */
+const EXACT_KERNEL_FACTOR = 4.7;
+
+/** What the estimate reads of a run's config. */
+export type PolicyStepShape = Pick<TrainConfig, "batch" | "policyCrops" | "policyEstimator" | "data">;
+
+/** The wasm heap one P-step takes, in bytes (none counted for the sampled estimator, which embeds k crops an image). */
+export function pStepWasmBytes(p: PolicyStepShape): number {
+  if (p.policyEstimator === "sampled") return 0;
+  const side = datasetSide(p.data), crops = cropGrid(side).count;
+  const allCrops = p.batch * ALL_CROP_BYTES_84 * (side / 84) ** 2;
+  const kernel = p.policyEstimator === "exact" ? EXACT_KERNEL_FACTOR * 4 * p.batch ** 2 * crops * p.policyCrops : 0;
+  return allCrops + kernel;
+}
+
+/** The largest batch, at most `p.batch`, whose P-step fits the wasm budget (at least 2). */
+export function largestWasmBatch(p: PolicyStepShape): number {
+  let batch = p.batch;
+  while (batch > 2 && pStepWasmBytes({ ...p, batch }) > WASM_PSTEP_BUDGET) batch--;
+  return batch;
+}
+
+/**
+ * Refuses a run whose P-step does not fit the wasm backend's memory, when it trains there.
+ *
+ * @throws {UserError} Naming the estimator, the batch, and the largest batch that fits.
+ */
+export function checkFitsWasm(config: TrainConfig, backend: string): void {
+  if (backend !== "wasm" || pStepWasmBytes(config) <= WASM_PSTEP_BUDGET) return;
+  const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(1);
+  const others: PolicyEstimator[] = config.policyEstimator === "exact" ? ["hybrid", "sampled"] : ["sampled"];
+  throw new UserError(
+    `--policy-estimator ${config.policyEstimator} at --batch ${config.batch}: its P-step needs about ` +
+      `${gib(pStepWasmBytes(config))} GiB, past the ${gib(WASM_PSTEP_BUDGET)} GiB the wasm backend has for it; ` +
+      `on wasm use --batch ${largestWasmBatch(config)} or less, --policy-estimator ${others.join(" or ")}, ` +
+      "or a GPU (--backend webgpu)",
+  );
+}
