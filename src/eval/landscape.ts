@@ -364,7 +364,8 @@ export function curvePath(dir: string): string {
 /**
  * The landscape after each snapshot of the run in `dir` (the run may still be training), on the
  * first `images` training images, written to `dir/landscape-curve.json`. Entries of an earlier
- * curve of the same images and batch whose snapshot is unchanged are kept, not computed again.
+ * curve of the same images and batch are kept, not computed again, where their snapshot is
+ * unchanged or no longer in the folder (a long run's snapshots need not all be kept).
  *
  * @returns The curve, or null when the run has no snapshot.
  * @throws {RangeError} As {@linkcode landscapeOfRun}, and if a CRL-TAC snapshot stored P(t|x)
@@ -414,6 +415,10 @@ export async function landscapeCurve(dir: string, options: LandscapeOptions): Pr
       disposeParams(encoder);
     }
   }
+  const gone = header!.images === earlier?.images && header!.batch === earlier.batch
+    ? earlier.entries.filter((e) => !steps.includes(e.iteration))
+    : [];
+  entries = [...entries, ...gone].sort((a, b) => a.iteration - b.iteration);
   const curve: LandscapeCurve = { ...header!, entries };
   await writeFileAtomic(curvePath(dir), new TextEncoder().encode(JSON.stringify(curve, null, 2) + "\n"));
   return curve;

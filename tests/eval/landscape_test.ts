@@ -11,7 +11,7 @@ import {
   type LandscapeRow,
   wholeDigitCrossing,
 } from "../../src/eval/landscape.ts";
-import { listSnapshots } from "../../src/train/run_snapshot.ts";
+import { listSnapshots, snapshotPath } from "../../src/train/run_snapshot.ts";
 import { tf } from "../../src/tf.ts";
 import { train } from "../../src/train/trainer.ts";
 
@@ -137,6 +137,12 @@ Deno.test("landscapeCurve() follows the landscape along the run's snapshots, its
       const kept = { ...curve, entries: curve.entries.map((e) => ({ ...e, gap: -1 })) };
       await Deno.writeTextFile(curvePath(dir), JSON.stringify(kept));
       assert.deepEqual((await landscapeCurve(dir, options))!.entries.map((e) => e.gap), [-1, -1, -1]);
+      // A snapshot removed: its entry stays.
+      await Deno.remove(snapshotPath(dir, 3));
+      assert.deepEqual((await landscapeCurve(dir, options))!.entries.map((e) => [e.iteration, e.gap]), [[1, -1], [
+        3,
+        -1,
+      ], [8, -1]]);
       // Another batch is another landscape: computed again.
       const other = (await landscapeCurve(dir, { ...options, batch: 4 }))!;
       assert.equal(other.batch, 4);
