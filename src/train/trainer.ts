@@ -19,7 +19,7 @@ import { datasetSide, loadDataset, takeFirst } from "../data/dataset.ts";
 import { useStockKernels, usingStockKernels } from "../model/ops.ts";
 import { peakResidentBytes } from "../memory.ts";
 import { Progress } from "../progress.ts";
-import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { type Checkpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { readJsonLines, RUN_FOLDER, runFiles, weightsHash } from "./run_folder.ts";
 import { defaultSnapshotSteps, saveSnapshot } from "./run_snapshot.ts";
 import { checkStockOnMesa } from "./stock_kernels.ts";
@@ -237,9 +237,14 @@ async function trainLocked(config: TrainConfig, options: TrainOptions, backend: 
   const stop = deferInterrupt(
     "\nstopping after this iteration, with a checkpoint (Ctrl-C again to stop at once, losing the epoch under way)",
   );
+  // The session's state read back from the backend at most once an iteration, for whichever of
+  // the snapshot, the epoch's checkpoint, a stop's checkpoint and the summary need it.
+  let state: Checkpoint | null = null;
+  const current = async () => state ??= await session.checkpoint();
   try {
     let epochRecords: StepRecord[] = [];
     while (!session.done) {
+      state = null;
       const { record, snapshot } = await session.iterate().catch((e) => {
         if (!(e instanceof DivergenceError)) throw e;
         // The session names the step; the run folder knows what survives it.
@@ -258,7 +263,7 @@ async function trainLocked(config: TrainConfig, options: TrainOptions, backend: 
         await saveSnapshot(options.dir, {
           config,
           step: session.step,
-          encoder: (await session.checkpoint()).encoder,
+          encoder: (await current()).encoder,
           policyProbs: probs ? { images: landscapeImages!.count, probs } : null,
         });
       }
@@ -270,12 +275,12 @@ async function trainLocked(config: TrainConfig, options: TrainOptions, backend: 
       );
       const epochEnded = session.epoch === record.epoch;
       if (epochEnded) {
-        await saveCheckpoint(files.checkpoint, await session.checkpoint());
+        await saveCheckpoint(files.checkpoint, await current());
         log.push(...epochRecords);
         epochRecords = [];
       }
       if (stop.requested && !session.done) {
-        if (!epochEnded) await saveCheckpoint(files.checkpoint, await session.checkpoint());
+        if (!epochEnded) await saveCheckpoint(files.checkpoint, await current());
         progress?.finish();
         throw new TrainingStopped(
           `stopped after iteration ${session.step} of ${total}; ${files.checkpoint} holds it: continue with --resume`,
@@ -283,7 +288,7 @@ async function trainLocked(config: TrainConfig, options: TrainOptions, backend: 
       }
     }
     progress?.finish();
-    const final = await session.checkpoint();
+    const final = await current();
     const lastEpoch = log.filter((r) => r.epoch === config.epochs);
     const summary: TrainSummary = {
       config,
