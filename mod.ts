@@ -13,14 +13,14 @@
  * The datasets and the crop grid:
  *
  * ```ts
- * import { cellSquare, cropGrid, loadDataset, oracleCrops } from "./mod.ts";
+ * import { cellSquare, cropGrid, loadDataset, wholeDigitCrops } from "./mod.ts";
  * import assert from "node:assert";
  *
  * const test = await loadDataset("shifted", "test"); // MNIST digits pasted into 84×84 images
  * assert.equal(test.count, 10_000);
  * const grid = cropGrid(test.side);                    // 17 × 17 crops of 20 × 20 at stride 4
  * assert.equal(grid.count, 289);
- * assert.equal(oracleCrops(grid, cellSquare(test, 0)).length, 9);
+ * assert.equal(wholeDigitCrops(grid, cellSquare(test, 0)).length, 9);
  * ```
  *
  * One training iteration's two steps — the encoder's (h-step) on m crops per image, and P(T|X)'s
@@ -114,14 +114,14 @@ export {
   cropGrid,
   cropOrigin,
   emptyCrops,
-  oracleCrops,
   type Square,
+  wholeDigitCrops,
 } from "./src/data/crops.ts";
 export {
   FIXED_DISTRIBUTIONS,
   type FixedDistribution,
   fixedDistribution,
-  oracleWeights,
+  wholeDigitWeights,
 } from "./src/data/crop_distributions.ts";
 export { type CropStats, cropStats } from "./src/data/crop_stats.ts";
 
@@ -136,30 +136,26 @@ export {
   readParams,
 } from "./src/model/params.ts";
 export { allCropEmbeddings, allCropFeatures, embed, encoderSpecs, F_DIM } from "./src/model/encoder.ts";
-export {
-  type PolicyActivations,
-  type PolicyForward,
-  policyForward,
-  policyLogits,
-  policyProbs,
-  policySpecs,
-} from "./src/model/policy.ts";
+export { type PolicyActivations, policyLogits, policyProbs, policySpecs } from "./src/model/policy.ts";
+export { type PolicyForward, policyForward } from "./src/model/policy_backward.ts";
 
-// Objectives: the h-step's Jensen bound, the P-step's three estimators of objective (2), and (2) itself.
-export { jensenLoss } from "./src/objective/hstep.ts";
+// The two steps of an iteration beside their objectives: the h-step's Jensen bound, the P-step's
+// three estimators of objective (2), and (2) itself.
+export { hStep, jensenLoss, type StepGrads } from "./src/objective/hstep.ts";
 export {
+  type Batch,
   exactPolicyLoss,
   hybridPolicyLoss,
-  type PolicyBatch,
   type PolicyLoss,
   type PolicyLossOptions,
   type PolicyStepConfig,
+  type PolicyStepGrads,
+  pStep,
   sampledPolicyLoss,
 } from "./src/objective/pstep.ts";
 export { type ExactObjective, exactObjective } from "./src/objective/exact_objective.ts";
 
 // Training.
-export { type Batch, hStep, type PolicyStepGrads, pStep, type StepGrads } from "./src/train/step.ts";
 export { Adam, type AdamOptions, type AdamState } from "./src/train/adam.ts";
 export { type Checkpoint, type EpochStart, loadCheckpoint } from "./src/train/checkpoint.ts";
 export {

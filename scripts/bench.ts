@@ -24,9 +24,9 @@ import { checkMnistFolder } from "../src/data/mnist.ts";
 import { Prng } from "../src/data/prng.ts";
 import { fitProbe } from "../src/eval/probe.ts";
 import { readOutputs } from "../src/model/agreement.ts";
-import { useStockKernels } from "../src/model/ops.ts";
-import { MESA_LOOP_ITERATIONS } from "../src/train/stock_kernels.ts";
-import { largestWasmBatch } from "../src/train/wasm_fit.ts";
+import { useStockKernels } from "../src/kernels/ops.ts";
+import { MESA_LOOP_ITERATIONS } from "../src/kernels/stock_kernels.ts";
+import { largestWasmBatch } from "../src/kernels/wasm_heap.ts";
 import { Progress } from "../src/progress.ts";
 import { type Tensor, tf } from "../src/tf.ts";
 
@@ -116,7 +116,7 @@ await runMain(USAGE, async (args) => {
   for (const name of notTimed) log(`${name}'s stock baseline: ${skipNote}`);
   const checkBackend = info.backend === "wasm" ? "cpu" : "wasm";
   // Where wasm runs the steps (timed, as the baseline or as the check's reference), the exact
-  // P-step at the paper's batch would run out of its memory (src/train/wasm_fit.ts).
+  // P-step at the paper's batch would run out of its memory (src/kernels/wasm_heap.ts).
   const onWasm = [info.backend, baselineBackend, ...(o.check ? [checkBackend] : [])].includes("wasm");
   const exactShape = {
     batch: chosen.p,
@@ -176,7 +176,7 @@ await runMain(USAGE, async (args) => {
       `Mesa's WebGPU stops tfjs's stock filter gradients after ~${
         MESA_LOOP_ITERATIONS.toLocaleString("en")
       } terms per filter tap ` +
-        "(src/train/stock_kernels.ts): past 180 crops or 8 images per step the stock times understate their cost",
+        "(src/kernels/stock_kernels.ts): past 180 crops or 8 images per step the stock times understate their cost",
     );
   }
   useStockKernels(true);

@@ -68,7 +68,7 @@ await runMain(USAGE, async (args) => {
   console.log(
     JSON.stringify({
       probes: summary,
-      concentration: result.crops.nonEmptyMass,
+      concentration: result.crops.concentration,
       uniformity: result.uniformity.potential,
     }),
   );

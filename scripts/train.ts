@@ -34,7 +34,7 @@ ${overrideUsage()}
                        fast paths, to compare the two (webgpu or cpu backend; summary.json
                        says which were used). On Mesa's software WebGPU their filter
                        gradients are cut short past ~180 crops or 8 84×84 images per step,
-                       so larger batches are refused there (src/train/stock_kernels.ts)
+                       so larger batches are refused there (src/kernels/stock_kernels.ts)
 `;
 
 await runMain(USAGE, async (args) => {

@@ -30,8 +30,8 @@ export type PolicyEstimator = "sampled" | "exact" | "hybrid";
 /** Every estimator, for argument checking. */
 export const POLICY_ESTIMATORS: readonly PolicyEstimator[] = ["sampled", "exact", "hybrid"];
 
-/** The resolved configuration of one training run. */
-export interface TrainConfig {
+/** The paper's hyper-parameters of one run, with the run's identity and backend. */
+export interface PaperConfig {
   /** The profile whose defaults this config started from (it also sets the evaluation sizes). */
   readonly profile: ProfileName;
   /** Dataset: "shifted" (84×84, 289 crops) or "original" (28×28, 9 crops). */
@@ -48,28 +48,8 @@ export interface TrainConfig {
   readonly batch: number;
   /** m: crops per image drawn from P(T|X) for the h-step (paper: 8). */
   readonly crops: number;
-  /** Crops per image drawn uniformly for the P-step (the exact estimator: for its denominator). */
+  /** k: crops per image drawn uniformly for the P-step. */
   readonly policyCrops: number;
-  /** The P-step's estimator of objective (2). */
-  readonly policyEstimator: PolicyEstimator;
-  /** Whether a crop's own term stays in its numerator, as objective (2) has it. */
-  readonly policySelf: boolean;
-  /**
-   * Iterations at the start that train h on uniform crops with no P-step (SimCLR's iterations),
-   * before P(T|X) is used and trained. Not in the paper: 0 is the paper's method.
-   */
-  readonly warmup: number;
-  /**
-   * P-steps before this iteration use the sampled estimator whatever `policyEstimator` says: the
-   * exact and hybrid estimators leave a uniform P where it is, the sampled one moves it. Not in
-   * the paper; 0 is the paper's method.
-   */
-  readonly policySampledSteps: number;
-  /**
-   * A P-step after every this many h-steps. The paper trains h and P(T|X) "in turn": 1. A larger
-   * value lets h adapt to each P before P moves again.
-   */
-  readonly policyEvery: number;
   /** Adam step size of the encoder h. */
   readonly lr: number;
   /** Adam step size of P(T|X). */
@@ -83,6 +63,44 @@ export interface TrainConfig {
   /** tfjs backend. */
   readonly backend: BackendChoice;
 }
+
+/**
+ * Experiments beside the paper: the P-step study's knobs (REPRODUCE.md, "The P-step study").
+ * Their defaults are the paper's method, so a run that sets none trains as the paper says.
+ */
+export interface PStepExperiment {
+  /**
+   * The P-step's estimator of objective (2). Default: "sampled", the paper's k uniform crops
+   * weighted by P(t|x); the others are this package's.
+   */
+  readonly policyEstimator: PolicyEstimator;
+  /** Whether a crop's own term stays in its numerator, as objective (2) has it. Default: false. */
+  readonly policySelf: boolean;
+  /** Iterations at the start that train h on uniform crops with no P-step (SimCLR's). Default: 0. */
+  readonly warmup: number;
+  /**
+   * P-steps before this iteration use the sampled estimator whatever `policyEstimator` says: the
+   * exact and hybrid estimators leave a uniform P where it is, the sampled one moves it. Default: 0.
+   */
+  readonly policySampledSteps: number;
+  /**
+   * A P-step after every this many h-steps. Default: 1, as the paper trains h and P(T|X) "in turn";
+   * a larger value lets h adapt to each P before P moves again.
+   */
+  readonly policyEvery: number;
+}
+
+/** The resolved configuration of one training run: the paper's fields and the experiments'. */
+export type TrainConfig = PaperConfig & PStepExperiment;
+
+/** The experiments' fields, which `--help` lists apart from the paper's. */
+export const EXPERIMENT_KEYS: readonly (keyof PStepExperiment)[] = [
+  "policyEstimator",
+  "policySelf",
+  "warmup",
+  "policySampledSteps",
+  "policyEvery",
+];
 
 /** What evaluation uses of each split. */
 export interface EvalConfig {
@@ -147,11 +165,6 @@ export interface FieldSpec<T> {
     | T
     | { readonly byProfile: Readonly<Record<ProfileName, T>> }
     | { readonly byDataset: Readonly<Record<DatasetName, T>> };
-  /**
-   * Where the field was added after runs were first saved: the value every older `summary.json`
-   * or checkpoint, which lacks it, trained with.
-   */
-  readonly since?: T;
 }
 
 const int = (min: number, max?: number): FieldValue => ({ kind: "int", min, ...(max === undefined ? {} : { max }) });
@@ -211,30 +224,26 @@ export const CONFIG_FIELDS: { readonly [K in FieldKey]: FieldSpec<TrainConfig[K]
     help: "the P-step's estimator: sampled (k uniform crops per image), exact (every crop) or hybrid",
     value: { kind: "choice", choices: POLICY_ESTIMATORS },
     default: "sampled",
-    since: "sampled",
   },
   policySelf: {
     flag: "policy-self",
     help: "keep each crop's own term in the P-step's numerator, as objective (2) has it",
     value: { kind: "switch" },
     default: false,
-    since: false,
   },
   warmup: {
     flag: "warmup",
     placeholder: "N",
-    help: "first N iterations on uniform crops without P-step (not in the paper)",
+    help: "first N iterations on uniform crops without P-step",
     value: int(0),
     default: 0,
-    since: 0,
   },
   policySampledSteps: {
     flag: "policy-sampled-steps",
     placeholder: "N",
-    help: "first N iterations' P-steps with the sampled estimator (not in the paper)",
+    help: "first N iterations' P-steps with the sampled estimator",
     value: int(0),
     default: 0,
-    since: 0,
   },
   policyEvery: {
     flag: "policy-every",
@@ -242,7 +251,6 @@ export const CONFIG_FIELDS: { readonly [K in FieldKey]: FieldSpec<TrainConfig[K]
     help: "a P-step after every N h-steps (paper: 1, in turn)",
     value: int(1),
     default: 1,
-    since: 1,
   },
   lr: { flag: "lr", placeholder: "X", help: "Adam step size of the encoder", value: positive, default: 1e-3 },
   policyLr: { flag: "policy-lr", placeholder: "X", help: "Adam step size of P(T|X)", value: positive, default: 1e-3 },
@@ -424,25 +432,14 @@ export function iterationsPerEpoch(c: TrainConfig): number {
   return Math.floor(c.trainSize / c.batch);
 }
 
-/** The values of fields added after runs were first saved, which older configs trained with. */
-const ADDED_FIELDS = Object.fromEntries(
-  FIELD_KEYS.flatMap((k) => ("since" in CONFIG_FIELDS[k] ? [[k, CONFIG_FIELDS[k].since]] : [])),
-) as Partial<TrainConfig>;
-
-/** A saved config with the fields it predates filled in with the values it trained with. */
-export function upgradeConfig(saved: TrainConfig): TrainConfig {
-  return { ...ADDED_FIELDS, ...saved };
-}
-
 /**
  * How a saved config trains a different model from `other`: one `field saved (not other)` per
  * differing field, the backend aside (a run may resume on another backend); none when the same.
  */
 export function scienceDiff(saved: TrainConfig, other: TrainConfig): string[] {
-  const a = upgradeConfig(saved), b = upgradeConfig(other);
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof TrainConfig>;
-  return [...keys].filter((k) => k !== "backend" && a[k] !== b[k]).map((k) =>
-    `${k} ${JSON.stringify(a[k])} (not ${JSON.stringify(b[k])})`
+  const keys = new Set([...Object.keys(saved), ...Object.keys(other)]) as Set<keyof TrainConfig>;
+  return [...keys].filter((k) => k !== "backend" && saved[k] !== other[k]).map((k) =>
+    `${k} ${JSON.stringify(saved[k])} (not ${JSON.stringify(other[k])})`
   );
 }
 

@@ -8,9 +8,6 @@ import {
   PROFILE_NAMES,
   PROFILES,
   resolveConfig,
-  sameScience,
-  type TrainConfig,
-  upgradeConfig,
 } from "../src/config.ts";
 
 Deno.test("resolveConfig() takes the profile, β by dataset, then the overrides", () => {
@@ -91,16 +88,4 @@ Deno.test("the medium profile: an hour-scale CRL-TAC run on one core, λ by the 
     landscapeImages: 256,
   });
   assert.deepEqual(PROFILES.medium.seeds, [0, 1, 2, 3]);
-});
-
-Deno.test("a config saved before the P-step options existed reads as the sampled estimator it trained with", () => {
-  const now = resolveConfig("smoke", "shifted", "crltac", 0);
-  const { policyEstimator: _e, policySelf: _s, warmup: _w, policySampledSteps: _p, policyEvery: _v, ...old } = now;
-  const saved = old as unknown as TrainConfig;
-  assert.ok(sameScience(saved, now));
-  assert.deepEqual(upgradeConfig(saved), now);
-  assert.ok(!sameScience(saved, { ...now, policyEstimator: "exact" }));
-  assert.ok(!sameScience(saved, { ...now, warmup: 1 }));
-  assert.ok(!sameScience(saved, { ...now, policySampledSteps: 1 }));
-  assert.ok(!sameScience(saved, { ...now, policyEvery: 2 }));
 });

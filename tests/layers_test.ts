@@ -1,6 +1,6 @@
 /**
- * The layering of src/: data → model → objective → train → eval → study → report (and bench, a
- * tool beside report) → demo (the browser page, on top of everything), each folder importing only
+ * The layering of src/: data → kernels (the backends' workarounds) → model → objective → train →
+ * eval → study → report (and bench, a tool beside report) → demo (the browser page, on top of everything), each folder importing only
  * from folders below it, read from the import
  * statements themselves so that a new import against the order fails here.
  */
@@ -27,14 +27,15 @@ const LEVELS: Readonly<Record<string, number>> = {
   "lock.ts": 1,
   data: 2,
   "config.ts": 3,
-  model: 4,
-  objective: 5,
-  train: 6,
-  eval: 7,
-  study: 8,
-  report: 9,
-  bench: 9,
-  demo: 10,
+  kernels: 4,
+  model: 5,
+  objective: 6,
+  train: 7,
+  eval: 8,
+  study: 9,
+  report: 10,
+  bench: 10,
+  demo: 11,
 };
 
 /** The unit a module belongs to: its folder under src/, or its own name at the root. */

@@ -12,7 +12,7 @@
 
 import { Prng } from "../data/prng.ts";
 import { readOutputs, stepError } from "../model/agreement.ts";
-import { avgPool2, biasAdd, conv2d, matMul, type Padding, type Stride } from "../model/ops.ts";
+import { avgPool2, biasAdd, conv2d, matMul, type Padding, type Stride } from "../kernels/ops.ts";
 import { type Tensor, type Tensor2D, type Tensor4D, tf } from "../tf.ts";
 import type { StepName, Steps } from "./steps.ts";
 

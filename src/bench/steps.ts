@@ -10,12 +10,14 @@
 
 import { PAPER_BETA, type PolicyEstimator, PROFILES } from "../config.ts";
 import { type Dataset, datasetCropGrid, renderImages } from "../data/dataset.ts";
-import type { Prng } from "../data/prng.ts";
+import { Prng } from "../data/prng.ts";
 import { allCropEmbeddings, encoderSpecs } from "../model/encoder.ts";
 import { disposeParams, initialValues, makeParams, type Params } from "../model/params.ts";
-import { policyForward, policySpecs } from "../model/policy.ts";
+import { policySpecs } from "../model/policy.ts";
+import { policyForward } from "../model/policy_backward.ts";
+import { hStep } from "../objective/hstep.ts";
+import { pStep } from "../objective/pstep.ts";
 import { type Tensor, type Tensor4D, tf } from "../tf.ts";
-import { hStep, pStep } from "../train/step.ts";
 
 /** Crops per image of the h-step and the P-step: the paper's m = k = 8. */
 export const CROPS_PER_IMAGE = PROFILES.paper.train.crops;
@@ -94,11 +96,9 @@ export function benchSteps(ds: Dataset, sizes: BenchSizes, rng: Prng) {
     crops: indices(n * m).map(() => rng.nextInt(t)),
   });
   const hCrops = cropsOf(sizes.h);
-  const pStepInput = (n: number) => ({
-    n,
-    crops: Int32Array.from(cropsOf(n).crops),
-    images: renderImages(ds, indices(n)),
-  });
+  const pStepInput = (n: number) => ({ n, images: renderImages(ds, indices(n)) });
+  // Every timed P-step draws the same uniform crops, so that backends compare on one input.
+  const pStepDraws = rng.state();
   const sampled = pStepInput(sizes.p);
   const exact = sizes.exact === sizes.p ? sampled : pStepInput(sizes.exact);
   const allImages = renderImages(ds, indices(sizes.all));
@@ -106,13 +106,13 @@ export function benchSteps(ds: Dataset, sizes: BenchSizes, rng: Prng) {
   const { lambda, policySelf } = PROFILES.paper.train;
 
   const timedPStep = (encoder: Params, policy: Params, policyEstimator: PolicyEstimator): Tensor[] => {
-    const { n, crops, images: pixels } = policyEstimator === "exact" ? exact : sampled;
+    const { n, images: pixels } = policyEstimator === "exact" ? exact : sampled;
     const images = tf.tensor4d(pixels, [n, side, side, 1]) as Tensor4D;
     const batch = { ds, indices: indices(n), images: () => images };
     // The forward pass the trainer makes to draw crops, and the P-step, which reuses it.
     const forward = policyForward(policy, images);
-    const config = { lambda, beta: BETA, policyEstimator, policySelf };
-    const p = pStep(policy, forward, batch, encoder, crops, config, t);
+    const config = { policyCrops: m, lambda, beta: BETA, policyEstimator, policySelf };
+    const p = pStep(policy, forward, batch, encoder, Prng.fromState(pStepDraws), config, t);
     // The loss's parts are kept past any tf.tidy (the trainer reads them later): free them here.
     forward.dispose();
     tf.dispose([p.objective, p.entropy]);

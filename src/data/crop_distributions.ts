@@ -14,7 +14,7 @@
  * @module
  */
 
-import { emptyCrops, oracleCrops } from "./crops.ts";
+import { emptyCrops, wholeDigitCrops } from "./crops.ts";
 import { cellSquare, type Dataset, datasetCropGrid, renderImageBytes } from "./dataset.ts";
 import { Prng } from "./prng.ts";
 
@@ -36,16 +36,16 @@ export const FIXED_DISTRIBUTIONS: readonly FixedDistribution[] = [
  *
  * @example
  * ```ts
- * import { oracleWeights } from "./crop_distributions.ts";
+ * import { wholeDigitWeights } from "./crop_distributions.ts";
  * import { loadDataset, takeFirst } from "./dataset.ts";
  * import assert from "node:assert";
  * const ds = takeFirst(await loadDataset("shifted", "test"), 2);
- * const p = oracleWeights(ds, [0, 1]);
+ * const p = wholeDigitWeights(ds, [0, 1]);
  * assert.equal(p.length, 2 * 289);
  * assert.equal(p.filter((v) => v > 0).length, 18);
  * ```
  */
-export function oracleWeights(ds: Dataset, indices: readonly number[]): Float32Array {
+export function wholeDigitWeights(ds: Dataset, indices: readonly number[]): Float32Array {
   return fixedDistribution(ds, indices, "wholeDigit");
 }
 
@@ -70,7 +70,7 @@ export function fixedDistribution(
   const image = new Uint8Array(ds.side * ds.side);
   indices.forEach((img, n) => {
     const row = out.subarray(n * t, (n + 1) * t);
-    const whole = () => oracleCrops(grid, cellSquare(ds, img));
+    const whole = () => wholeDigitCrops(grid, cellSquare(ds, img));
     const empty = () => emptyCrops(renderImageBytes(ds, img, image), grid);
     const spread = (crops: readonly number[]) => {
       if (crops.length === 0) {

@@ -122,7 +122,7 @@ export function cropOverlap(grid: CropGrid, t: number, cell: Square): number {
 }
 
 /**
- * The oracle crops: those with the largest overlap with the digit's cell. A 20×20 crop fits
+ * The whole-digit crops: those with the largest overlap with the digit's cell. A 20×20 crop fits
  * inside a 28×28 cell at 3×3 positions of the stride-4 grid, so there are 9 on both datasets.
  *
  * @param grid The crop grid.
@@ -131,18 +131,18 @@ export function cropOverlap(grid: CropGrid, t: number, cell: Square): number {
  *
  * @example
  * ```ts
- * import { cropGrid, oracleCrops } from "./crops.ts";
+ * import { cropGrid, wholeDigitCrops } from "./crops.ts";
  * import assert from "node:assert";
  * // A digit in the centre cell of shifted MNIST: crops (7..9) × (7..9) of the 17×17 grid.
- * const t = oracleCrops(cropGrid(84), { row: 28, col: 28, side: 28 });
+ * const t = wholeDigitCrops(cropGrid(84), { row: 28, col: 28, side: 28 });
  * assert.deepEqual(t, [126, 127, 128, 143, 144, 145, 160, 161, 162]);
  * ```
  */
-export function oracleCrops(grid: CropGrid, cell: Square): number[] {
+export function wholeDigitCrops(grid: CropGrid, cell: Square): number[] {
   const overlaps = Array.from({ length: grid.count }, (_, t) => cropOverlap(grid, t, cell));
   const best = Math.max(...overlaps);
   if (best === 0) {
-    throw new RangeError(`Cannot find oracle crops: no crop overlaps the cell ${JSON.stringify(cell)}`);
+    throw new RangeError(`Cannot find whole-digit crops: no crop overlaps the cell ${JSON.stringify(cell)}`);
   }
   return overlaps.flatMap((o, t) => (o === best ? [t] : []));
 }

@@ -276,7 +276,7 @@ export async function evaluateRun(dir: string, options: EvaluateOptions): Promis
   const test = sets.test;
   const testIndices = Array.from({ length: test.count }, (_, i) => i);
   const perImage = testIndices.map((i) =>
-    cropStats(datasets.test, [i], test.probs.subarray(i * cropCount, (i + 1) * cropCount)).nonEmptyMass
+    cropStats(datasets.test, [i], test.probs.subarray(i * cropCount, (i + 1) * cropCount)).concentration
   );
   const concentration = meanStd(perImage);
   const head = test.reps.integrated!.head;

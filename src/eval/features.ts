@@ -14,7 +14,7 @@
  * @module
  */
 
-import { fixedDistribution, oracleWeights } from "../data/crop_distributions.ts";
+import { fixedDistribution, wholeDigitWeights } from "../data/crop_distributions.ts";
 import { cropGrid } from "../data/crops.ts";
 import { type Dataset, renderImages } from "../data/dataset.ts";
 import { allCropFeatures, F_DIM, l2Normalize, project } from "../model/encoder.ts";
@@ -102,7 +102,7 @@ export async function representations(
   for (let start = 0; start < n; start += batch) {
     const part = indices.slice(start, start + batch);
     const b = part.length;
-    const oracle = weightings.includes("oracle") ? oracleWeights(ds, part) : null;
+    const oracle = weightings.includes("oracle") ? wholeDigitWeights(ds, part) : null;
     const fixed = learned ? null : fixedDistribution(ds, part, model.policy as "uniform" | "wholeDigit");
     const packed = tf.tidy(() => {
       const images = tf.tensor4d(renderImages(ds, part), [b, ds.side, ds.side, 1]);

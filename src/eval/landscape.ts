@@ -49,9 +49,9 @@ export interface LandscapeRow {
   /** I + λH at the run's λ: what the P-step maximises. */
   readonly score: number;
   /** Mass on crops holding at least one digit pixel. */
-  readonly nonEmptyMass: number;
+  readonly concentration: number;
   /** Mass on the 9 whole-digit crops. */
-  readonly oracleMass: number;
+  readonly wholeDigitMass: number;
 }
 
 /**
@@ -210,7 +210,7 @@ async function landscapeRows(
   const t = datasetCropGrid(ds).count;
   const learned = typeof runPolicy !== "string";
   const names: LandscapeEntry[] = ["run", ...(learned ? ["argmax" as const] : []), ...fixedOn(config.data)];
-  const sums = names.map(() => ({ objective: 0, entropy: 0, nonEmptyMass: 0, oracleMass: 0 }));
+  const sums = names.map(() => ({ objective: 0, entropy: 0, concentration: 0, wholeDigitMass: 0 }));
   let used = 0;
   const progress = options.progress === false ? null : new Progress(label, ds.count, "img");
   try {
@@ -234,8 +234,8 @@ async function landscapeRows(
         const sum = sums[k]!, w = indices.length;
         sum.objective += values.objective[k]! * w;
         sum.entropy += values.entropy[k]! * w;
-        sum.nonEmptyMass += stats.nonEmptyMass * w;
-        sum.oracleMass += stats.oracleMass * w;
+        sum.concentration += stats.concentration * w;
+        sum.wholeDigitMass += stats.wholeDigitMass * w;
       });
       used += indices.length;
       progress?.update(first + indices.length);
@@ -251,8 +251,8 @@ async function landscapeRows(
       objective,
       entropy,
       score: objective + config.lambda * entropy,
-      nonEmptyMass: s.nonEmptyMass / used,
-      oracleMass: s.oracleMass / used,
+      concentration: s.concentration / used,
+      wholeDigitMass: s.wholeDigitMass / used,
     };
   });
   return { rows, used };

@@ -1,6 +1,7 @@
 /**
- * The paper's two statistics of a representation beyond accuracy: crop concentration (where
- * P(T|X) puts its mass) and uniformity (how spread the head representations are on the sphere).
+ * The paper's uniformity of a representation (how spread the head representations are on the
+ * sphere) and the helpers its figures use. The paper's other statistic beyond accuracy, crop
+ * concentration, is src/data/crop_stats.ts's `concentration`.
  *
  * @module
  */

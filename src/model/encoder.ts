@@ -15,7 +15,7 @@
  */
 
 import { type Rank, type Tensor2D, type Tensor4D, tf } from "../tf.ts";
-import { biasAdd, conv2d, mapBatches, matMul, type Stride } from "./ops.ts";
+import { biasAdd, conv2d, mapBatches, matMul, type Stride } from "../kernels/ops.ts";
 import { param, type Params, type ParamSpec } from "./params.ts";
 
 /** Width of f's output. */

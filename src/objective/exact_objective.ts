@@ -18,6 +18,7 @@
  * @module
  */
 
+import { meanEntropy } from "../data/crop_stats.ts";
 import { type Tensor2D, tf } from "../tf.ts";
 
 /** I and H of each distribution, in nats. */
@@ -56,7 +57,7 @@ export async function exactObjective(
   // P as columns, [N·|T|, D]: one product gives every distribution's sums.
   const columns = new Float32Array(rows * d);
   distributions.forEach((p, k) => p.forEach((v, r) => columns[r * d + k] = v));
-  const objective = new Float64Array(d), entropy = new Float64Array(d);
+  const objective = new Float64Array(d);
   const [zT, pColumns] = tf.tidy(() => [tf.transpose(z), tf.tensor2d(columns, [rows, d])]);
   try {
     for (let first = 0; first < n; first += IMAGES_PER_BLOCK) {
@@ -80,16 +81,14 @@ export async function exactObjective(
           const p = columns[row * d + k]!;
           if (p === 0) continue;
           objective[k]! += p * (Math.log(values[half + r * d + k]!) - Math.log(values[r * d + k]! / n));
-          entropy[k]! -= p * Math.log(p);
         }
       }
     }
   } finally {
     tf.dispose([zT, pColumns]);
   }
-  for (let k = 0; k < d; k++) {
-    objective[k]! /= n;
-    entropy[k]! /= n;
-  }
+  for (let k = 0; k < d; k++) objective[k]! /= n;
+  // Of the distributions as the product above read them, in single precision.
+  const entropy = Float64Array.from(distributions, (p) => meanEntropy(Float32Array.from(p), n));
   return { objective, entropy };
 }

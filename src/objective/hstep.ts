@@ -9,12 +9,18 @@
  *
  * Jensen's inequality applied to the numerator's log E_{T'|X} exp(·), and the loss is −mean ℓᵢ.
  * With m = 2 this is SimCLR's NT-Xent at temperature 1/β minus log(2N − 1) (paper, appendix).
+ * {@linkcode hStep} is the whole step: the crops embedded, the loss and the encoder's gradients,
+ * which the trainer applies with Adam.
  *
  * @module
  */
 
-import { matMul } from "../model/ops.ts";
-import { type Scalar, type Tensor2D, tf } from "../tf.ts";
+import { CROP_SIDE } from "../data/crops.ts";
+import { type Dataset, extractCrops } from "../data/dataset.ts";
+import { matMul } from "../kernels/ops.ts";
+import { embed } from "../model/encoder.ts";
+import type { Params } from "../model/params.ts";
+import { type Scalar, type Tensor, type Tensor2D, tf } from "../tf.ts";
 import { groupMasks, maskedLogSumExp } from "./masks.ts";
 
 /**
@@ -47,4 +53,35 @@ export function jensenLoss(z: Tensor2D, m: number, beta: number): Scalar {
     const negative = tf.sub(maskedLogSumExp(s, tf.sub(1, self)), Math.log(b - 1));
     return tf.neg(tf.mean(tf.sub(positive, negative)));
   });
+}
+
+/** A step's loss and the gradient of each parameter; the caller applies and frees them. */
+export interface StepGrads {
+  /** The step's loss, which it minimises. */
+  readonly loss: Scalar;
+  /** The loss's gradient for each parameter, by parameter name. */
+  readonly grads: Record<string, Tensor>;
+}
+
+/**
+ * The h-step on the crops `crops[i]` of images `owners[i]`, m consecutive ones per image.
+ *
+ * @param m Crops per image.
+ * @param beta β.
+ */
+export function hStep(
+  encoder: Params,
+  ds: Dataset,
+  owners: ArrayLike<number>,
+  crops: ArrayLike<number>,
+  m: number,
+  beta: number,
+): StepGrads {
+  const x = tf.tensor4d(extractCrops(ds, owners, crops), [owners.length, CROP_SIDE, CROP_SIDE, 1]);
+  try {
+    const { value, grads } = tf.variableGrads(() => jensenLoss(embed(encoder, x), m, beta), [...encoder.values()]);
+    return { loss: value, grads };
+  } finally {
+    x.dispose();
+  }
 }

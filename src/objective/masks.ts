@@ -5,7 +5,7 @@
  * @module
  */
 
-import { logSumExpRows } from "../model/ops.ts";
+import { logSumExpRows } from "../kernels/ops.ts";
 import { type Tensor2D, tf } from "../tf.ts";
 
 /** Added to a logit to take it out of a log-sum-exp: exp underflows to exactly zero. */

@@ -37,6 +37,10 @@
  * All three weigh each image by 1 (its weights sum to 1), so λ means the same in all. With
  * H(T|X) = mean over images of −Σ_t P(t|x) log P(t|x) over all |T| crops, the loss is −I − λH.
  *
+ * {@linkcode pStep} is the whole step: it draws the k uniform crops of each image, embeds them
+ * (constants: gradients reach only P(T|X)), builds the config's estimator and returns the loss,
+ * its parts and P(T|X)'s gradients, which the trainer applies with Adam (src/train/crop_policy.ts).
+ *
  * @module
  */
 
@@ -44,9 +48,12 @@ import { type Scalar, type Tensor, type Tensor2D, type Tensor3D, type Tensor4D, 
 import type { PolicyEstimator } from "../config.ts";
 import { CROP_SIDE } from "../data/crops.ts";
 import { type Dataset, extractCrops } from "../data/dataset.ts";
+import type { Prng } from "../data/prng.ts";
+import { matMul } from "../kernels/ops.ts";
 import { allCropEmbeddings, embed } from "../model/encoder.ts";
-import { matMul } from "../model/ops.ts";
 import type { Params } from "../model/params.ts";
+import { type PolicyForward, policyGrads } from "../model/policy_backward.ts";
+import type { StepGrads } from "./hstep.ts";
 import { blockMask, groupMasks, maskedLogSumExp } from "./masks.ts";
 
 /** The P-step loss and its parts, as scalars. */
@@ -63,6 +70,65 @@ export type PolicyLoss = {
 export interface PolicyLossOptions {
   /** Keep each crop's own term in its numerator, as objective (2) has it. @default false */
   readonly self?: boolean;
+}
+
+/** The images a P-step is taken on. */
+export interface Batch {
+  /** The dataset the indices point into. */
+  readonly ds: Dataset;
+  /** Dataset indices. */
+  readonly indices: readonly number[];
+  /** The images as `[N,S,S,1]` (only the exact and hybrid estimators read them). */
+  images(): Tensor4D;
+}
+
+/** What the P-step depends on besides the data: k, λ, β, the estimator, and the own term. */
+export interface PolicyStepConfig {
+  /** k, the crops per image drawn uniformly. */
+  readonly policyCrops: number;
+  /** λ, the weight of H(T|X) in the P-step's objective. */
+  readonly lambda: number;
+  /** β, the inverse temperature of the similarities. */
+  readonly beta: number;
+  /** Which estimator of objective (2) the loss uses. */
+  readonly policyEstimator: PolicyEstimator;
+  /** Whether a crop's own term stays in its numerator, as objective (2) has it. */
+  readonly policySelf: boolean;
+}
+
+/** The P-step's result: its loss −I − λH, the parts of it, and P(T|X)'s gradients. */
+export interface PolicyStepGrads extends PolicyLoss, StepGrads {
+  /** −I − λH, the quantity minimised. */
+  readonly loss: Scalar;
+}
+
+/**
+ * The P-step on `batch`, from P(T|X)'s forward pass on it (its parameters unchanged since): draws
+ * `config.policyCrops` uniform crops per image from `rng` (`N × k`, image by image), and returns
+ * the loss under the config's estimator and P(T|X)'s gradients; the caller applies and frees them.
+ */
+export function pStep(
+  policy: Params,
+  forward: PolicyForward,
+  batch: Batch,
+  encoder: Params,
+  rng: Prng,
+  config: PolicyStepConfig,
+  cropCount: number,
+): PolicyStepGrads {
+  const crops = Int32Array.from({ length: batch.indices.length * config.policyCrops }, () => rng.nextInt(cropCount));
+  const lossOf = policyStepLoss(batch, encoder, crops, config, cropCount);
+  try {
+    let parts: { objective: Scalar; entropy: Scalar } | undefined;
+    const { value, grads } = policyGrads(policy, forward, (logProbs) => {
+      const out = lossOf.loss(logProbs);
+      parts = { objective: tf.keep(out.objective), entropy: tf.keep(out.entropy) };
+      return out.loss;
+    });
+    return { loss: value, grads, ...parts! };
+  } finally {
+    tf.dispose(lossOf.constants);
+  }
 }
 
 /**
@@ -237,34 +303,13 @@ function estimate(
   lambda: number,
 ): PolicyLoss {
   const objective = tf.div(tf.sum(tf.mul(weights, tf.sub(num, den))), n) as Scalar;
+  // H(T|X) differentiable in log P; src/data/crop_stats.ts's meanEntropy on the host.
   const entropy = tf.neg(tf.mean(tf.sum(tf.mul(tf.exp(logProbs), logProbs), 1))) as Scalar;
   return { loss: tf.neg(tf.add(objective, tf.mul(entropy, lambda))) as Scalar, objective, entropy };
 }
 
-/** The images a P-step is taken on. */
-export interface PolicyBatch {
-  /** The dataset the indices point into. */
-  readonly ds: Dataset;
-  /** Dataset indices. */
-  readonly indices: readonly number[];
-  /** The images as `[N,S,S,1]` (only the exact and hybrid estimators read them). */
-  images(): Tensor4D;
-}
-
-/** What the P-step's loss depends on besides the data: λ, β, the estimator, and the own term. */
-export interface PolicyStepConfig {
-  /** λ, the weight of H(T|X) in the P-step's objective. */
-  readonly lambda: number;
-  /** β, the inverse temperature of the similarities. */
-  readonly beta: number;
-  /** Which estimator of objective (2) the loss uses. */
-  readonly policyEstimator: PolicyEstimator;
-  /** Whether a crop's own term stays in its numerator, as objective (2) has it. */
-  readonly policySelf: boolean;
-}
-
 /** A P-step loss of log P(t|x) and the constant tensors it reads, which the caller frees after the step. */
-export interface PolicyStepLoss {
+interface LossOf {
   loss(logProbs: Tensor2D): PolicyLoss;
   readonly constants: Tensor[];
 }
@@ -273,13 +318,13 @@ export interface PolicyStepLoss {
  * The P-step's loss on `batch` under the config's estimator, given the k uniformly drawn crops of
  * each image. The embeddings are computed now and enter as constants: gradients reach only P(T|X).
  */
-export function policyStepLoss(
-  batch: PolicyBatch,
+function policyStepLoss(
+  batch: Batch,
   encoder: Params,
   crops: Int32Array,
   config: PolicyStepConfig,
   cropCount: number,
-): PolicyStepLoss {
+): LossOf {
   if (config.policyEstimator === "exact") return exactLoss(batch, encoder, crops, config, cropCount);
   if (config.policyEstimator === "hybrid") return hybridLoss(batch, encoder, crops, config, cropCount);
   return sampledLoss(batch, encoder, crops, config);
@@ -287,11 +332,11 @@ export function policyStepLoss(
 
 /** The sampled estimator: the k drawn crops of each image embedded, and their similarities. */
 function sampledLoss(
-  batch: PolicyBatch,
+  batch: Batch,
   encoder: Params,
   crops: Int32Array,
   config: Omit<PolicyStepConfig, "policyEstimator">,
-): PolicyStepLoss {
+): LossOf {
   const n = batch.indices.length, k = crops.length / n;
   const owners = Int32Array.from({ length: n * k }, (_, i) => batch.indices[Math.floor(i / k)]!);
   const sims = tf.tidy(() => {
@@ -307,19 +352,19 @@ function sampledLoss(
 
 /** A P-step loss built from every crop of each image: the batch, the encoder, the k drawn crops, the config, |T|. */
 type AllCropLoss = (
-  batch: PolicyBatch,
+  batch: Batch,
   encoder: Params,
   crops: Int32Array,
   config: Omit<PolicyStepConfig, "policyEstimator">,
   cropCount: number,
-) => PolicyStepLoss;
+) => LossOf;
 
 /**
  * Every crop of each image of the batch embedded in one fully convolutional pass: `z`
  * `[n·|T|, d]`, and its rows image by image (tfjs-wasm's batched products over images took 2.3×
  * as long as one product per image: wasm, N = 64, |T| = 289). Call inside `tf.tidy`.
  */
-function cropEmbeddingsByImage(batch: PolicyBatch, encoder: Params, cropCount: number) {
+function cropEmbeddingsByImage(batch: Batch, encoder: Params, cropCount: number) {
   const z = allCropEmbeddings(encoder, batch.images());
   const perImage = tf.unstack(tf.reshape(z, [batch.indices.length, cropCount, z.shape[1]])) as Tensor2D[];
   return { z, perImage };

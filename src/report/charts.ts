@@ -22,14 +22,14 @@ import { checkCount } from "./raster.ts";
 export interface CurvePoint {
   readonly step: number;
   readonly entropy: number;
-  readonly nonEmptyMass: number;
-  readonly oracleMass: number;
-  readonly halfCellMass?: number;
+  readonly concentration: number;
+  readonly wholeDigitMass: number;
+  readonly halfCellMass: number;
 }
 
 /**
  * P(T|X) during training, as an SVG: its mass on non-empty crops, on crops at least half inside
- * the digit's cell and on the whole-digit (oracle) crops (left axis), and its entropy in nats
+ * the digit's cell and on the whole-digit crops (left axis), and its entropy in nats
  * (right panel, with the uniform distribution's ln |T| named on its axis), per iteration on that
  * iteration's batch.
  *
@@ -47,14 +47,13 @@ export async function trainingCurvesFigure(
   const masses: { step: number; series: string; value: number }[] = [];
   const entropy: { step: number; value: number }[] = [];
   for (const p of points) {
-    const add = (series: string, value: number | undefined) => {
-      if (value === undefined) return;
+    const add = (series: string, value: number) => {
       checkFinite(value, `${series} at step ${p.step}`);
       masses.push({ step: p.step, series, value });
     };
-    add("non-empty crops", p.nonEmptyMass);
+    add("non-empty crops", p.concentration);
     add("≥ half in the cell", p.halfCellMass);
-    add("whole digit (oracle)", p.oracleMass);
+    add("whole digit", p.wholeDigitMass);
     checkFinite(p.entropy, `entropy at step ${p.step}`);
     entropy.push({ step: p.step, value: p.entropy });
   }
@@ -75,7 +74,7 @@ export async function trainingCurvesFigure(
             field: "series",
             type: "nominal",
             title: null,
-            scale: { domain: ["non-empty crops", "≥ half in the cell", "whole digit (oracle)"], scheme: "category10" },
+            scale: { domain: ["non-empty crops", "≥ half in the cell", "whole digit"], scheme: "category10" },
             legend: { orient: "bottom" },
           },
         },

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { cropGrid, cropOrigin, oracleCrops, type Square } from "../data/crops.ts";
+import { cropGrid, cropOrigin, type Square, wholeDigitCrops } from "../data/crops.ts";
 import { halfCellCrops } from "../data/crop_stats.ts";
 import { encodePng, viridis } from "./png.ts";
 import {
@@ -158,8 +158,8 @@ export interface PolicyColumn {
 /**
  * Where P(T|x) goes during training, as a PNG: one row per image — the image with its digit's
  * cell outlined, then its heat map after each recorded step, each scaled to its own maximum as in
- * {@linkcode cropHeatmapFigure}. On every heat map the block of whole-digit (oracle) crops is
- * outlined, and its caption gives the step, P's mass on those crops (`oracle`) and on the crops at
+ * {@linkcode cropHeatmapFigure}. On every heat map the block of whole-digit crops is
+ * outlined, and its caption gives the step, P's mass on those crops (`whole`) and on the crops at
  * least half inside the cell (`half`): mass inside the outline is what the paper's Fig. 3 shows,
  * mass outside it is the partial-crop failure.
  *
@@ -192,7 +192,7 @@ export function policyTrainingFigure(
   const heatPx = cellPx * grid.perSide;
   const textScale = 1, lineH = GLYPH_H * textScale;
   const margin = 12, gap = 8, labelGap = 4, rowGap = 10;
-  const panelW = Math.max(heatPx, textWidth("oracle 0.000", textScale));
+  const panelW = Math.max(heatPx, textWidth("whole 0.000", textScale));
   const rowH = Math.max(imagePx, heatPx) + labelGap + 3 * (lineH + 2) + rowGap;
   const width = margin + imagePx + columns.length * (gap + panelW) + margin;
   const height = margin + images.length * rowH - rowGap + margin;
@@ -210,9 +210,9 @@ export function policyTrainingFigure(
       line,
       MAX_COLOUR,
     );
-    const oracle = oracleCrops(grid, cell);
+    const whole = wholeDigitCrops(grid, cell);
     const half = halfCellCrops(grid, cell);
-    const rows = oracle.map((t) => Math.floor(t / grid.perSide)), cols = oracle.map((t) => t % grid.perSide);
+    const rows = whole.map((t) => Math.floor(t / grid.perSide)), cols = whole.map((t) => t % grid.perSide);
     columns.forEach((column, c) => {
       const x0 = margin + imagePx + gap + c * (gap + panelW);
       const p = column.probs[k]!;
@@ -223,7 +223,7 @@ export function policyTrainingFigure(
       const mass = (ts: readonly number[]) => ts.reduce((a, t) => a + p[t]!, 0).toFixed(3);
       const ty = y0 + heatPx + labelGap;
       canvas.text(`step ${column.step}`, x0, ty, textScale, INK);
-      canvas.text(`oracle ${mass(oracle)}`, x0, ty + lineH + 2, textScale, INK);
+      canvas.text(`whole ${mass(whole)}`, x0, ty + lineH + 2, textScale, INK);
       canvas.text(`half ${mass(half)}`, x0, ty + 2 * (lineH + 2), textScale, INK);
     });
   });

@@ -77,8 +77,8 @@ export function landscapeMarkdown(r: LandscapeResult): string {
     HEADER,
     RULE,
     ...r.rows.map((row) =>
-      `| ${words(row.name)} | ${f(row.objective)} | ${f(row.entropy)} | ${f(row.score)} | ${f(row.nonEmptyMass)} | ${
-        f(row.oracleMass)
+      `| ${words(row.name)} | ${f(row.objective)} | ${f(row.entropy)} | ${f(row.score)} | ${f(row.concentration)} | ${
+        f(row.wholeDigitMass)
       } |`
     ),
     "",
@@ -116,7 +116,7 @@ export function studyLandscapeMarkdown(results: readonly LandscapeResult[]): str
         const col = (pick: (r: LandscapeResult["rows"][number]) => number) => ms(runs.map((r) => pick(r.rows[k]!)));
         return `| ${words(row.name)} | ${col((x) => x.objective)} | ${col((x) => x.entropy)} | ${
           col((x) => x.score)
-        } | ${col((x) => x.nonEmptyMass)} | ${col((x) => x.oracleMass)} |`;
+        } | ${col((x) => x.concentration)} | ${col((x) => x.wholeDigitMass)} |`;
       }),
       "",
       `The 9 whole-digit crops would score higher than the run's P(T|X) for: ${

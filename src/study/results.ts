@@ -49,7 +49,7 @@ export function runMetrics(e: EvalResult): Record<string, number> {
   for (const [key, probe] of Object.entries(e.probes)) {
     if (shifted || key.split("/")[1] !== "oracle") metrics[key] = probe.accuracy;
   }
-  if (shifted) metrics.concentration = e.crops.nonEmptyMass;
+  if (shifted) metrics.concentration = e.crops.concentration;
   metrics.uniformity = e.uniformity.potential;
   return metrics;
 }
@@ -116,7 +116,7 @@ export const EVAL_SHAPE = fields({
   probeTrainSize: "number",
   probeTestSize: "number",
   probes: recordOf(PROBE, true),
-  crops: fields({ nonEmptyMass: "number" }),
+  crops: fields({ concentration: "number" }),
   uniformity: fields({ potential: "number" }),
   innerProducts: arrayOf("number"),
   figures: arrayOf("string"),

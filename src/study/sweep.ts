@@ -156,9 +156,9 @@ export function sweepRuns(grid: SweepGrid, seeds: readonly number[] = grid.seeds
 export const SWEEP_METRICS = [
   { key: "hLoss", label: "h-loss (train)", digits: 4 },
   { key: "entropy", label: "P entropy", digits: 2 },
-  { key: "oracleMass", label: "oracle mass", digits: 3 },
+  { key: "wholeDigitMass", label: "oracle mass", digits: 3 },
   { key: "halfCellMass", label: "≥½-cell mass", digits: 3 },
-  { key: "nonEmptyMass", label: "non-empty mass", digits: 3 },
+  { key: "concentration", label: "non-empty mass", digits: 3 },
   { key: "head/integrated", label: "head, P-int.", digits: 3 },
   { key: "head/oracle", label: "head, oracle", digits: 3 },
   { key: "f/integrated", label: "f, P-int.", digits: 3 },
@@ -177,13 +177,13 @@ export type SweepMetric = (typeof SWEEP_METRICS)[number]["key"];
 export function sweepRow(r: RunRecord): Record<SweepMetric, number> | null {
   const s = r.summary, e = r.eval;
   if (!s || !e) return null;
-  const crops = e.crops as typeof e.crops & { halfCellMass?: number };
+  const crops = e.crops;
   return {
     hLoss: s.final.hLoss ?? NaN,
     entropy: crops.entropy,
-    oracleMass: crops.oracleMass,
-    halfCellMass: crops.halfCellMass ?? NaN,
-    nonEmptyMass: crops.nonEmptyMass,
+    wholeDigitMass: crops.wholeDigitMass,
+    halfCellMass: crops.halfCellMass,
+    concentration: crops.concentration,
     "head/integrated": e.probes["head/integrated"]?.accuracy ?? NaN,
     "head/oracle": e.probes["head/oracle"]?.accuracy ?? NaN,
     "f/integrated": e.probes["f/integrated"]?.accuracy ?? NaN,

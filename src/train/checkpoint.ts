@@ -14,7 +14,7 @@
 
 import { createHash } from "node:crypto";
 import { UserError } from "../cli.ts";
-import { type TrainConfig, upgradeConfig } from "../config.ts";
+import type { TrainConfig } from "../config.ts";
 import { writeFileAtomic } from "../files.ts";
 import type { PrngState } from "../data/prng.ts";
 import type { AdamState } from "./adam.ts";
@@ -202,8 +202,8 @@ export function decodeFloatFile<T>(
     });
   }
   if (offset !== bytes.length) throw fail(`${bytes.length - offset} trailing bytes`);
-  // Checkpoints written before the checksum existed have none, and load unchecked.
-  if (header.payloadSha256 !== undefined && sha256(bytes.subarray(payloadStart)) !== header.payloadSha256) {
+  if (header.payloadSha256 === undefined) throw fail("it has no sha256 of its contents to check them by");
+  if (sha256(bytes.subarray(payloadStart)) !== header.payloadSha256) {
     throw fail(
       `its ${
         magic === MAGIC ? "weights and optimiser state" : "contents"
@@ -224,7 +224,7 @@ export function decodeCheckpoint(bytes: Uint8Array, name: string): Checkpoint {
   const [encoder, em, ev, policy, pm, pv] = GROUPS.map((g) => groups[g] ?? []);
   const hasPolicy = header.policyAdamStep !== null;
   return {
-    config: upgradeConfig(header.config),
+    config: header.config,
     epoch: header.epoch,
     step: header.step,
     rng: header.rng,
@@ -276,7 +276,7 @@ export async function loadCheckpointConfig(path: string): Promise<TrainConfig | 
       ? Math.min(new DataView(prefix.buffer).getUint32(MAGIC.length, true), (await file.stat()).size)
       : 0;
     const bytes = new Uint8Array([...prefix, ...await readUpTo(file, headerLength)]);
-    return upgradeConfig(decodeHeader<Header>(bytes, path).header.config);
+    return decodeHeader<Header>(bytes, path).header.config;
   } finally {
     file.close();
   }

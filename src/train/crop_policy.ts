@@ -8,21 +8,14 @@
  */
 
 import type { TrainConfig } from "../config.ts";
-import { oracleWeights } from "../data/crop_distributions.ts";
+import { wholeDigitWeights } from "../data/crop_distributions.ts";
 import { datasetCropGrid } from "../data/dataset.ts";
 import type { Prng } from "../data/prng.ts";
 import type { Params } from "../model/params.ts";
-import { type PolicyForward, policyForward } from "../model/policy.ts";
-import { type Scalar, tf } from "../tf.ts";
+import { type PolicyForward, policyForward } from "../model/policy_backward.ts";
+import { type Batch, type PolicyLoss, pStep } from "../objective/pstep.ts";
+import { tf } from "../tf.ts";
 import type { Adam } from "./adam.ts";
-import { type Batch, pStep } from "./step.ts";
-
-/** The P-step's loss parts; the caller reads them back and disposes them. */
-export interface PolicyStepResult {
-  readonly loss: Scalar;
-  readonly objective: Scalar;
-  readonly entropy: Scalar;
-}
 
 /** How crops are drawn. */
 export interface CropPolicy {
@@ -38,9 +31,9 @@ export interface CropPolicy {
   forward(batch: Batch): PolicyForward | null;
   /**
    * The P-step, after the encoder's step, from the batch's `forward` (the parameters unchanged
-   * since); null when P is fixed.
+   * since): its loss parts, which the caller reads back and disposes; null when P is fixed.
    */
-  update(batch: Batch, forward: PolicyForward | null, encoder: Params, rng: Prng): PolicyStepResult | null;
+  update(batch: Batch, forward: PolicyForward | null, encoder: Params, rng: Prng): PolicyLoss | null;
 }
 
 /** P(T|X) fixed uniform: SimCLR. */
@@ -57,7 +50,7 @@ export const uniformPolicy: CropPolicy = {
 /** P(T|X) fixed uniform on the 9 crops inside each image's digit cell: the oracle ablation (privileged). */
 export const oraclePolicy: CropPolicy = {
   params: null,
-  fixed: (batch) => oracleWeights(batch.ds, batch.indices),
+  fixed: (batch) => wholeDigitWeights(batch.ds, batch.indices),
   forward: () => null,
   update: () => null,
 };
@@ -82,9 +75,7 @@ export function learnedPolicy(
     forward: (batch) => policyForward(params, batch.images()),
     update(batch, forward, encoder, rng) {
       if (!forward) throw new Error("learnedPolicy.update() needs the batch's forward pass");
-      const n = batch.indices.length;
-      const crops = Int32Array.from({ length: n * config.policyCrops }, () => rng.nextInt(cropCount));
-      const { loss, grads, objective, entropy } = pStep(params, forward, batch, encoder, crops, config, cropCount);
+      const { loss, grads, objective, entropy } = pStep(params, forward, batch, encoder, rng, config, cropCount);
       optimizer.apply(grads);
       tf.dispose(Object.values(grads));
       return { loss, objective, entropy };

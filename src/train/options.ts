@@ -10,6 +10,7 @@ import { choice, int, number, type OptionSpec, type Parse, UsageError } from "..
 import {
   CONFIG_FIELDS,
   type ConfigError,
+  EXPERIMENT_KEYS,
   FIELD_KEYS,
   type FieldKey,
   fieldRule,
@@ -72,17 +73,23 @@ export function overrideSpecs(): Record<string, OptionSpec> {
 /**
  * The overrides' lines of a usage text, each with its default: the option's name, then its help
  * from column `width` + 2, wrapped at `lineWidth` (a name too long for its column gets a line of
- * its own).
+ * its own). The experiments' options come last, under a line of their own.
  */
 export function overrideUsage(width = 21, lineWidth = 100): string {
-  return FIELD_KEYS.map((k) => {
+  const line = (k: FieldKey) => {
     const { flag, placeholder, help, value } = CONFIG_FIELDS[k];
     const name = value.kind === "switch" ? `--[no-]${flag}` : `--${flag} ${placeholder}`;
     const indent = " ".repeat(width + 2);
     const lines = wrap(`${help}${defaultText(k)}`, lineWidth - indent.length);
     const first = name.length < width ? `  ${name.padEnd(width)}${lines[0]}` : `  ${name}\n${indent}${lines[0]}`;
     return [first, ...lines.slice(1).map((l) => indent + l)].join("\n");
-  }).join("\n");
+  };
+  const experiment = new Set<FieldKey>(EXPERIMENT_KEYS);
+  return [
+    ...FIELD_KEYS.filter((k) => !experiment.has(k)).map(line),
+    "  Experiments beside the paper (the P-step study; the defaults are the paper's method):",
+    ...EXPERIMENT_KEYS.map(line),
+  ].join("\n");
 }
 
 /** `text` in lines of at most `width` characters, broken at spaces. */

@@ -12,7 +12,7 @@
  */
 
 import { UserError } from "../cli.ts";
-import { type TrainConfig, upgradeConfig } from "../config.ts";
+import type { TrainConfig } from "../config.ts";
 import { writeFileAtomic } from "../files.ts";
 import { decodeFloatFile, encodeFloatFile } from "./checkpoint.ts";
 
@@ -86,7 +86,7 @@ export function decodeSnapshot(bytes: Uint8Array, path: string): RunSnapshot {
   );
   const probs = groups.policyProbs?.[0];
   return {
-    config: upgradeConfig(header.config),
+    config: header.config,
     step: header.step,
     encoder: groups.encoder ?? [],
     policyProbs: header.policyImages !== null && probs ? { images: header.policyImages, probs } : null,

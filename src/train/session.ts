@@ -22,12 +22,14 @@ import { Prng, type PrngState } from "../data/prng.ts";
 import { cropStats } from "../data/crop_stats.ts";
 import { encoderSpecs } from "../model/encoder.ts";
 import { disposeParams, initialValues, makeParams, type Params, readParams } from "../model/params.ts";
-import { type PolicyForward, policyLogits, policyProbs, policySpecs } from "../model/policy.ts";
+import { policyLogits, policyProbs, policySpecs } from "../model/policy.ts";
+import type { PolicyForward } from "../model/policy_backward.ts";
+import { hStep } from "../objective/hstep.ts";
+import type { Batch } from "../objective/pstep.ts";
 import { type Tensor4D, tf } from "../tf.ts";
 import { Adam } from "./adam.ts";
 import type { Checkpoint } from "./checkpoint.ts";
 import { type CropPolicy, learnedPolicy, oraclePolicy, uniformPolicy } from "./crop_policy.ts";
-import { type Batch, hStep } from "./step.ts";
 
 /** One line of `log.jsonl`: an iteration's losses and P(T|X) statistics on its batch. */
 export interface StepRecord {
@@ -44,11 +46,11 @@ export interface StepRecord {
   /** H(T|x) of the P(T|X) the batch's crops were drawn from, mean over its images, in nats. */
   readonly entropy: number;
   /** That P's mass on crops holding a digit pixel (the crop concentration), mean over images. */
-  readonly nonEmptyMass: number;
+  readonly concentration: number;
   /** Its mass on the 9 whole-digit crops, mean over images. */
-  readonly oracleMass: number;
-  /** Absent from logs written before it was recorded. */
-  readonly halfCellMass?: number;
+  readonly wholeDigitMass: number;
+  /** Its mass on crops with at least half their area inside the digit's cell, mean over images. */
+  readonly halfCellMass: number;
   /** The expected fraction of a drawn crop's area inside the digit's cell. */
   readonly cellOverlap: number;
   /** Its largest crop probability, mean over images. */

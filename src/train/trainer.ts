@@ -16,14 +16,15 @@ import { fsError, openFolder, removeLeftovers, writeFileAtomic } from "../files.
 import { deferInterrupt } from "../interrupt.ts";
 import { lockFolder } from "../lock.ts";
 import { datasetSide, loadDataset, takeFirst } from "../data/dataset.ts";
-import { useStockKernels, usingStockKernels } from "../model/ops.ts";
+import { useStockKernels, usingStockKernels } from "../kernels/ops.ts";
 import { peakResidentBytes } from "../memory.ts";
+import { policyImagesPerPass } from "../model/policy.ts";
 import { Progress } from "../progress.ts";
 import { type Checkpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { readJsonLines, RUN_FOLDER, runFiles, weightsHash } from "./run_folder.ts";
 import { defaultSnapshotSteps, saveSnapshot } from "./run_snapshot.ts";
-import { checkStockOnMesa } from "./stock_kernels.ts";
-import { checkFitsWasm } from "./wasm_fit.ts";
+import { checkStockOnMesa } from "../kernels/stock_kernels.ts";
+import { checkFitsWasm } from "../kernels/wasm_heap.ts";
 import { createSession, DivergenceError, type PolicySnapshot, SNAPSHOT_IMAGES, type StepRecord } from "./session.ts";
 
 // The session's records and error are those of train() too.
@@ -143,8 +144,8 @@ function meanOf(records: StepRecord[]): Record<string, number | null> {
     "pLoss",
     "pObjective",
     "entropy",
-    "nonEmptyMass",
-    "oracleMass",
+    "concentration",
+    "wholeDigitMass",
     "halfCellMass",
     "cellOverlap",
     "maxProb",
@@ -207,7 +208,8 @@ async function trainLocked(config: TrainConfig, options: TrainOptions, backend: 
     );
   }
   if (stock && backend.backend === "webgpu" && backend.fallbackAdapter) {
-    checkStockOnMesa(config, datasetSide(config.data));
+    const side = datasetSide(config.data);
+    checkStockOnMesa(config, { side, perPass: policyImagesPerPass(side) });
   }
   if (options.progress !== false) {
     console.error(describeBackend(backend) + (stock ? "; tfjs's stock kernels, not this package's" : ""));
@@ -271,7 +273,7 @@ async function trainLocked(config: TrainConfig, options: TrainOptions, backend: 
       progress?.update(
         session.step,
         `epoch ${record.epoch}/${config.epochs} h ${record.hLoss.toFixed(3)}` +
-          (record.pLoss === null ? "" : ` P-mass ${record.nonEmptyMass.toFixed(2)} H ${record.entropy.toFixed(2)}`),
+          (record.pLoss === null ? "" : ` P-mass ${record.concentration.toFixed(2)} H ${record.entropy.toFixed(2)}`),
       );
       const epochEnded = session.epoch === record.epoch;
       if (epochEnded) {

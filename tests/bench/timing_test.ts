@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { kernelProfile, timed, timeMedian } from "../../src/bench/timing.ts";
-import { biasAdd, conv2d } from "../../src/model/ops.ts";
+import { biasAdd, conv2d } from "../../src/kernels/ops.ts";
 import { type Rank, tf } from "../../src/tf.ts";
 
 await tf.setBackend("wasm");

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FIXED_DISTRIBUTIONS, fixedDistribution, oracleWeights } from "../../src/data/crop_distributions.ts";
+import { FIXED_DISTRIBUTIONS, fixedDistribution, wholeDigitWeights } from "../../src/data/crop_distributions.ts";
 import { emptyCrops } from "../../src/data/crops.ts";
 import { datasetCropGrid, loadDataset, renderImageBytes, takeFirst } from "../../src/data/dataset.ts";
 
@@ -17,8 +17,8 @@ const wholeDigit = (i: number) => {
 };
 const empty = (i: number) => emptyCrops(renderImageBytes(ds, i, new Uint8Array(84 * 84)), grid);
 
-Deno.test("oracleWeights() puts 1/9 on the crops inside each image's cell", () => {
-  const w = oracleWeights(ds, all);
+Deno.test("wholeDigitWeights() puts 1/9 on the crops inside each image's cell", () => {
+  const w = wholeDigitWeights(ds, all);
   for (const i of all) {
     assert.deepEqual(support(w, i), wholeDigit(i));
     assert.ok(support(w, i).every((t) => Math.abs(w[i * 289 + t]! - 1 / 9) < 1e-7));

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cropGrid, cropOrigin, cropOverlap, emptyCrops, oracleCrops } from "../../src/data/crops.ts";
+import { cropGrid, cropOrigin, cropOverlap, emptyCrops, wholeDigitCrops } from "../../src/data/crops.ts";
 
 Deno.test("cropGrid() yields 289 positions at stride 4 on 84×84 and 9 on 28×28", () => {
   const shifted = cropGrid(84);
@@ -56,11 +56,11 @@ Deno.test("emptyCrops() marks exactly the crops that miss every non-zero pixel",
   await t.step("wrong image size", () => assert.throws(() => emptyCrops(new Uint8Array(10), grid), RangeError));
 });
 
-Deno.test("oracleCrops() picks the 9 crops inside the digit's cell", async (t) => {
+Deno.test("wholeDigitCrops() picks the 9 crops inside the digit's cell", async (t) => {
   const grid = cropGrid(84);
   const at = (r: number, c: number) => r * 17 + c;
   await t.step("top-left cell", () => {
-    assert.deepEqual(oracleCrops(grid, { row: 0, col: 0, side: 28 }), [
+    assert.deepEqual(wholeDigitCrops(grid, { row: 0, col: 0, side: 28 }), [
       at(0, 0),
       at(0, 1),
       at(0, 2),
@@ -73,8 +73,8 @@ Deno.test("oracleCrops() picks the 9 crops inside the digit's cell", async (t) =
     ]);
   });
   await t.step("bottom-right cell", () => {
-    const oracle = oracleCrops(grid, { row: 56, col: 56, side: 28 });
-    assert.deepEqual(oracle, [
+    const whole = wholeDigitCrops(grid, { row: 56, col: 56, side: 28 });
+    assert.deepEqual(whole, [
       at(14, 14),
       at(14, 15),
       at(14, 16),
@@ -85,10 +85,10 @@ Deno.test("oracleCrops() picks the 9 crops inside the digit's cell", async (t) =
       at(16, 15),
       at(16, 16),
     ]);
-    for (const t of oracle) assert.equal(cropOverlap(grid, t, { row: 56, col: 56, side: 28 }), 400);
+    for (const t of whole) assert.equal(cropOverlap(grid, t, { row: 56, col: 56, side: 28 }), 400);
   });
   await t.step("original MNIST: all 9 crops lie inside the single cell", () => {
-    assert.deepEqual(oracleCrops(cropGrid(28), { row: 0, col: 0, side: 28 }), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.deepEqual(wholeDigitCrops(cropGrid(28), { row: 0, col: 0, side: 28 }), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
   });
   await t.step("partial overlaps are counted in pixels", () => {
     // Crop (6, 6) spans 24..43 in both axes; the centre cell 28..55 overlaps 16×16 of it.

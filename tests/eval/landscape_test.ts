@@ -56,8 +56,8 @@ Deno.test("landscapeOfRun() evaluates the run's P, its argmax and the fixed dist
     }
     assert.ok(Math.abs(row("uniform", r.rows).entropy - Math.log(289)) < 1e-5);
     assert.ok(Math.abs(row("wholeDigit", r.rows).entropy - Math.log(9)) < 1e-5);
-    assert.ok(Math.abs(row("wholeDigit", r.rows).oracleMass - 1) < 1e-6);
-    assert.equal(row("empty", r.rows).nonEmptyMass, 0);
+    assert.ok(Math.abs(row("wholeDigit", r.rows).wholeDigitMass - 1) < 1e-6);
+    assert.equal(row("empty", r.rows).concentration, 0);
     // Empty crops all embed alike: one per image tells no image from another, (2) is 0.
     assert.ok(Math.abs(row("empty", r.rows).objective) < 1e-3, `${row("empty", r.rows).objective}`);
     await assert.rejects(landscapeOfRun(dir, { images: 33, progress: false }), /the run trained on 32/);
@@ -159,8 +159,8 @@ Deno.test("beatsFor() and intersect() give the λ ranges in which one distributi
     objective,
     entropy,
     score: 0,
-    nonEmptyMass: 0,
-    oracleMass: 0,
+    concentration: 0,
+    wholeDigitMass: 0,
   });
   const whole = r(0.4, Math.log(9)), centre = r(0.41, 0), uniform = r(0.1, Math.log(289));
   const overCentre = beatsFor(whole, centre)!;

@@ -30,19 +30,19 @@ Deno.test("meanStd() gives the population standard deviation", () => {
   assert.deepEqual(meanStd([1, 3]), { mean: 2, std: 1 });
 });
 
-Deno.test("cropStats() measures P's mass on non-empty and oracle crops", async () => {
+Deno.test("cropStats() measures P's mass on non-empty and whole-digit crops", async () => {
   const ds = takeFirst(await loadDataset("shifted", "test"), 1);
   const cell = ds.cells[0]!;
   const oracleCorner = 7 * Math.floor(cell / 3) * 17 + 7 * (cell % 3);
   const probs = new Float32Array(289);
-  // Half the mass on an oracle crop (non-empty: MNIST digits fill their 20×20 centre), half on
+  // Half the mass on a whole-digit crop (non-empty: MNIST digits fill their 20×20 centre), half on
   // a crop of a cell diagonally opposite, which the digit cannot reach.
   probs[oracleCorner + 18] = 0.5;
   const far = cell === 8 ? 0 : 288;
   probs[far] = 0.5;
   const s = cropStats(ds, [0], probs);
-  assert.ok(Math.abs(s.nonEmptyMass - 0.5) < 1e-9);
-  assert.ok(Math.abs(s.oracleMass - 0.5) < 1e-9);
+  assert.ok(Math.abs(s.concentration - 0.5) < 1e-9);
+  assert.ok(Math.abs(s.wholeDigitMass - 0.5) < 1e-9);
   assert.ok(Math.abs(s.cellOverlap - 0.5) < 1e-9);
   assert.ok(Math.abs(s.entropy - Math.log(2)) < 1e-9);
   assert.equal(s.maxProb, 0.5);

@@ -2,36 +2,14 @@ import assert from "node:assert/strict";
 import { loadDataset, renderImages, takeFirst } from "../../src/data/dataset.ts";
 import { Prng } from "../../src/data/prng.ts";
 import { disposeParams, initialValues, makeParams, type Params } from "../../src/model/params.ts";
-import {
-  policyForward,
-  policyGrads,
-  policyImagesPerPass,
-  policyLogits,
-  policyLogProbs,
-  policyPasses,
-  policySpecs,
-} from "../../src/model/policy.ts";
+import { policyImagesPerPass, policyLogits, policyLogProbs, policySpecs } from "../../src/model/policy.ts";
+import { policyForward, policyGrads } from "../../src/model/policy_backward.ts";
 import { sampledPolicyLoss } from "../../src/objective/pstep.ts";
 import { type Scalar, type Tensor, type Tensor2D, type Tensor4D, tf } from "../../src/tf.ts";
 import { assertClose, onBackend } from "../helpers.ts";
 import { TEST_BACKENDS } from "../webgpu.ts";
 
 await tf.setBackend("wasm");
-
-Deno.test("policyPasses() covers the batch in order with passes of at most perPass images", () => {
-  for (const [n, perPass] of [[1, 1], [64, 74], [256, 74], [10, 3], [7, 7], [8, 1]]) {
-    const passes = policyPasses(n!, perPass!);
-    let next = 0;
-    for (const [start, size] of passes) {
-      assert.equal(start, next);
-      assert.ok(size >= 1 && size <= perPass!, `n ${n}, perPass ${perPass}: pass of ${size}`);
-      next += size;
-    }
-    assert.equal(next, n);
-    assert.equal(passes.length, Math.ceil(n! / perPass!));
-  }
-  assert.deepEqual(policyPasses(256, 74), [[0, 64], [64, 64], [128, 64], [192, 64]]);
-});
 
 Deno.test("the smoke profile's batch of 64 shifted images is one pass, the paper's 256 are several", () => {
   // One pass keeps the smoke fixtures exact (see policyGrads); several keep wasm under its heap.

@@ -141,8 +141,8 @@ Deno.test("trainingCurvesFigure() draws P's three masses and its entropy per ite
   const points = Array.from({ length: 20 }, (_, i) => ({
     step: i + 1,
     entropy: 5.6 - i / 10,
-    nonEmptyMass: 0.16 + i / 40,
-    oracleMass: 0.03 + i / 100,
+    concentration: 0.16 + i / 40,
+    wholeDigitMass: 0.03 + i / 100,
     halfCellMass: 0.1 + i / 50,
   }));
   const svg = await trainingCurvesFigure(points, "test run", 289);
@@ -150,7 +150,7 @@ Deno.test("trainingCurvesFigure() draws P's three masses and its entropy per ite
   // The entropy axis names the uniform distribution's ln |T| of the run's grid.
   assert.ok(svg.includes("(uniform 5.67)"));
   assert.ok((await trainingCurvesFigure(points, "original", 9)).includes("(uniform 2.20)"));
-  for (const label of ["non-empty crops", "≥ half in the cell", "whole digit (oracle)", "test run"]) {
+  for (const label of ["non-empty crops", "≥ half in the cell", "whole digit", "test run"]) {
     assert.ok(svg.includes(label.replace("≥", "&#8805;")) || svg.includes(label), label);
   }
   assert.equal(countMarks(svg, "mark-line"), 4);
@@ -164,8 +164,8 @@ Deno.test("landscapeCurveFigure() draws the gap and the window's ends on log axe
     objective,
     entropy,
     score: 0,
-    nonEmptyMass: 1,
-    oracleMass: 1,
+    concentration: 1,
+    wholeDigitMass: 1,
   });
   // The centre crop's lead falls, then reverses (a gap ≤ 0, left out of the log axis).
   const entries = [[32, 0.08], [64, 0.06], [128, 0.03], [256, -0.001]].map(([iteration, gap]) =>

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { decode } from "npm:fast-png@8.0.0";
 import { cropHeatmapFigure, policyTrainingFigure } from "../../src/report/heatmaps.ts";
-import { cropGrid, oracleCrops } from "../../src/data/crops.ts";
+import { cropGrid, wholeDigitCrops } from "../../src/data/crops.ts";
 import { viridis } from "../../src/report/png.ts";
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -114,7 +114,7 @@ Deno.test("policyTrainingFigure() outlines the whole-digit crops and colours P's
   const side = 84, grid = cropGrid(side), scale = 2;
   const cell = { row: 28, col: 56, side: 28 };
   const image = new Uint8Array(side * side);
-  const inside = oracleCrops(grid, cell)[4]!;
+  const inside = wholeDigitCrops(grid, cell)[4]!;
   const columns = [
     { step: 4, probs: [new Float32Array(grid.count).fill(1 / grid.count)] },
     { step: 32, probs: [oneHot(grid.count, inside)] },
@@ -135,7 +135,7 @@ Deno.test("policyTrainingFigure() outlines the whole-digit crops and colours P's
   assert.deepEqual(pixel(...(centre(1, i, j) as [number, number])), [...viridis(1)], "the crop holding all the mass");
   assert.deepEqual(pixel(...(centre(1, 0, 0) as [number, number])), [...viridis(0)], "a crop without mass");
   assert.deepEqual(pixel(...(centre(0, 0, 0) as [number, number])), [...viridis(1)], "uniform P: every crop at max");
-  // The oracle block's outline sits one pixel outside its top-left crop.
+  // The whole-digit block's outline sits one pixel outside its top-left crop.
   assert.deepEqual(pixel(heatX(1) + (j - 1) * cellPx - 1, 12 + (i - 1) * cellPx + 2), [255, 80, 80]);
   assert.ok(height > 12 + scale * side);
   assert.throws(() => policyTrainingFigure([image], side, [cell], [{ step: 1, probs: [] }]), /Cannot pair/);

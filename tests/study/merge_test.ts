@@ -48,8 +48,8 @@ async function fakeRun(dir: string, data: "shifted" | "original", method: Method
       probes,
       crops: {
         entropy: 1,
-        nonEmptyMass: method === "crltac" ? 0.9 : 0.16,
-        oracleMass: 0.3,
+        concentration: method === "crltac" ? 0.9 : 0.16,
+        wholeDigitMass: 0.3,
         cellOverlap: 0.6,
         maxProb: 0.5,
         concentrationStd: 0.1,

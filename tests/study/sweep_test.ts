@@ -36,7 +36,7 @@ function record(v: string, seed: number, hLoss: number, head: number): RunRecord
         "f/integrated": probe(0.5),
         "f/oracle": probe(0.8),
       },
-      crops: { entropy: 2, oracleMass: 0.1, halfCellMass: 0.3, nonEmptyMass: 0.8 },
+      crops: { entropy: 2, wholeDigitMass: 0.1, halfCellMass: 0.3, concentration: 0.8 },
       uniformity: { potential: 0.2 },
     } as unknown as EvalResult,
     landscape: null,

@@ -6,7 +6,7 @@ import { type PolicySnapshot, SNAPSHOT_IMAGES, type StepRecord } from "../../src
 import { snapshotSteps, train } from "../../src/train/trainer.ts";
 import { loadCheckpoint } from "../../src/train/checkpoint.ts";
 import { listSnapshots, snapshotPath } from "../../src/train/run_snapshot.ts";
-import { usingStockKernels } from "../../src/model/ops.ts";
+import { usingStockKernels } from "../../src/kernels/ops.ts";
 import { encoderSpecs } from "../../src/model/encoder.ts";
 import { initialValues } from "../../src/model/params.ts";
 import { policySpecs } from "../../src/model/policy.ts";
@@ -234,9 +234,9 @@ Deno.test("train() with the sampled P-step moves P(T|X) off the uniform distribu
     // mass 0.24.
     const first = records[0]!, last = records.slice(-4);
     const mean = (f: (r: StepRecord) => number) => last.reduce((s, r) => s + f(r), 0) / last.length;
-    assert.ok(first.entropy > 5.6 && first.nonEmptyMass < 0.2, JSON.stringify(first));
+    assert.ok(first.entropy > 5.6 && first.concentration < 0.2, JSON.stringify(first));
     assert.ok(mean((r) => r.entropy) < first.entropy - 0.2, `entropy ${mean((r) => r.entropy)}`);
-    assert.ok(mean((r) => r.nonEmptyMass) > first.nonEmptyMass + 0.05, `mass ${mean((r) => r.nonEmptyMass)}`);
+    assert.ok(mean((r) => r.concentration) > first.concentration + 0.05, `mass ${mean((r) => r.concentration)}`);
   }, [dir]);
 });
 
@@ -299,7 +299,7 @@ Deno.test("train() of the oracle ablation samples only whole-digit crops, takes 
     assert.equal(records.length, 4);
     for (const r of records) {
       // P's statistics on the batch: all mass on the 9 whole-digit crops, entropy ln 9.
-      assert.ok(Math.abs(r.oracleMass - 1) < 1e-6 && Math.abs(r.entropy - Math.log(9)) < 1e-5, JSON.stringify(r));
+      assert.ok(Math.abs(r.wholeDigitMass - 1) < 1e-6 && Math.abs(r.entropy - Math.log(9)) < 1e-5, JSON.stringify(r));
       assert.equal(r.pLoss, null);
     }
     assert.equal(summary.config.method, "oracle");

@@ -260,8 +260,8 @@ function drawCharts(): void {
     { label: "H(T|x), nats", colour: "#2ca02c", values: of((r) => r.entropy) },
   ], { value: Math.log(289), label: "uniform: ln 289" });
   drawChart(element("mass"), [
-    { label: "P on non-empty crops", colour: "#9467bd", values: of((r) => r.nonEmptyMass) },
-    { label: "P on whole-digit crops", colour: "#ff7f0e", values: of((r) => r.oracleMass) },
+    { label: "P on non-empty crops", colour: "#9467bd", values: of((r) => r.concentration) },
+    { label: "P on whole-digit crops", colour: "#ff7f0e", values: of((r) => r.wholeDigitMass) },
   ]);
 }
 

@@ -30,7 +30,7 @@ import {
   renderImageBytes,
   takeFirst,
 } from "../../data/dataset.ts";
-import { oracleCrops } from "../../data/crops.ts";
+import { wholeDigitCrops } from "../../data/crops.ts";
 import { type MnistFile, mnistSplit, parseMnistFile, type Split, SPLIT_FILES } from "../../data/mnist.ts";
 import { tf } from "../../tf.ts";
 import { configErrorText, overrideArgs, overrideSpecs, readOverrides, seedParser } from "../../train/options.ts";
@@ -134,7 +134,7 @@ function heatMapImages(ds: Dataset): HeatMapImages {
     perSide: grid.perSide,
     pixels: indices.map((i) => renderImageBytes(ds, i, new Uint8Array(ds.side * ds.side))),
     cells: indices.map((i) => cellSquare(ds, i)),
-    wholeDigit: indices.map((i) => oracleCrops(grid, cellSquare(ds, i))),
+    wholeDigit: indices.map((i) => wholeDigitCrops(grid, cellSquare(ds, i))),
   };
 }
 

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { UserError } from "../../src/cli.ts";
 import { resolveConfig } from "../../src/config.ts";
-import { checkFitsWasm, largestWasmBatch, pStepWasmBytes, WASM_PSTEP_BUDGET } from "../../src/train/wasm_fit.ts";
+import { checkFitsWasm, largestWasmBatch, pStepWasmBytes, WASM_PSTEP_BUDGET } from "../../src/kernels/wasm_heap.ts";
 import { runDeno, scriptPath } from "../subprocess.ts";
 
 const paper = (policyEstimator: "exact" | "hybrid" | "sampled", batch = 256) =>
   resolveConfig("paper", "shifted", "crltac", 0, { policyEstimator, batch });
 
 Deno.test("the P-step's wasm estimate follows the measured heaps, and refuses what ran out of wasm's memory", () => {
-  // The wasm heap after one P-step in a fresh process, GiB (src/train/wasm_fit.ts).
+  // The wasm heap after one P-step in a fresh process, GiB (src/kernels/wasm_heap.ts).
   const measured = [
     ["exact", 128, 1.72],
     ["exact", 160, 2.46],

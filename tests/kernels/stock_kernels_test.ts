@@ -1,27 +1,29 @@
 import assert from "node:assert/strict";
 import { resolveConfig } from "../../src/config.ts";
 import { useBackend } from "../../src/backend.ts";
-import { checkStockOnMesa, MESA_LOOP_ITERATIONS, stockFilterGradLoop } from "../../src/train/stock_kernels.ts";
+import { checkStockOnMesa, MESA_LOOP_ITERATIONS, stockFilterGradLoop } from "../../src/kernels/stock_kernels.ts";
 import { train } from "../../src/train/trainer.ts";
+import { policyImagesPerPass } from "../../src/model/policy.ts";
 import { type Tensor, type Tensor4D, tf } from "../../src/tf.ts";
 import { onBackend } from "../helpers.ts";
 import { FALLBACK_ADAPTER } from "../webgpu.ts";
 
 const shifted = { method: "crltac", batch: 8, crops: 8 } as const;
+const at84 = { side: 84, perPass: policyImagesPerPass(84) }, at28 = { side: 28, perPass: policyImagesPerPass(28) };
 
 Deno.test("stockFilterGradLoop() is the longer of the encoder's and P(T|X)'s filter-gradient loops", () => {
-  assert.equal(stockFilterGradLoop(shifted, 84), 8 * 84 * 84); // P(T|X) over 8 images
-  assert.equal(stockFilterGradLoop({ ...shifted, method: "simclr" }, 84), 8 * 8 * 18 * 18); // the encoder alone
+  assert.equal(stockFilterGradLoop(shifted, at84), 8 * 84 * 84); // P(T|X) over 8 images
+  assert.equal(stockFilterGradLoop({ ...shifted, method: "simclr" }, at84), 8 * 8 * 18 * 18); // the encoder alone
   // The paper's 256 images go through P(T|X) in passes of 74.
-  assert.equal(stockFilterGradLoop({ ...shifted, batch: 256, crops: 1 }, 84), 74 * 84 * 84);
+  assert.equal(stockFilterGradLoop({ ...shifted, batch: 256, crops: 1 }, at84), 74 * 84 * 84);
 });
 
 Deno.test("checkStockOnMesa() names the largest batch whose filter gradients Mesa computes in full", () => {
-  checkStockOnMesa(shifted, 84);
-  assert.throws(() => checkStockOnMesa({ ...shifted, batch: 64 }, 84), /--batch 64; pass --batch 8 or less/);
+  checkStockOnMesa(shifted, at84);
+  assert.throws(() => checkStockOnMesa({ ...shifted, batch: 64 }, at84), /--batch 64; pass --batch 8 or less/);
   // Original MNIST: the encoder's 22 × 8 crops bind first.
-  assert.throws(() => checkStockOnMesa({ ...shifted, batch: 64 }, 28), /pass --batch 22 or less/);
-  assert.throws(() => checkStockOnMesa({ ...shifted, crops: 200 }, 28), /use fewer --crops/);
+  assert.throws(() => checkStockOnMesa({ ...shifted, batch: 64 }, at28), /pass --batch 22 or less/);
+  assert.throws(() => checkStockOnMesa({ ...shifted, crops: 200 }, at28), /use fewer --crops/);
 });
 
 // Filter gradient of a 3 × 3 convolution over ones with output gradient ones: each tap sums

@@ -3,9 +3,11 @@ import { datasetCropGrid, loadDataset, takeFirst } from "../../src/data/dataset.
 import { Prng } from "../../src/data/prng.ts";
 import { encoderSpecs } from "../../src/model/encoder.ts";
 import { initialValues, makeParams } from "../../src/model/params.ts";
-import { policyForward, policySpecs } from "../../src/model/policy.ts";
+import { policySpecs } from "../../src/model/policy.ts";
+import { policyForward } from "../../src/model/policy_backward.ts";
+import { hStep } from "../../src/objective/hstep.ts";
+import { pStep } from "../../src/objective/pstep.ts";
 import { type Tensor, tf } from "../../src/tf.ts";
-import { hStep, pStep } from "../../src/train/step.ts";
 import { renderImages } from "../../src/data/dataset.ts";
 import { assertClose, onBackend } from "../helpers.ts";
 import { TEST_BACKENDS } from "../webgpu.ts";
@@ -17,11 +19,13 @@ const n = 8, m = 4;
 const ds = takeFirst(await loadDataset("shifted", "train"), n);
 const t = datasetCropGrid(ds).count;
 const { headDim, lambda, policySelf } = PROFILES.paper.train;
-const config = { lambda, beta: PAPER_BETA.shifted, policyEstimator: "sampled" as const, policySelf };
+const config = { policyCrops: m, lambda, beta: PAPER_BETA.shifted, policyEstimator: "sampled" as const, policySelf };
 const rng = Prng.fromSeed(5, "init");
 const eSpecs = encoderSpecs(headDim), pSpecs = policySpecs(ds.side, t);
 const eValues = initialValues(eSpecs, rng), pValues = initialValues(pSpecs, rng);
 const owners = Array.from({ length: n * m }, (_, i) => Math.floor(i / m));
+// The P-step draws its uniform crops from a generator in this state: the h-step's crops.
+const draws = rng.state();
 const crops = Int32Array.from(owners, () => rng.nextInt(t));
 const indices = Array.from({ length: n }, (_, i) => i);
 const pixels = renderImages(ds, indices);
@@ -31,7 +35,7 @@ function iteration(): Tensor[] {
   const images = tf.tensor4d(pixels, [n, ds.side, ds.side, 1]);
   const h = hStep(encoder, ds, owners, crops, m, config.beta);
   const forward = policyForward(policy, images);
-  const p = pStep(policy, forward, { ds, indices, images: () => images }, encoder, crops, config, t);
+  const p = pStep(policy, forward, { ds, indices, images: () => images }, encoder, Prng.fromState(draws), config, t);
   const out = [h.loss, ...Object.values(h.grads), p.loss, p.objective, p.entropy, ...Object.values(p.grads)];
   forward.dispose();
   tf.dispose([images, ...encoder.values(), ...policy.values()]);

@@ -9,7 +9,7 @@ import {
   type Padding,
   padSpatial,
   type Stride,
-} from "../../src/model/ops.ts";
+} from "../../src/kernels/ops.ts";
 import { type Tensor, type Tensor2D, type Tensor4D, tf } from "../../src/tf.ts";
 import { assertClose, onBackend, randomValues } from "../helpers.ts";
 import { conv2dGradsRef, conv2dRef, convOut, matMulRef } from "../reference.ts";
@@ -125,7 +125,7 @@ Deno.test("matMul(), biasAdd() and avgPool2() gradients equal the cpu backend's 
   }
 });
 
-// The products that WebGPU splits (src/model/ops.ts, product()): a convolution's bias gradient,
+// The products that WebGPU splits (src/kernels/ops.ts, product()): a convolution's bias gradient,
 // a row of ones times the 2048 × 18 × 18 rows of dy, and P(T|X)'s 56448 → 128 layer on 256 images.
 // Sums this long carry float32 rounding of ~1e-5 whichever the order: the reference is float64.
 Deno.test("matMulSplitK() equals the float64 product at the shapes WebGPU splits", async () => {
