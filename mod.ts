@@ -144,8 +144,8 @@ export { type PolicyForward, policyForward } from "./src/model/policy_backward.t
 export { hStep, jensenLoss, type StepGrads } from "./src/objective/hstep.ts";
 export {
   type Batch,
-  exactPolicyLoss,
-  hybridPolicyLoss,
+  exactNumeratorPolicyLoss,
+  exactOwnPolicyLoss,
   type PolicyLoss,
   type PolicyLossOptions,
   type PolicyStepConfig,

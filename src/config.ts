@@ -21,14 +21,14 @@ export const METHODS: readonly Method[] = ["crltac", "simclr", "oracle"];
 
 /**
  * How the P-step estimates objective (2): from k uniformly drawn crops per image ("sampled"),
- * with every crop of each image in the outer expectation and the numerator ("exact"), or with the
- * sampled crops scored against every crop of their image in the numerator ("hybrid"); see
+ * with every crop of each image in the outer expectation and the numerator ("exact-own"), or with the
+ * sampled crops scored against every crop of their image in the numerator ("exact-numerator"); see
  * src/objective/pstep.ts.
  */
-export type PolicyEstimator = "sampled" | "exact" | "hybrid";
+export type PolicyEstimator = "sampled" | "exact-own" | "exact-numerator";
 
 /** Every estimator, for argument checking. */
-export const POLICY_ESTIMATORS: readonly PolicyEstimator[] = ["sampled", "exact", "hybrid"];
+export const POLICY_ESTIMATORS: readonly PolicyEstimator[] = ["sampled", "exact-own", "exact-numerator"];
 
 /** The paper's hyper-parameters of one run, with the run's identity and backend. */
 export interface PaperConfig {
@@ -80,7 +80,7 @@ export interface PStepExperiment {
   readonly warmup: number;
   /**
    * P-steps before this iteration use the sampled estimator whatever `policyEstimator` says: the
-   * exact and hybrid estimators leave a uniform P where it is, the sampled one moves it. Default: 0.
+   * exact-own and exact-numerator estimators leave a uniform P where it is, the sampled one moves it. Default: 0.
    */
   readonly policySampledSteps: number;
   /**
@@ -214,14 +214,16 @@ export const CONFIG_FIELDS: { readonly [K in FieldKey]: FieldSpec<TrainConfig[K]
   policyCrops: {
     flag: "policy-crops",
     placeholder: "N",
-    help: "k: uniform crops per image for the P-step (exact: for its denominator)",
+    help: "k: uniform crops per image for the P-step (exact-own: for its denominator)",
     value: int(2, 1024),
     default: 8,
   },
   policyEstimator: {
     flag: "policy-estimator",
     placeholder: "NAME",
-    help: "the P-step's estimator: sampled (k uniform crops per image), exact (every crop) or hybrid",
+    help:
+      "the P-step's estimator of (2): sampled (from k uniform crops per image), exact-own (every crop of the own image " +
+      "exact, other images sampled) or exact-numerator (only the numerator over every crop)",
     value: { kind: "choice", choices: POLICY_ESTIMATORS },
     default: "sampled",
   },

@@ -39,7 +39,7 @@ const USAGE_ERRORS: [string, string[], string][] = [
   [
     "train",
     [...TRAIN, "--policy-estimator", "all"],
-    "error: --policy-estimator all: must be one of sampled, exact, hybrid",
+    "error: --policy-estimator all: must be one of sampled, exact-own, exact-numerator",
   ],
   ["train", [...TRAIN, "--resume=yes"], "error: --resume=yes: --resume is a switch and takes no value"],
   ["train", [...TRAIN, "--out"], "error: --out needs a value"],

@@ -31,13 +31,13 @@ export interface BenchSizes {
   readonly h: number;
   /** The P-step with the sampled estimator. */
   readonly p: number;
-  /** The P-step with the exact estimator (smaller where `p` does not fit the wasm backend's memory). */
+  /** The P-step with the exact-own estimator (smaller where `p` does not fit the wasm backend's memory). */
   readonly exact: number;
   readonly all: number;
 }
 
 /** The steps, by name. */
-export type StepName = "h_step" | "p_step" | "p_step_exact" | "all_crops";
+export type StepName = "h_step" | "p_step" | "p_step_exact_own" | "all_crops";
 
 /** Each step's outputs, computed on the current backend. */
 export type Steps = Record<StepName, () => Tensor[]>;
@@ -47,7 +47,7 @@ export type Steps = Record<StepName, () => Tensor[]>;
  * P-step with tfjs's stock kernels took 131 and 151 s a step at 32 images on Mesa's lavapipe (2-core
  * EPYC), 17 of the 19.5 minutes of a `--baseline-backend webgpu` bench there. `--images` times it.
  */
-export const SLOW_STOCK_ON_CPU: readonly StepName[] = ["p_step_exact"];
+export const SLOW_STOCK_ON_CPU: readonly StepName[] = ["p_step_exact_own"];
 
 // Multiply-adds of one forward pass, from the layer shapes (src/model/encoder.ts, policy.ts).
 const ENCODER_CROP_MACS = 18 * 18 * 9 * 32 + 8 * 8 * 9 * 32 * 64 + 3 * 3 * 9 * 64 * 128 + 1152 * 200 +
@@ -69,9 +69,9 @@ export function stepWork(sizes: BenchSizes): Record<StepName, { images: number; 
       images: sizes.p,
       gflop: (2 * (TRAIN_FACTOR * POLICY_IMAGE_MACS * sizes.p + ENCODER_CROP_MACS * sizes.p * m)) / 1e9,
     },
-    // The exact estimator embeds every crop (the all-crop pass) and compares the 289 of each image
+    // The exact-own estimator embeds every crop (the all-crop pass) and compares the 289 of each image
     // with each other and with the drawn crops of the batch (50-d).
-    p_step_exact: {
+    p_step_exact_own: {
       images: sizes.exact,
       gflop: (2 * (TRAIN_FACTOR * POLICY_IMAGE_MACS * sizes.exact + ALL_CROPS_IMAGE_MACS * sizes.exact +
         50 * 289 * (289 + sizes.exact * m) * sizes.exact)) / 1e9,
@@ -106,7 +106,7 @@ export function benchSteps(ds: Dataset, sizes: BenchSizes, rng: Prng) {
   const { lambda, policySelf } = PROFILES.paper.train;
 
   const timedPStep = (encoder: Params, policy: Params, policyEstimator: PolicyEstimator): Tensor[] => {
-    const { n, images: pixels } = policyEstimator === "exact" ? exact : sampled;
+    const { n, images: pixels } = policyEstimator === "exact-own" ? exact : sampled;
     const images = tf.tensor4d(pixels, [n, side, side, 1]) as Tensor4D;
     const batch = { ds, indices: indices(n), images: () => images };
     // The forward pass the trainer makes to draw crops, and the P-step, which reuses it.
@@ -124,7 +124,7 @@ export function benchSteps(ds: Dataset, sizes: BenchSizes, rng: Prng) {
       return [h.loss, ...Object.values(h.grads)];
     },
     p_step: () => timedPStep(encoder, policy, "sampled"),
-    p_step_exact: () => timedPStep(encoder, policy, "exact"),
+    p_step_exact_own: () => timedPStep(encoder, policy, "exact-own"),
     all_crops: () => [allCropEmbeddings(encoder, tf.tensor4d(allImages, [sizes.all, side, side, 1]))],
   });
   return async <T>(f: (steps: Steps) => Promise<T>): Promise<T> => {

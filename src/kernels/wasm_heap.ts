@@ -1,18 +1,18 @@
 /**
  * Whether a P-step fits the memory of tfjs's wasm backend, whose heap (wasm32) cannot grow past
- * 4 GiB: a step that needs more dies with "memory access out of bounds". The exact and hybrid
- * estimators embed every crop of every image of the batch, and the exact one also keeps kernels
+ * 4 GiB: a step that needs more dies with "memory access out of bounds". The exact-own and exact-numerator
+ * estimators embed every crop of every image of the batch, and the exact-own one also keeps kernels
  * of N·|T| × N·k entries (every crop against the k drawn crops of every image), so at batches
  * the sampled estimator trains at they need more. Training refuses such a run before it starts;
  * the bench times that step at a batch that fits.
  *
  * The estimate is fitted to the wasm heap after one P-step in a fresh process at the paper's
- * settings (shifted MNIST, |T| = 289, k = 8; 2-core EPYC, 2026-12-07): exact 1.0, 1.7, 2.5 and
- * 3.1 GiB at N = 64, 128, 160 and 192, out of bounds at 256; hybrid 2.1 and 3.2 GiB at N = 256
+ * settings (shifted MNIST, |T| = 289, k = 8; 2-core EPYC, 2026-12-07): exact-own 1.0, 1.7, 2.5 and
+ * 3.1 GiB at N = 64, 128, 160 and 192, out of bounds at 256; exact-numerator 2.1 and 3.2 GiB at N = 256
  * and 384, out of bounds at 512. Each image's all-crop pass takes about 8.6 MiB at 84×84 (its
- * activations scale with the image's area), and the exact estimator about 4.7 times its kernel's
+ * activations scale with the image's area), and the exact-own estimator about 4.7 times its kernel's
  * 4·N²·|T|·k bytes. A step must also fit beside what the process allocated before it, in the gaps
- * it left: after the bench's h-step and sampled P-step on 256 images, exact P-steps estimated at
+ * it left: after the bench's h-step and sampled P-step on 256 images, exact-own P-steps estimated at
  * 3.4 and 3.0 GiB (N = 208, which trained one paper-profile iteration in a fresh process, and
  * N = 187) ran out of bounds, the second on its second run.
  *
@@ -27,11 +27,11 @@ import { datasetSide } from "../data/dataset.ts";
 /** What a P-step on wasm may take: 4 GiB less room for what the process holds and the heap's gaps. */
 export const WASM_PSTEP_BUDGET = 2.5 * 2 ** 30;
 
-/** The wasm heap taken per 84×84 image by the all-crop pass of the exact and hybrid estimators. */
+/** The wasm heap taken per 84×84 image by the all-crop pass of the exact-own and exact-numerator estimators. */
 const ALL_CROP_BYTES_84 = 8.6 * 2 ** 20;
 
-/** The wasm heap taken by the exact estimator per byte of its N·|T| × N·k kernel. */
-const EXACT_KERNEL_FACTOR = 4.7;
+/** The wasm heap taken by the exact-own estimator per byte of its N·|T| × N·k kernel. */
+const EXACT_OWN_KERNEL_FACTOR = 4.7;
 
 /** What the estimate reads of a run's config. */
 export type PolicyStepShape = Pick<TrainConfig, "batch" | "policyCrops" | "policyEstimator" | "data">;
@@ -41,7 +41,9 @@ export function pStepWasmBytes(p: PolicyStepShape): number {
   if (p.policyEstimator === "sampled") return 0;
   const side = datasetSide(p.data), crops = cropGrid(side).count;
   const allCrops = p.batch * ALL_CROP_BYTES_84 * (side / 84) ** 2;
-  const kernel = p.policyEstimator === "exact" ? EXACT_KERNEL_FACTOR * 4 * p.batch ** 2 * crops * p.policyCrops : 0;
+  const kernel = p.policyEstimator === "exact-own"
+    ? EXACT_OWN_KERNEL_FACTOR * 4 * p.batch ** 2 * crops * p.policyCrops
+    : 0;
   return allCrops + kernel;
 }
 
@@ -60,7 +62,9 @@ export function largestWasmBatch(p: PolicyStepShape): number {
 export function checkFitsWasm(config: TrainConfig, backend: string): void {
   if (backend !== "wasm" || pStepWasmBytes(config) <= WASM_PSTEP_BUDGET) return;
   const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(1);
-  const others: PolicyEstimator[] = config.policyEstimator === "exact" ? ["hybrid", "sampled"] : ["sampled"];
+  const others: PolicyEstimator[] = config.policyEstimator === "exact-own"
+    ? ["exact-numerator", "sampled"]
+    : ["sampled"];
   throw new UserError(
     `--policy-estimator ${config.policyEstimator} at --batch ${config.batch}: its P-step needs about ` +
       `${gib(pStepWasmBytes(config))} GiB, past the ${gib(WASM_PSTEP_BUDGET)} GiB the wasm backend has for it; ` +

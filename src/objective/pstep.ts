@@ -1,7 +1,11 @@
 /**
  * The crop distribution's objective (P-step): the paper's objective (2) with crops weighted by
  * P(t|x), plus λ·H(T|X). Only P(T|X) receives gradients: the embeddings are computed beforehand
- * and enter as constants. Two estimators of (2), chosen by `TrainConfig.policyEstimator`.
+ * and enter as constants. Three estimators of (2), chosen by `TrainConfig.policyEstimator` and
+ * named by what they compute exactly: of (2)'s three expectations (the outer one over T|X, the
+ * numerator's over T'|X, the denominator's over X', T''), "sampled" estimates all three from k
+ * uniformly drawn crops per image, "exact-own" computes the outer one and the numerator's, both
+ * over the image's own crops, exactly, and "exact-numerator" only the numerator's.
  *
  * **sampled** ({@linkcode sampledPolicyLoss}): N images × k crops drawn uniformly; image n's crops get
  * self-normalised weights wᵢ = P(tᵢ|xₙ) / Σ_{j ∈ n} P(tⱼ|xₙ), the importance weights of P against
@@ -14,7 +18,7 @@
  * (and so of the own image's share of the denominator); with `self` it is kept, as objective (2)
  * has it: numᵢ = log Σ_{j ∈ n(i)} wⱼ e^{sᵢⱼ}, whose weights sum to 1.
  *
- * **exact** ({@linkcode exactPolicyLoss}): every crop t of each image, with its exact probability
+ * **exact-own** ({@linkcode exactOwnPolicyLoss}): every crop t of each image, with its exact probability
  * pₙₜ = P(t|xₙ), in the outer expectation and in the numerator; the denominator's other images
  * through k uniformly drawn crops each, weighted as in the sampled estimator (an expectation over
  * every crop of every image would take [N·|T|, N·|T|] similarities: 1.4 GB at N = 64). With
@@ -24,9 +28,9 @@
  *   Dₙₜ = log 1/N ( Σ_{m ≠ n} Σ_{j ∈ m} wⱼ e^{sₙₜ,ⱼ} + e^{Aₙₜ} )
  *   I  = 1/N Σₙ Σₜ pₙₜ (Aₙₜ − Dₙₜ).
  *
- * **hybrid** ({@linkcode hybridPolicyLoss}): the sampled estimator's k uniform crops, weights and
+ * **exact-numerator** ({@linkcode exactNumeratorPolicyLoss}): the sampled estimator's k uniform crops, weights and
  * denominator, with the numerator of each drawn crop i (crop tᵢ of image n) taken over every crop
- * of its image as in the exact one,
+ * of its image as in the exact-own one,
  *
  *   numᵢ = log Σ_{u ≠ tᵢ} pₙᵤ e^{β zᵢᵀzₙᵤ} / Σ_{u ≠ tᵢ} pₙᵤ     (with `self`: log Σ_u pₙᵤ e^{β zᵢᵀzₙᵤ}).
  *
@@ -78,7 +82,7 @@ export interface Batch {
   readonly ds: Dataset;
   /** Dataset indices. */
   readonly indices: readonly number[];
-  /** The images as `[N,S,S,1]` (only the exact and hybrid estimators read them). */
+  /** The images as `[N,S,S,1]` (only the exact-own and exact-numerator estimators read them). */
   images(): Tensor4D;
 }
 
@@ -169,7 +173,7 @@ export function sampledPolicyLoss(
 }
 
 /**
- * The exact estimator's P-step loss.
+ * The exact-own estimator's P-step loss.
  *
  * Written with the kernels e^{βS} rather than in log space: β·S lies in [−β, β] for unit
  * embeddings, so nothing overflows, and the sums over crops become products of a constant
@@ -184,7 +188,7 @@ export function sampledPolicyLoss(
  *   not read).
  * @param lambda Weight λ of the entropy term.
  */
-export function exactPolicyLoss(
+export function exactOwnPolicyLoss(
   logProbs: Tensor2D,
   ownKernel: Tensor3D,
   crops: Int32Array,
@@ -198,7 +202,7 @@ export function exactPolicyLoss(
     otherKernel.shape.join() === [n * cropCount, n * k].join();
   if (!(Number.isInteger(k) && k >= 1 && n >= 2 && shapeOk)) {
     throw new RangeError(
-      `exactPolicyLoss() needs N ≥ 2 images, k ≥ 1 drawn crops each, [N,|T|,|T|] and [N·|T|, N·k] ` +
+      `exactOwnPolicyLoss() needs N ≥ 2 images, k ≥ 1 drawn crops each, [N,|T|,|T|] and [N·|T|, N·k] ` +
         `kernels; got log P [${logProbs.shape}], ${crops.length} crops, [${ownKernel.shape}], [${otherKernel.shape}]`,
     );
   }
@@ -217,7 +221,7 @@ export function exactPolicyLoss(
 }
 
 /**
- * The hybrid estimator's P-step loss.
+ * The exact-numerator estimator's P-step loss.
  *
  * @param logProbs log P(t|x) for all crops, `[N,|T|]` (differentiable).
  * @param crops The k uniformly drawn crop indices of each image, `N × k` row-major.
@@ -227,7 +231,7 @@ export function exactPolicyLoss(
  *   {@linkcode sampledPolicyLoss} takes them.
  * @param lambda Weight λ of the entropy term.
  */
-export function hybridPolicyLoss(
+export function exactNumeratorPolicyLoss(
   logProbs: Tensor2D,
   crops: Int32Array,
   ownKernel: Tensor3D,
@@ -240,7 +244,7 @@ export function hybridPolicyLoss(
   const shapeOk = ownKernel.shape.join() === [n, k, cropCount].join() && sims.shape.join() === [n * k, n * k].join();
   if (!(Number.isInteger(k) && k >= 2 && n >= 2 && shapeOk)) {
     throw new RangeError(
-      `hybridPolicyLoss() needs k ≥ 2 crops of N ≥ 2 images, an [N,k,|T|] kernel and [N·k, N·k] similarities; ` +
+      `exactNumeratorPolicyLoss() needs k ≥ 2 crops of N ≥ 2 images, an [N,k,|T|] kernel and [N·k, N·k] similarities; ` +
         `got log P [${logProbs.shape}], ${crops.length} crops, [${ownKernel.shape}], [${sims.shape}]`,
     );
   }
@@ -281,7 +285,7 @@ function drawnLogWeights(logProbs: Tensor2D, crops: Int32Array, k: number): Tens
 }
 
 /**
- * denᵢ of the sampled and hybrid estimators, `[N·k, 1]`: log 1/N (Σ_{k ∉ n(i)} wₖ e^{sᵢₖ} + e^{numᵢ}).
+ * denᵢ of the sampled and exact-numerator estimators, `[N·k, 1]`: log 1/N (Σ_{k ∉ n(i)} wₖ e^{sᵢₖ} + e^{numᵢ}).
  *
  * @param weighted log wⱼ + sᵢⱼ between the drawn crops, `[N·k, N·k]`.
  * @param other 1 where j belongs to another image than i.
@@ -325,8 +329,8 @@ function policyStepLoss(
   config: PolicyStepConfig,
   cropCount: number,
 ): LossOf {
-  if (config.policyEstimator === "exact") return exactLoss(batch, encoder, crops, config, cropCount);
-  if (config.policyEstimator === "hybrid") return hybridLoss(batch, encoder, crops, config, cropCount);
+  if (config.policyEstimator === "exact-own") return exactOwnLoss(batch, encoder, crops, config, cropCount);
+  if (config.policyEstimator === "exact-numerator") return exactNumeratorLoss(batch, encoder, crops, config, cropCount);
   return sampledLoss(batch, encoder, crops, config);
 }
 
@@ -371,10 +375,10 @@ function cropEmbeddingsByImage(batch: Batch, encoder: Params, cropCount: number)
 }
 
 /**
- * The exact estimator: every crop of each image embedded in one fully convolutional pass, and
+ * The exact-own estimator: every crop of each image embedded in one fully convolutional pass, and
  * the kernels e^{βS} between the crops of each image and against the k drawn crops of every image.
  */
-const exactLoss: AllCropLoss = (batch, encoder, crops, config, cropCount) => {
+const exactOwnLoss: AllCropLoss = (batch, encoder, crops, config, cropCount) => {
   const k = crops.length / batch.indices.length;
   const drawn = Int32Array.from(crops, (c, i) => Math.floor(i / k) * cropCount + c);
   const [ownKernel, otherKernel] = tf.tidy(() => {
@@ -385,16 +389,16 @@ const exactLoss: AllCropLoss = (batch, encoder, crops, config, cropCount) => {
   });
   return {
     loss: (logProbs) =>
-      exactPolicyLoss(logProbs, ownKernel, crops, otherKernel, config.lambda, { self: config.policySelf }),
+      exactOwnPolicyLoss(logProbs, ownKernel, crops, otherKernel, config.lambda, { self: config.policySelf }),
     constants: [ownKernel, otherKernel],
   };
 };
 
 /**
- * The hybrid estimator: every crop of each image embedded in one fully convolutional pass; the
+ * The exact-numerator estimator: every crop of each image embedded in one fully convolutional pass; the
  * kernel between each drawn crop and every crop of its image, and the drawn crops' similarities.
  */
-const hybridLoss: AllCropLoss = (batch, encoder, crops, config, cropCount) => {
+const exactNumeratorLoss: AllCropLoss = (batch, encoder, crops, config, cropCount) => {
   const k = crops.length / batch.indices.length;
   const [ownKernel, sims] = tf.tidy(() => {
     const { perImage } = cropEmbeddingsByImage(batch, encoder, cropCount);
@@ -409,7 +413,8 @@ const hybridLoss: AllCropLoss = (batch, encoder, crops, config, cropCount) => {
     ] as const;
   });
   return {
-    loss: (logProbs) => hybridPolicyLoss(logProbs, crops, ownKernel, sims, config.lambda, { self: config.policySelf }),
+    loss: (logProbs) =>
+      exactNumeratorPolicyLoss(logProbs, crops, ownKernel, sims, config.lambda, { self: config.policySelf }),
     constants: [ownKernel, sims],
   };
 };

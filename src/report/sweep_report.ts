@@ -51,9 +51,10 @@ export function sweepMarkdown(grid: SweepGrid, result: SweepResult, command: str
     "",
     "Columns: h-loss is the mean of the logged h-step loss over the last epoch (the training set); s/iteration is " +
     "wall time, with as many runs sharing the machine's cores as the sweep ran at a time; P's statistics " +
-    "and the probes are on the profile's test images; oracle mass is P's mass on the 9 crops inside the digit's " +
-    "cell (uniform: 0.031), ≥½-cell mass on crops at least half inside it, non-empty mass on crops with a digit " +
-    "pixel (uniform: 0.16); accuracies are linear probes on P-integrated and oracle-weighted features.",
+    "and the probes are on the profile's test images; whole-digit mass is P's mass on the 9 crops inside the digit's " +
+    "cell (uniform: 0.031), ≥½-cell mass on crops at least half inside it, concentration (the paper's crop concentration) on crops with a digit " +
+    "pixel (uniform: 0.16); accuracies are linear probes on P-integrated and oracle-weighted features (the paper's oracle: " +
+    "the 9 whole-digit crops).",
     "",
     "## Mean ± std over seeds",
     "",

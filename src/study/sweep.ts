@@ -53,16 +53,16 @@ const PSTEP: SweepGrid = {
   seeds: [0, 1],
   variants: [
     {
-      name: "exact",
-      overrides: { policyEstimator: "exact" },
+      name: "exact-own",
+      overrides: { policyEstimator: "exact-own" },
       description: "all 289 crops of each image in the outer expectation and the numerator",
-      family: "exact",
+      family: "exact-own",
     },
     {
-      name: "exact-self",
-      overrides: { policyEstimator: "exact", policySelf: true },
-      description: "exact, each crop's own term kept in its numerator (objective (2) as written)",
-      family: "exact-self",
+      name: "exact-own-self",
+      overrides: { policyEstimator: "exact-own", policySelf: true },
+      description: "exact-own, each crop's own term kept in its numerator (objective (2) as written)",
+      family: "exact-own-self",
     },
     {
       name: "sampled",
@@ -79,15 +79,16 @@ const PSTEP: SweepGrid = {
     { name: "simclr", method: "simclr", overrides: {}, description: "SimCLR: P fixed uniform, for reference" },
     ...lambdas("sampled", "sampled", {}, [0.001, 0.005]),
     {
-      name: "hybrid",
-      overrides: { policyEstimator: "hybrid" },
+      name: "exact-numerator",
+      overrides: { policyEstimator: "exact-numerator" },
       description: "sampled crops and weights, each crop's numerator over every crop of its image under P",
-      family: "hybrid",
+      family: "exact-numerator",
     },
     {
-      name: "hybrid-from64",
-      overrides: { policyEstimator: "hybrid", policySampledSteps: 64 },
-      description: "NOT IN THE PAPER: sampled P-steps for 64 iterations (to leave uniform P), then hybrid ones",
+      name: "exact-numerator-from64",
+      overrides: { policyEstimator: "exact-numerator", policySampledSteps: 64 },
+      description:
+        "NOT IN THE PAPER: sampled P-steps for 64 iterations (to leave uniform P), then exact-numerator ones",
     },
     // Inside the window where P moves on some seeds and not on others.
     ...lambdas("sampled", "sampled", {}, [0.0035]),
@@ -122,13 +123,13 @@ const PSTEP: SweepGrid = {
       description: "sampled, a P-step after every 4 h-steps instead of after each one",
     },
     {
-      name: "exact-from64",
-      overrides: { policyEstimator: "exact", policySampledSteps: 64 },
-      description: "NOT IN THE PAPER: sampled P-steps for 64 iterations, then exact ones",
+      name: "exact-own-from64",
+      overrides: { policyEstimator: "exact-own", policySampledSteps: 64 },
+      description: "NOT IN THE PAPER: sampled P-steps for 64 iterations, then exact-own ones",
     },
-    ...lambdas("hybrid", "hybrid", { policyEstimator: "hybrid" }, [0.001, 0.005]),
-    ...lambdas("exact", "exact", { policyEstimator: "exact" }, [0.001, 0.005]),
-    ...lambdas("exact-self", "exact-self", { policyEstimator: "exact", policySelf: true }, [0.001, 0.005]),
+    ...lambdas("exact-numerator", "exact-numerator", { policyEstimator: "exact-numerator" }, [0.001, 0.005]),
+    ...lambdas("exact-own", "exact-own", { policyEstimator: "exact-own" }, [0.001, 0.005]),
+    ...lambdas("exact-own-self", "exact-own-self", { policyEstimator: "exact-own", policySelf: true }, [0.001, 0.005]),
   ],
 };
 
@@ -156,9 +157,9 @@ export function sweepRuns(grid: SweepGrid, seeds: readonly number[] = grid.seeds
 export const SWEEP_METRICS = [
   { key: "hLoss", label: "h-loss (train)", digits: 4 },
   { key: "entropy", label: "P entropy", digits: 2 },
-  { key: "wholeDigitMass", label: "oracle mass", digits: 3 },
+  { key: "wholeDigitMass", label: "whole-digit mass", digits: 3 },
   { key: "halfCellMass", label: "≥½-cell mass", digits: 3 },
-  { key: "concentration", label: "non-empty mass", digits: 3 },
+  { key: "concentration", label: "concentration", digits: 3 },
   { key: "head/integrated", label: "head, P-int.", digits: 3 },
   { key: "head/oracle", label: "head, oracle", digits: 3 },
   { key: "f/integrated", label: "f, P-int.", digits: 3 },

@@ -23,7 +23,7 @@ Deno.test("deno task bench --json --check --kernels reports every step, checked 
   assert.equal(report.backend, "wasm");
   assert.equal(report.checkBackend, "cpu");
   assert.equal(typeof report.versions.tfjs, "string");
-  assert.deepEqual(Object.keys(report.steps).sort(), ["all_crops", "h_step", "p_step", "p_step_exact", "probe"]);
+  assert.deepEqual(Object.keys(report.steps).sort(), ["all_crops", "h_step", "p_step", "p_step_exact_own", "probe"]);
   for (const [name, step] of Object.entries<Record<string, number | null>>(report.steps)) {
     for (const key of ["ms", "imagesPerS", "gflops"]) {
       assert.ok(step[key]! > 0 && Number.isFinite(step[key]), `${name}.${key} = ${step[key]}`);
@@ -33,7 +33,7 @@ Deno.test("deno task bench --json --check --kernels reports every step, checked 
     if (name === "probe") continue;
     assert.ok(step.checkError! <= report.checkTolerance, `${name} check error ${step.checkError}`);
     const checks = report.checks.filter((c: { step: string }) => c.step === name);
-    // The exact P-step runs P(T|X)'s fast paths, checked under p_step, and the all-crop pass.
+    // The exact-own P-step runs P(T|X)'s fast paths, checked under p_step, and the all-crop pass.
     const paths = name === "h_step" || name === "p_step" ? 5 : 0;
     assert.ok(checks.length >= paths, `${name}: ${checks.length} fast paths checked`);
     for (const c of checks) assert.ok(c.error <= report.checkTolerance, `${name} ${c.name}: ${c.error}`);

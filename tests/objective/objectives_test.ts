@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { jensenLoss } from "../../src/objective/hstep.ts";
 import { blockMask, groupMasks } from "../../src/objective/masks.ts";
-import { exactPolicyLoss, hybridPolicyLoss, sampledPolicyLoss } from "../../src/objective/pstep.ts";
+import { exactNumeratorPolicyLoss, exactOwnPolicyLoss, sampledPolicyLoss } from "../../src/objective/pstep.ts";
 import { Prng } from "../../src/data/prng.ts";
 import { type Tensor2D, tf } from "../../src/tf.ts";
 import { onBackend, randomValues } from "../helpers.ts";
@@ -122,12 +122,12 @@ function drawnWeightsReference(logits: number[][], crops: number[]) {
 }
 
 /**
- * The exact estimator's loss, straight from the definition in pstep.ts, in log space: every crop t
+ * The exact-own estimator's loss, straight from the definition in pstep.ts, in log space: every crop t
  * of image n (embedding z[n·T + t]) in the outer sum and the numerator, the drawn crops of the
- * other images in the denominator. The similarities do not depend on the logits: `exactCase`
+ * other images in the denominator. The similarities do not depend on the logits: `exactOwnCase`
  * computes them once.
  */
-function exactReference(
+function exactOwnReference(
   logits: number[][],
   crops: number[],
   sims: { own: Float64Array; other: Float64Array },
@@ -284,7 +284,7 @@ Deno.test("blockMask() marks the pairs of different groups", async () => {
 });
 
 /** A tiny exact-estimator case: `n` images with every one of `cropCount` crops embedded. */
-function exactCase(n: number, k: number, cropCount: number, seed: number, beta: number, z?: number[][]) {
+function exactOwnCase(n: number, k: number, cropCount: number, seed: number, beta: number, z?: number[][]) {
   const rng = Prng.fromSeed(seed, "exact");
   // Peaked logits, so that one image puts most of its mass on one crop (where 1 − p would lose
   // precision).
@@ -310,25 +310,32 @@ function exactCase(n: number, k: number, cropCount: number, seed: number, beta: 
   return { logits, crops, z: zs, sims: { own, other } };
 }
 
-function exactLossTf(logits: number[][], crops: number[], z: number[][], beta: number, lambda: number, self: boolean) {
+function exactOwnLossTf(
+  logits: number[][],
+  crops: number[],
+  z: number[][],
+  beta: number,
+  lambda: number,
+  self: boolean,
+) {
   const n = logits.length, cropCount = logits[0]!.length, k = crops.length / n;
   const zt = tf.tensor2d(z);
   const perImage = tf.reshape(zt, [n, cropCount, z[0]!.length]);
   const own = tf.exp(tf.mul(tf.matMul(perImage, perImage, false, true), beta)) as tf.Tensor3D;
   const drawn = crops.map((c, j) => Math.floor(j / k) * cropCount + c);
   const other = tf.exp(tf.mul(tf.matMul(zt, tf.gather(zt, drawn), false, true), beta)) as Tensor2D;
-  return (l: Tensor2D) => exactPolicyLoss(tf.logSoftmax(l), own, Int32Array.from(crops), other, lambda, { self });
+  return (l: Tensor2D) => exactOwnPolicyLoss(tf.logSoftmax(l), own, Int32Array.from(crops), other, lambda, { self });
 }
 
-Deno.test("exactPolicyLoss() equals its definition over all 289 crops of a few images", () => {
+Deno.test("exactOwnPolicyLoss() equals its definition over all 289 crops of a few images", () => {
   for (const self of [false, true]) {
     for (const [n, k, lambda] of [[3, 4, 0.0025], [4, 2, 0.01]] as const) {
-      const { logits, crops, z, sims } = exactCase(n, k, 289, n * 31 + k, 0.5);
+      const { logits, crops, z, sims } = exactOwnCase(n, k, 289, n * 31 + k, 0.5);
       const out = tf.tidy(() => {
-        const o = exactLossTf(logits, crops, z, 0.5, lambda, self)(tf.tensor2d(logits));
+        const o = exactOwnLossTf(logits, crops, z, 0.5, lambda, self)(tf.tensor2d(logits));
         return [o.loss.dataSync()[0]!, o.entropy.dataSync()[0]!];
       });
-      const expected = exactReference(logits, crops, sims, lambda, self);
+      const expected = exactOwnReference(logits, crops, sims, lambda, self);
       assert.ok(Math.abs(out[0]! - expected) < 2e-5, `self=${self} N=${n}: ${out[0]} vs ${expected}`);
       const entropy = entropyReference(logits.map((row) => row.map((x) => x - logSumExp(row))));
       assert.ok(Math.abs(out[1]! - entropy) < 1e-4, `entropy ${out[1]} vs ${entropy}`);
@@ -336,12 +343,12 @@ Deno.test("exactPolicyLoss() equals its definition over all 289 crops of a few i
   }
 });
 
-Deno.test("exactPolicyLoss() gradient with respect to the logits matches finite differences of its definition", () => {
+Deno.test("exactOwnPolicyLoss() gradient with respect to the logits matches finite differences of its definition", () => {
   const n = 3, k = 3, cropCount = 289, beta = 0.5, lambda = 0.05;
-  const { logits, crops, z, sims } = exactCase(n, k, cropCount, 17, beta);
+  const { logits, crops, z, sims } = exactOwnCase(n, k, cropCount, 17, beta);
   for (const self of [false, true]) {
     const grad = tf.tidy(() =>
-      tf.grad((l: tf.Tensor) => exactLossTf(logits, crops, z, beta, lambda, self)(l as Tensor2D).loss)(
+      tf.grad((l: tf.Tensor) => exactOwnLossTf(logits, crops, z, beta, lambda, self)(l as Tensor2D).loss)(
         tf.tensor2d(logits),
       ).arraySync() as number[][]
     );
@@ -356,8 +363,8 @@ Deno.test("exactPolicyLoss() gradient with respect to the logits matches finite 
     for (let c = 0; c < cropCount; c += 37) entries.push([1, c]);
     for (const [r, c] of entries) {
       const shifted = (d: number) => logits.map((row, i) => row.map((x, j) => (i === r && j === c ? x + d : x)));
-      const fd = (exactReference(shifted(h), crops, sims, lambda, self) -
-        exactReference(shifted(-h), crops, sims, lambda, self)) / (2 * h);
+      const fd = (exactOwnReference(shifted(h), crops, sims, lambda, self) -
+        exactOwnReference(shifted(-h), crops, sims, lambda, self)) / (2 * h);
       worst = Math.max(worst, Math.abs(fd - grad[r]![c]!));
       scale = Math.max(scale, Math.abs(fd));
     }
@@ -366,7 +373,7 @@ Deno.test("exactPolicyLoss() gradient with respect to the logits matches finite 
   }
 });
 
-Deno.test("exactPolicyLoss() with uniform P and equal embeddings within each image is the sampled loss's value", () => {
+Deno.test("exactOwnPolicyLoss() with uniform P and equal embeddings within each image is the sampled loss's value", () => {
   // When every crop of an image embeds to one point, every estimator sees the same numerator and
   // denominator: log e^β − log 1/N (e^β + Σ_{m ≠ n} e^{β zₙᵀzₘ}).
   const n = 3, k = 2, cropCount = 9, beta = 0.5;
@@ -375,7 +382,7 @@ Deno.test("exactPolicyLoss() with uniform P and equal embeddings within each ima
   const logits = Array.from({ length: n }, () => new Array(cropCount).fill(0));
   const crops = Array.from({ length: n * k }, (_, i) => i % cropCount);
   const actual = tf.tidy(() =>
-    exactLossTf(logits, crops, z, beta, 0, false)(tf.tensor2d(logits)).objective.dataSync()[0]!
+    exactOwnLossTf(logits, crops, z, beta, 0, false)(tf.tensor2d(logits)).objective.dataSync()[0]!
   );
   let expected = 0;
   for (let m = 0; m < n; m++) {
@@ -386,11 +393,11 @@ Deno.test("exactPolicyLoss() with uniform P and equal embeddings within each ima
 });
 
 /**
- * The hybrid estimator's loss, from its definition in pstep.ts: the sampled estimator with each
+ * The exact-numerator estimator's loss, from its definition in pstep.ts: the sampled estimator with each
  * drawn crop's numerator over every crop of its image. `sims.own[i·T + u]` is β zᵢᵀz of crop u of
  * i's image, `sims.drawn[i·N·k + j]` β zᵢᵀzⱼ between drawn crops.
  */
-function hybridReference(
+function exactNumeratorReference(
   logits: number[][],
   crops: number[],
   sims: { own: Float64Array; drawn: Float64Array },
@@ -414,9 +421,9 @@ function hybridReference(
   return -objective - lambda * entropyReference(logProbs);
 }
 
-/** A hybrid case from an exact one: the drawn crops' rows of the kernels. */
-function hybridCase(n: number, k: number, cropCount: number, seed: number, beta: number) {
-  const { logits, crops, z } = exactCase(n, k, cropCount, seed, beta);
+/** A exact-numerator case from an exact-own one: the drawn crops' rows of the kernels. */
+function exactNumeratorCase(n: number, k: number, cropCount: number, seed: number, beta: number) {
+  const { logits, crops, z } = exactOwnCase(n, k, cropCount, seed, beta);
   const zOf = (i: number) => z[Math.floor(i / k) * cropCount + crops[i]!]!;
   const own = new Float64Array(n * k * cropCount);
   const drawn = new Float64Array(n * k * n * k);
@@ -431,14 +438,15 @@ function hybridCase(n: number, k: number, cropCount: number, seed: number, beta:
   return { logits, crops, sims: { own, drawn }, ownKernel, simsTf };
 }
 
-Deno.test("hybridPolicyLoss() equals its definition, and its gradient finite differences, over all 289 crops", () => {
+Deno.test("exactNumeratorPolicyLoss() equals its definition, and its gradient finite differences, over all 289 crops", () => {
   const n = 3, k = 4, cropCount = 289, beta = 0.5, lambda = 0.01;
-  const c = hybridCase(n, k, cropCount, 23, beta);
+  const c = exactNumeratorCase(n, k, cropCount, 23, beta);
   for (const self of [false, true]) {
     const loss = (l: Tensor2D) =>
-      hybridPolicyLoss(tf.logSoftmax(l), Int32Array.from(c.crops), c.ownKernel(), c.simsTf(), lambda, { self }).loss;
+      exactNumeratorPolicyLoss(tf.logSoftmax(l), Int32Array.from(c.crops), c.ownKernel(), c.simsTf(), lambda, { self })
+        .loss;
     const actual = tf.tidy(() => loss(tf.tensor2d(c.logits)).dataSync()[0]!);
-    const expected = hybridReference(c.logits, c.crops, c.sims, lambda, self);
+    const expected = exactNumeratorReference(c.logits, c.crops, c.sims, lambda, self);
     assert.ok(Math.abs(actual - expected) < 2e-5, `self=${self}: ${actual} vs ${expected}`);
     const grad = tf.tidy(() =>
       tf.grad((l: tf.Tensor) => loss(l as Tensor2D))(tf.tensor2d(c.logits)).arraySync() as number[][]
@@ -451,8 +459,8 @@ Deno.test("hybridPolicyLoss() equals its definition, and its gradient finite dif
     ];
     for (const [r, t] of entries) {
       const shifted = (d: number) => c.logits.map((row, i) => row.map((x, j) => (i === r && j === t ? x + d : x)));
-      const fd = (hybridReference(shifted(h), c.crops, c.sims, lambda, self) -
-        hybridReference(shifted(-h), c.crops, c.sims, lambda, self)) / (2 * h);
+      const fd = (exactNumeratorReference(shifted(h), c.crops, c.sims, lambda, self) -
+        exactNumeratorReference(shifted(-h), c.crops, c.sims, lambda, self)) / (2 * h);
       worst = Math.max(worst, Math.abs(fd - grad[r]![t]!));
       scale = Math.max(scale, Math.abs(fd));
     }
@@ -461,20 +469,20 @@ Deno.test("hybridPolicyLoss() equals its definition, and its gradient finite dif
   }
 });
 
-Deno.test("hybridPolicyLoss() scores a drawn crop against P's crops of its image, not the other drawn ones", () => {
+Deno.test("exactNumeratorPolicyLoss() scores a drawn crop against P's crops of its image, not the other drawn ones", () => {
   // Image 0 puts all its mass on crop 7; its drawn crops are 1 and 2. The sampled numerator
-  // compares crop 1 with crop 2 only; the hybrid one with crop 7.
+  // compares crop 1 with crop 2 only; the exact-numerator one with crop 7.
   const n = 2, k = 2, cropCount = 9, beta = 1;
   const logits = [Array.from({ length: cropCount }, (_, t) => (t === 7 ? 30 : 0)), new Array(cropCount).fill(0)];
   const crops = [1, 2, 3, 4];
-  const { own, drawn } = hybridCase(n, k, cropCount, 3, beta).sims;
+  const { own, drawn } = exactNumeratorCase(n, k, cropCount, 3, beta).sims;
   // Image 0's crop 1 (row 0) is identical to crop 7 and orthogonal to crop 2.
   own.fill(0);
   own[0 * cropCount + 7] = beta;
   drawn.fill(0);
   const value = (ownValues: Float64Array) =>
     tf.tidy(() =>
-      hybridPolicyLoss(
+      exactNumeratorPolicyLoss(
         tf.logSoftmax(tf.tensor2d(logits)),
         Int32Array.from(crops),
         tf.exp(tf.tensor3d(Float32Array.from(ownValues), [n, k, cropCount])),

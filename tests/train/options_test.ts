@@ -14,7 +14,7 @@ Deno.test("overrides written as arguments read back as the same overrides", () =
   const overrides: TrainOverrides = {
     epochs: 3,
     trainSize: 8192,
-    policyEstimator: "exact",
+    policyEstimator: "exact-own",
     policySelf: true,
     warmup: 32,
     policyEvery: 4,

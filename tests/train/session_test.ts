@@ -118,10 +118,15 @@ Deno.test("a finished session refuses another iteration", async () => {
 });
 
 Deno.test("policyPhase(): uniform crops in the warm-up, then sampled P-steps, then the run's estimator", () => {
-  const config = { ...tinyRun("crltac", 1), policyEstimator: "hybrid" as const, warmup: 2, policySampledSteps: 5 };
+  const config = {
+    ...tinyRun("crltac", 1),
+    policyEstimator: "exact-numerator" as const,
+    warmup: 2,
+    policySampledSteps: 5,
+  };
   assert.deepEqual(
     Array.from({ length: 7 }, (_, step) => policyPhase(config, step)),
-    ["uniform", "uniform", "sampled", "sampled", "sampled", "hybrid", "hybrid"],
+    ["uniform", "uniform", "sampled", "sampled", "sampled", "exact-numerator", "exact-numerator"],
   );
   assert.equal(policyPhase(tinyRun("crltac", 1), 0), "sampled");
   assert.equal(policyPhase({ ...tinyRun("simclr", 1), warmup: 0 }, 9), "uniform");

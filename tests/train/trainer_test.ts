@@ -240,13 +240,13 @@ Deno.test("train() with the sampled P-step moves P(T|X) off the uniform distribu
   }, [dir]);
 });
 
-Deno.test("train() with a warm-up, sampled P-steps, then exact ones: P is used and trained after the warm-up; memory stays flat", async () => {
+Deno.test("train() with a warm-up, sampled P-steps, then exact-own ones: P is used and trained after the warm-up; memory stays flat", async () => {
   const dir = await Deno.makeTempDir();
   await tempDir(async () => {
-    // Iterations 0–1 uniform, 2 a sampled P-step, 3 an exact one.
+    // Iterations 0–1 uniform, 2 a sampled P-step, 3 an exact-own one.
     const config = {
       ...tinyRun("crltac", 1),
-      policyEstimator: "exact" as const,
+      policyEstimator: "exact-own" as const,
       policySelf: true,
       warmup: 2,
       policySampledSteps: 3,
