@@ -43,9 +43,8 @@ export type StepName = "h_step" | "p_step" | "p_step_exact_own" | "all_crops";
 export type Steps = Record<StepName, () => Tensor[]>;
 
 /**
- * Steps whose stock baseline the bench does not time on a CPU adapter at the CPU sizes: the exact
- * P-step with tfjs's stock kernels took 131 and 151 s a step at 32 images on Mesa's lavapipe (2-core
- * EPYC), 17 of the 19.5 minutes of a `--baseline-backend webgpu` bench there. `--images` times it.
+ * Steps whose stock baseline the bench does not time on a CPU adapter at the CPU sizes, where it
+ * would take most of the bench's time (REPRODUCE.md, "Performance notes"). `--images` times it.
  */
 export const SLOW_STOCK_ON_CPU: readonly StepName[] = ["p_step_exact_own"];
 

@@ -3,11 +3,9 @@
  * shader compiler for them (gallivm) ends every loop of a shader invocation after 65,535
  * iterations in all (`LP_MAX_TGSI_LOOP_ITERATIONS`), without an error. tfjs-webgpu's
  * `Conv2DBackpropFilter` gives each filter tap one invocation that loops over batch × output
- * height × output width, so past that budget the filter gradient is a partial sum. Measured on
- * lavapipe and GL llvmpipe (Mesa 22.3) with inputs and output gradients of ones: right at 180
- * crops of 20 × 20 (58,320 products per tap) and 8 images of 84 × 84 (56,448), short at 181 crops
- * (58,497 of 58,644) and at 16 images (63,986 of 112,896). This package's WebGPU paths loop
- * briefly (tests/kernels/ops_test.ts checks them at the real shapes).
+ * height × output width, so past that budget the filter gradient is a partial sum (the
+ * measurements: REPRODUCE.md, "WebGPU correctness"). This package's WebGPU paths loop briefly
+ * (tests/kernels/ops_test.ts checks them at the real shapes).
  *
  * @module
  */

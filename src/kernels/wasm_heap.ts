@@ -6,15 +6,9 @@
  * the sampled estimator trains at they need more. Training refuses such a run before it starts;
  * the bench times that step at a batch that fits.
  *
- * The estimate is fitted to the wasm heap after one P-step in a fresh process at the paper's
- * settings (shifted MNIST, |T| = 289, k = 8; 2-core EPYC, 2026-12-07): exact-own 1.0, 1.7, 2.5 and
- * 3.1 GiB at N = 64, 128, 160 and 192, out of bounds at 256; exact-numerator 2.1 and 3.2 GiB at N = 256
- * and 384, out of bounds at 512. Each image's all-crop pass takes about 8.6 MiB at 84×84 (its
- * activations scale with the image's area), and the exact-own estimator about 4.7 times its kernel's
- * 4·N²·|T|·k bytes. A step must also fit beside what the process allocated before it, in the gaps
- * it left: after the bench's h-step and sampled P-step on 256 images, exact-own P-steps estimated at
- * 3.4 and 3.0 GiB (N = 208, which trained one paper-profile iteration in a fresh process, and
- * N = 187) ran out of bounds, the second on its second run.
+ * The estimate is fitted to the wasm heap measured after one P-step at the paper's settings, and
+ * its budget leaves room for what the process allocated before the step (the measurements:
+ * REPRODUCE.md, "Choices the paper leaves open", the exact-own estimator).
  *
  * @module
  */

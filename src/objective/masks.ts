@@ -14,10 +14,8 @@ export const MASKED = -1e9;
 /**
  * `[B,B]` float masks for `groups` images of `k` samples each.
  *
- * On a GPU from broadcast comparisons; elsewhere written on the host once per shape and uploaded:
- * on wasm the comparisons took ~35 ms of a 512-crop h-step, and writing the masks on the host
- * ~100 ms of a 2,048-crop one, while on a GPU the upload (3·B² floats, 48 MB at the paper
- * profile's B = 2,048) would cost more than the comparisons do.
+ * On a GPU from broadcast comparisons, as the upload of 3·B² floats would cost more; elsewhere
+ * written on the host once per shape, which is faster on wasm (REPRODUCE.md, "Performance notes").
  *
  * @returns `self` (1 on the diagonal), `same` (1 for two different samples of one image),
  *   `other` (1 for samples of different images).

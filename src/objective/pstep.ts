@@ -178,7 +178,7 @@ export function sampledPolicyLoss(
  * Written with the kernels e^{βS} rather than in log space: β·S lies in [−β, β] for unit
  * embeddings, so nothing overflows, and the sums over crops become products of a constant
  * kernel with P, whose gradients are products again (on wasm the log-space form's broadcast
- * gradients took ~4 s per step at N = 64, |T| = 289).
+ * gradients were far slower; REPRODUCE.md, "Choices the paper leaves open").
  *
  * @param logProbs log P(t|x) for all crops, `[N,|T|]` (differentiable).
  * @param ownKernel e^{β zₙₜᵀzₙᵤ} between every two crops of each image, `[N,|T|,|T|]` (a constant).
@@ -365,8 +365,8 @@ type AllCropLoss = (
 
 /**
  * Every crop of each image of the batch embedded in one fully convolutional pass: `z`
- * `[n·|T|, d]`, and its rows image by image (tfjs-wasm's batched products over images took 2.3×
- * as long as one product per image: wasm, N = 64, |T| = 289). Call inside `tf.tidy`.
+ * `[n·|T|, d]`, and its rows image by image (tfjs-wasm's batched products over images were slower
+ * than one product per image). Call inside `tf.tidy`.
  */
 function cropEmbeddingsByImage(batch: Batch, encoder: Params, cropCount: number) {
   const z = allCropEmbeddings(encoder, batch.images());
