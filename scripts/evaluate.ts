@@ -5,15 +5,9 @@
  */
 
 import { choice, parseCli, runMain, UsageError } from "../src/cli.ts";
-import { PROFILE_NAMES, PROFILES } from "../src/config.ts";
+import { PROFILE_NAMES } from "../src/config.ts";
 import { DATASET_NAMES } from "../src/data/dataset.ts";
-import { checkMnistFolder } from "../src/data/mnist.ts";
-import { evaluateRaw, evaluateRun, FEATURES_FOLDER } from "../src/eval/evaluate.ts";
-import { runFigures } from "../src/report/run_figures.ts";
-import { checkFolder, checkOutputFile, writeFileAtomic } from "../src/files.ts";
-import { lockFolder } from "../src/lock.ts";
-import { readRaw } from "../src/study/results.ts";
-import { runCheckpoint } from "../src/train/run_folder.ts";
+import { evaluateRunJob, rawJob } from "../src/jobs/jobs.ts";
 
 const USAGE = `
 Usage: deno task evaluate --run DIR [--save-features DIR] [--mnist DIR]
@@ -43,33 +37,9 @@ await runMain(USAGE, async (args) => {
     out: { type: "string", needs: "raw" },
   }).values;
   if ((o.run === undefined) === (o.raw === undefined)) throw new UsageError("give exactly one of --run and --raw");
-  await checkMnistFolder(o.mnist);
   if (o.raw !== undefined) {
     if (o.profile === undefined) throw new UsageError("missing --profile (--raw probes at a profile's sizes)");
-    if (o.out) await checkOutputFile(o.out, "result file", (path) => readRaw(path).then(Boolean, () => false));
-    const result = await evaluateRaw(o.raw, PROFILES[o.profile].eval, o.mnist);
-    const json = JSON.stringify(result, null, 2) + "\n";
-    if (o.out) await writeFileAtomic(o.out, new TextEncoder().encode(json));
-    else console.log(json.trimEnd());
-    return;
+    return await rawJob(o.raw, o.profile, o.out, o.mnist);
   }
-  const saved = await runCheckpoint(o.run!);
-  if (o["save-features"]) await checkFolder(o["save-features"], FEATURES_FOLDER);
-  // Released on exit; a training of the same folder would change the weights under the evaluation.
-  await lockFolder(o.run!, "run folder");
-  const result = await evaluateRun(o.run!, {
-    eval: PROFILES[saved.config.profile].eval,
-    figures: runFigures,
-    ...(o.mnist ? { mnistDir: o.mnist } : {}),
-    ...(o["save-features"] ? { saveFeaturesDir: o["save-features"] } : {}),
-  });
-  const summary = Object.fromEntries(Object.entries(result.probes).map(([k, v]) => [k, v.accuracy]));
-  console.error(`evaluated in ${(result.ms / 1000).toFixed(1)} s; wrote ${o.run}/eval.json`);
-  console.log(
-    JSON.stringify({
-      probes: summary,
-      concentration: result.crops.concentration,
-      uniformity: result.uniformity.potential,
-    }),
-  );
+  await evaluateRunJob(o.run!, { saveFeaturesDir: o["save-features"], mnistDir: o.mnist });
 });

@@ -5,17 +5,8 @@
  * @module
  */
 
-import { int, parseCli, runMain, UsageError } from "../src/cli.ts";
-import { checkMnistFolder } from "../src/data/mnist.ts";
-import { PROFILES } from "../src/config.ts";
-import { curvePath, landscapeCurve, landscapeOfRun } from "../src/eval/landscape.ts";
-import { checkInputFolder, writeFileAtomic } from "../src/files.ts";
-import { lockFolder } from "../src/lock.ts";
-import { landscapeCurveFigure } from "../src/report/charts.ts";
-import { curveMarkdown, landscapeMarkdown } from "../src/report/landscape_report.ts";
-import { loadCheckpoint } from "../src/train/checkpoint.ts";
-import { runFiles } from "../src/train/run_folder.ts";
-import { listSnapshots, loadSnapshot, snapshotPath } from "../src/train/run_snapshot.ts";
+import { int, parseCli, runMain } from "../src/cli.ts";
+import { landscapeJob } from "../src/jobs/jobs.ts";
 
 const USAGE = `
 Usage: deno task landscape --run DIR [--images N] [--batch N] [--mnist DIR]
@@ -47,45 +38,5 @@ await runMain(USAGE, async (args) => {
     batch: { type: "string", parse: int(2) },
     mnist: { type: "string" },
   }).values;
-  await checkMnistFolder(o.mnist);
-  await checkInputFolder(o.run, "run folder");
-  // A run still in its first epoch has snapshots and no checkpoint yet: its curve can be drawn.
-  const saved = await loadCheckpoint(runFiles(o.run).checkpoint);
-  const first = (await listSnapshots(o.run))[0];
-  const config = saved?.config ?? (first ? (await loadSnapshot(snapshotPath(o.run, first))).config : null);
-  if (!config) {
-    throw new UsageError(`Cannot read the run folder ${o.run}: it holds no checkpoint.bin (train the run first)`);
-  }
-  const images = o.images ?? PROFILES[config.profile].eval.landscapeImages;
-  if (images > config.trainSize) {
-    throw new UsageError(`--images ${images}: the run trained on ${config.trainSize} images`);
-  }
-  const options = {
-    images,
-    ...(o.batch ? { batch: o.batch } : {}),
-    ...(o.mnist ? { mnistDir: o.mnist } : {}),
-  };
-  const finished = saved !== null && saved.epoch >= saved.config.epochs;
-  if (finished) {
-    // Released on exit; a training of the same folder would change the weights under the landscape.
-    await lockFolder(o.run, "run folder");
-    const result = await landscapeOfRun(o.run, options);
-    console.log(landscapeMarkdown(result));
-    console.error(`computed in ${(result.ms / 1000).toFixed(1)} s; wrote ${o.run}/landscape.json`);
-  }
-  // Snapshots are written once and never change: the curve needs no lock, and can follow a run
-  // while it trains.
-  const curve = await landscapeCurve(o.run, options);
-  if (curve) {
-    const svg = `${o.run}/landscape-curve.svg`;
-    await writeFileAtomic(svg, new TextEncoder().encode(await landscapeCurveFigure(curve)));
-    console.log(curveMarkdown(curve));
-    console.error(`wrote ${curvePath(o.run)} and ${svg}`);
-  } else if (!finished) {
-    throw new UsageError(
-      `--run ${o.run}: its training stopped at epoch ${
-        saved!.epoch
-      } of ${config.epochs} and it has no snapshots (resume it first)`,
-    );
-  }
+  await landscapeJob(o.run, { images: o.images, batch: o.batch, mnistDir: o.mnist });
 });

@@ -1,5 +1,5 @@
 /**
- * `deno task train`: trains one SimCLR or CRL-TAC run.
+ * `deno task train`: trains one run (CRL-TAC, SimCLR or the oracle ablation).
  *
  * @module
  */
@@ -8,9 +8,8 @@ import { choice, int, list, parseCli, runMain, UsageError } from "../src/cli.ts"
 import { ConfigError, METHODS, PROFILE_NAMES, resolveConfig } from "../src/config.ts";
 import { configErrorText, overrideSpecs, overrideUsage, readOverrides, seedParser } from "../src/train/options.ts";
 import { DATASET_NAMES } from "../src/data/dataset.ts";
-import { checkMnistFolder } from "../src/data/mnist.ts";
 import { SHORT_RUN } from "../src/train/run_snapshot.ts";
-import { train, TrainingStopped } from "../src/train/trainer.ts";
+import { trainJob } from "../src/jobs/jobs.ts";
 
 const USAGE = `
 Usage: deno task train --profile ${PROFILE_NAMES.join("|")} --data ${DATASET_NAMES.join("|")}
@@ -53,7 +52,6 @@ await runMain(USAGE, async (args) => {
     mnist: { type: "string" },
     "stock-kernels": { type: "boolean" },
   }).values;
-  await checkMnistFolder(o.mnist);
   const overrides = readOverrides(o);
   let config;
   try {
@@ -62,24 +60,11 @@ await runMain(USAGE, async (args) => {
     if (e instanceof ConfigError) throw new UsageError(configErrorText(e, overrides));
     throw e;
   }
-  let summary;
-  try {
-    summary = await train(config, {
-      dir: o.out,
-      resume: o.resume ?? false,
-      ...(o.mnist ? { mnistDir: o.mnist } : {}),
-      stockKernels: o["stock-kernels"] ?? false,
-      ...(o.snapshots ? { snapshots: o.snapshots } : {}),
-    });
-  } catch (e) {
-    if (!(e instanceof TrainingStopped)) throw e;
-    console.error(e.message);
-    return 130;
-  }
-  console.error(
-    `trained in ${
-      (summary.trainMs / 1000).toFixed(1)
-    } s on ${summary.backend.backend}; weights sha256 ${summary.weightsSha256}`,
-  );
-  console.log(JSON.stringify(summary.final));
+  return await trainJob(config, {
+    dir: o.out,
+    resume: o.resume ?? false,
+    ...(o.mnist ? { mnistDir: o.mnist } : {}),
+    stockKernels: o["stock-kernels"] ?? false,
+    ...(o.snapshots ? { snapshots: o.snapshots } : {}),
+  });
 });

@@ -182,13 +182,29 @@ export function parseCli<const O extends OptionSpecs>(
       text = next;
       i++;
     }
-    // `--out ""` would write at the root of the filesystem.
-    if (text.trim() === "") throw new UsageError(`--${key} ${JSON.stringify(text)}: must not be empty`);
-    const value = spec.parse ? spec.parse(text, `--${key}`) : text;
-    if (spec.multiple) ((values[key] ??= []) as unknown[]).push(value);
-    else if (key in values) throw new UsageError(`--${key} ${text}: --${key} was already given`);
-    else values[key] = value;
+    assignValue(values, spec, key, text);
   }
+  checkGiven(values, options);
+  return { values: values as OptionValues<O>, positionals };
+}
+
+/** Reads an option's value text into `values`, as `--key text` gives it. */
+function assignValue(
+  values: Record<string, unknown>,
+  spec: Extract<OptionSpec, { type: "string" }>,
+  key: string,
+  text: string,
+): void {
+  // `--out ""` would write at the root of the filesystem.
+  if (text.trim() === "") throw new UsageError(`--${key} ${JSON.stringify(text)}: must not be empty`);
+  const value = spec.parse ? spec.parse(text, `--${key}`) : text;
+  if (spec.multiple) ((values[key] ??= []) as unknown[]).push(value);
+  else if (key in values) throw new UsageError(`--${key} ${text}: --${key} was already given`);
+  else values[key] = value;
+}
+
+/** The checks after every option was read: the required ones given, each given one where it applies. */
+function checkGiven(values: Record<string, unknown>, options: OptionSpecs): void {
   for (const [name, spec] of Object.entries(options)) {
     if (spec.type === "string" && spec.required && !(name in values)) throw new UsageError(`missing --${name}`);
   }
@@ -199,7 +215,33 @@ export function parseCli<const O extends OptionSpecs>(
       throw new UsageError(`--${name} has no effect with --${conflicts}`);
     }
   }
-  return { values: values as OptionValues<O>, positionals };
+}
+
+/**
+ * Reads named option texts (`{ lambda: "0.001", "policy-self": "" }`) against `options` as
+ * {@linkcode parseCli} reads `--lambda 0.001 --policy-self`, with the same checks and messages: a
+ * switch's text is empty (`no-NAME` turns it off), every other option's is its value. The demo
+ * page's form and address give a run's options so.
+ *
+ * @throws {UsageError} At the first bad option.
+ */
+export function parseNamed<const O extends OptionSpecs>(
+  texts: Readonly<Record<string, string>>,
+  options: O,
+): { values: OptionValues<O> } {
+  const names = Object.keys(options);
+  const values: Record<string, unknown> = {};
+  for (const [name, text] of Object.entries(texts)) {
+    const negated = !(name in options) && name.startsWith("no-") && options[name.slice(3)]?.type === "boolean";
+    const key = negated ? name.slice(3) : name;
+    const spec = options[key];
+    if (!spec) throw unknownOption(`--${name}`, names);
+    if (spec.type !== "boolean") assignValue(values, spec, key, text);
+    else if (text !== "") throw new UsageError(`--${name}=${text}: --${key} is a switch and takes no value`);
+    else values[key] = !negated;
+  }
+  checkGiven(values, options);
+  return { values: values as OptionValues<O> };
 }
 
 /**

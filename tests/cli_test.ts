@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 
 import { probeAdapter } from "../src/backend.ts";
-import { choice, int, list, parseCli, UsageError } from "../src/cli.ts";
+import { choice, int, list, parseCli, parseNamed, UsageError } from "../src/cli.ts";
 import { CONFIG_FIELDS, FIELD_KEYS, METHODS, PROFILE_NAMES, resolveConfig } from "../src/config.ts";
 import { lockFolder } from "../src/lock.ts";
 import { jobsThatFit } from "../src/memory.ts";
@@ -166,6 +166,32 @@ Deno.test("parseCli() reads values in every spelling and checks them in the orde
   assert.equal(first(["--seed", "1", "--seed", "2"]), "--seed 2: --seed was already given");
   assert.equal(first(["--sed", "1"]), "unknown option --sed (did you mean --seed?)");
   assert.equal(first(["-x"]), "unknown option -x");
+});
+
+Deno.test("parseNamed() reads named texts as parseCli() reads the same options, with its messages", () => {
+  const specs = {
+    seed: { type: "string", parse: int(0, "a seed"), required: true },
+    mode: { type: "string", parse: choice(["a", "b"] as const) },
+    fast: { type: "boolean" },
+    slow: { type: "boolean" },
+  } as const;
+  const named = { seed: "3", mode: "b", fast: "", "no-slow": "" };
+  const args = ["--seed", "3", "--mode", "b", "--fast", "--no-slow"];
+  assert.deepEqual(parseNamed(named, specs).values, parseCli(args, specs).values);
+  const message = (texts: Record<string, string>) => {
+    try {
+      parseNamed(texts, specs);
+    } catch (e) {
+      assert.ok(e instanceof UsageError);
+      return e.message;
+    }
+    return "no error";
+  };
+  assert.equal(message({ seed: "-2" }), "--seed -2: a seed must be an integer ≥ 0");
+  assert.equal(message({ seed: " " }), '--seed " ": must not be empty');
+  assert.equal(message({ mode: "a" }), "missing --seed");
+  assert.equal(message({ sed: "1" }), "unknown option --sed (did you mean --seed?)");
+  assert.equal(message({ seed: "1", fast: "yes" }), "--fast=yes: --fast is a switch and takes no value");
 });
 
 /** Runs an entry point whose main throws `error` (a TypeScript expression) and returns its exit code and stderr. */

@@ -1,6 +1,7 @@
 /**
  * The layering of src/: data → kernels (the backends' workarounds) → model → objective → train →
- * eval → study → report (and bench, a tool beside report) → demo (the browser page, on top of everything), each folder importing only
+ * eval → study → report (and bench, a tool beside report) → jobs (the commands' work, for the
+ * scripts and a study's child processes) and demo (the browser page, on top of everything), each folder importing only
  * from folders below it, read from the import
  * statements themselves so that a new import against the order fails here.
  */
@@ -35,6 +36,7 @@ const LEVELS: Readonly<Record<string, number>> = {
   study: 9,
   report: 10,
   bench: 10,
+  jobs: 11,
   demo: 11,
 };
 

@@ -23,9 +23,9 @@ import {
 } from "../config.ts";
 import type { RawResult } from "../eval/evaluate.ts";
 import { formatDuration } from "../progress.ts";
-import { overrideArgs } from "../train/options.ts";
 import { loadCheckpointConfig } from "../train/checkpoint.ts";
 import { RUN_FOLDER, runFiles } from "../train/run_folder.ts";
+import { type Job, JOB_ENTRY, jobLine } from "./job.ts";
 import { runName, type RunSpec } from "./plan.ts";
 import { readRaw, readRun, type RunRecord } from "./results.ts";
 
@@ -76,7 +76,6 @@ export interface StudyOutput {
   readonly failed: { readonly name: string; readonly error: string }[];
 }
 
-const SCRIPTS = new URL("../../scripts/", import.meta.url);
 const CONFIG = new URL("../../deno.json", import.meta.url);
 
 /** Relative cost of an iteration by kind, before any has been measured (wasm, 2-core CPU). */
@@ -101,22 +100,22 @@ export function childEnv(
   return { NO_COLOR: "1", MESA_SHADER_CACHE_DIR: userCache ?? `${Deno.realPathSync(out)}/.mesa-shader-cache` };
 }
 
-async function runProcess(
-  script: string,
-  args: string[],
-  logPath: string,
-  env: Record<string, string>,
-): Promise<{ ok: boolean; tail: string }> {
+/** Runs `job` in a child process (src/jobs/child.ts), its output appended to `logPath`. */
+async function runChild(job: Job, logPath: string, env: Record<string, string>): Promise<{ ok: boolean; tail: string }> {
   const file = await Deno.open(logPath, { write: true, create: true, append: true });
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--config", CONFIG.pathname, new URL(script, SCRIPTS).pathname, ...args],
+    args: ["run", "--allow-all", "--config", CONFIG.pathname, JOB_ENTRY.pathname],
+    stdin: "piped",
     stdout: "piped",
     stderr: "piped",
     env,
   }).spawn();
   running.add(child);
   const encoder = new TextEncoder();
-  await file.write(encoder.encode(`\n$ ${script} ${args.join(" ")}\n`));
+  await file.write(encoder.encode(`\n$ ${jobLine(job)}\n`));
+  const stdin = child.stdin.getWriter();
+  await stdin.write(encoder.encode(JSON.stringify(job)));
+  await stdin.close();
   const lines: string[] = [];
   const drain = async (stream: ReadableStream<Uint8Array>) => {
     for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
@@ -262,11 +261,11 @@ export async function runStudy(o: StudyOptions): Promise<StudyOutput> {
 
 async function runLocked(o: StudyOptions, records: readonly RunRecord[]): Promise<StudyOutput> {
   const env = childEnv(o.out);
-  const mnist = o.mnistDir ? ["--mnist", o.mnistDir] : [];
+  const mnist = o.mnistDir ? { mnistDir: o.mnistDir } : {};
   const complete = o.complete ?? true;
-  type Job = { name: string; kind: string; steps: number; epochs: number; dir: string; work: () => Promise<void> };
+  type Task = { name: string; kind: string; steps: number; epochs: number; dir: string; work: () => Promise<void> };
   const failed: StudyOutput["failed"] = [];
-  const jobs: Job[] = [];
+  const jobs: Task[] = [];
   const datasets = [...new Set(o.runs.map((r) => r.data))];
   for (const data of o.raw === false ? [] : datasets) {
     const path = `${o.out}/raw-${data}.json`;
@@ -278,8 +277,8 @@ async function runLocked(o: StudyOptions, records: readonly RunRecord[]): Promis
       epochs: 0,
       dir: o.out,
       work: async () => {
-        const args = ["--raw", data, "--profile", o.profile, "--out", path, ...mnist];
-        const r = await runProcess("evaluate.ts", args, `${o.out}/raw-${data}.log`, env);
+        const job: Job = { kind: "raw", data, profile: o.profile, out: path, ...mnist };
+        const r = await runChild(job, `${o.out}/raw-${data}.log`, env);
         if (!r.ok) throw new Error(r.tail);
       },
     });
@@ -302,36 +301,19 @@ async function runLocked(o: StudyOptions, records: readonly RunRecord[]): Promis
         const files = runFiles(dir);
         const hasSummary = await Deno.stat(files.summary).then(() => true, () => false);
         if (!hasSummary) {
-          const resume = await Deno.stat(files.checkpoint).then(() => ["--resume"], () => []);
-          const args = [
-            "--profile",
-            o.profile,
-            "--data",
-            spec.data,
-            "--method",
-            spec.method,
-            "--seed",
-            String(spec.seed),
-            "--out",
-            dir,
-            "--backend",
-            o.backend,
-            ...overrideArgs({ ...spec.variant?.overrides, backend: undefined }),
-            ...resume,
-            ...mnist,
-          ];
-          const r = await runProcess("train.ts", args, `${dir}/run.log`, env);
+          const resume = await Deno.stat(files.checkpoint).then(() => true, () => false);
+          const r = await runChild({ kind: "train", config, dir, resume, ...mnist }, `${dir}/run.log`, env);
           if (!r.ok) throw new Error(r.tail);
         }
         // Read again: a run trained just now has a new summary.
         const trained = await readRun(dir, name, spec);
         if (!isEvaluated(trained, config, complete)) {
-          const features = o.saveFeatures ? ["--save-features", `${dir}/features`] : [];
-          const r = await runProcess("evaluate.ts", ["--run", dir, ...features, ...mnist], `${dir}/run.log`, env);
+          const features = o.saveFeatures ? { saveFeaturesDir: `${dir}/features` } : {};
+          const r = await runChild({ kind: "evaluate", run: dir, ...features, ...mnist }, `${dir}/run.log`, env);
           if (!r.ok) throw new Error(r.tail);
         }
         if (complete && !hasLandscape(trained, config)) {
-          const r = await runProcess("landscape.ts", ["--run", dir, ...mnist], `${dir}/run.log`, env);
+          const r = await runChild({ kind: "landscape", run: dir, ...mnist }, `${dir}/run.log`, env);
           if (!r.ok) throw new Error(r.tail);
         }
       },
@@ -340,12 +322,12 @@ async function runLocked(o: StudyOptions, records: readonly RunRecord[]): Promis
 
   const total = o.runs.length + (o.raw === false ? 0 : datasets.length);
   let finished = total - jobs.length;
-  const active = new Set<Job>();
-  const finishedJobs = new Set<Job>();
+  const active = new Set<Task>();
+  const finishedJobs = new Set<Task>();
   const started = performance.now();
   // Work units for the ETA: training steps weighted by their kind's relative cost, plus a share
   // for evaluation; wall time per unit is measured as the study goes.
-  const units = (job: Job) => job.kind === "raw" ? 10 : 1.2 * job.steps * (PRIOR_COST[job.kind] ?? 1);
+  const units = (job: Task) => job.kind === "raw" ? 10 : 1.2 * job.steps * (PRIOR_COST[job.kind] ?? 1);
   const status = async () => {
     let done = 0;
     const parts: string[] = [];

@@ -1,7 +1,7 @@
 /**
  * The demo page's training worker, bundled for the browser: it checks the MNIST files the server
  * sends as `deno task train` checks them on disk, builds shifted MNIST with the package's own
- * functions, reads the form as the command line reads its options, and drives a training session
+ * functions, reads the form's settings as the command line reads its options, and drives a training session
  * (src/train/session.ts) one iteration at a time, posting each record and P(t|x) of the heat
  * maps' images to the page. In a worker, so that training never blocks the page.
  *
@@ -11,7 +11,7 @@
  */
 
 import { type BackendInfo, type BackendName, describeBackend, switchBackend } from "../../backend.ts";
-import { choice, parseCli, UsageError } from "../../cli.ts";
+import { choice, parseNamed, UsageError } from "../../cli.ts";
 import {
   CONFIG_FIELDS,
   ConfigError,
@@ -69,14 +69,13 @@ function formDefaults(): FormSettings {
 }
 
 /**
- * The run the form asks for, read as `deno task train --profile smoke --data shifted` reads its
- * options, so that a bad value gets the command line's message.
+ * The run the form asks for, each setting read and checked as `deno task train --profile smoke
+ * --data shifted` reads that option, so that a bad value gets the command line's message.
  *
  * @throws {UsageError} Naming the bad value and what is allowed.
  */
 function configOf(settings: FormSettings): TrainConfig {
-  const args = Object.entries(settings).flatMap(([name, value]) => value === "" ? [`--${name}`] : [`--${name}`, value]);
-  const o = parseCli(args, {
+  const o = parseNamed(settings, {
     method: { type: "string", parse: choice(METHODS), required: true },
     seed: { type: "string", parse: seedParser(), required: true },
     ...overrideSpecs(),

@@ -1,0 +1,165 @@
+/**
+ * What `deno task train`, `evaluate` and `landscape` do once their options are read, as
+ * functions: the scripts call them with what they parsed, and a study's child processes
+ * (./child.ts) with the job the runner resolved (src/study/job.ts), so both do the same work.
+ *
+ * @module
+ */
+
+import { UsageError } from "../cli.ts";
+import { type ProfileName, PROFILES, type TrainConfig, validateConfig } from "../config.ts";
+import type { DatasetName } from "../data/dataset.ts";
+import { checkMnistFolder } from "../data/mnist.ts";
+import { evaluateRaw, evaluateRun, FEATURES_FOLDER } from "../eval/evaluate.ts";
+import { curvePath, landscapeCurve, landscapeOfRun } from "../eval/landscape.ts";
+import { checkFolder, checkInputFolder, checkOutputFile, writeFileAtomic } from "../files.ts";
+import { lockFolder } from "../lock.ts";
+import { landscapeCurveFigure } from "../report/charts.ts";
+import { curveMarkdown, landscapeMarkdown } from "../report/landscape_report.ts";
+import { runFigures } from "../report/run_figures.ts";
+import type { Job } from "../study/job.ts";
+import { readRaw } from "../study/results.ts";
+import { loadCheckpoint } from "../train/checkpoint.ts";
+import { runCheckpoint, runFiles } from "../train/run_folder.ts";
+import { listSnapshots, loadSnapshot, snapshotPath } from "../train/run_snapshot.ts";
+import { train, TrainingStopped, type TrainOptions } from "../train/trainer.ts";
+
+/**
+ * Trains one run and prints its summary: the final losses as JSON on stdout.
+ *
+ * @returns The exit status: 0, or 130 when Ctrl-C stopped it with a checkpoint.
+ */
+export async function trainJob(config: TrainConfig, options: TrainOptions): Promise<number> {
+  await checkMnistFolder(options.mnistDir);
+  let summary;
+  try {
+    summary = await train(config, options);
+  } catch (e) {
+    if (!(e instanceof TrainingStopped)) throw e;
+    console.error(e.message);
+    return 130;
+  }
+  console.error(
+    `trained in ${
+      (summary.trainMs / 1000).toFixed(1)
+    } s on ${summary.backend.backend}; weights sha256 ${summary.weightsSha256}`,
+  );
+  console.log(JSON.stringify(summary.final));
+  return 0;
+}
+
+/** Where evaluation reads MNIST from and writes the features. */
+export interface EvaluateJobOptions {
+  readonly saveFeaturesDir?: string | undefined;
+  readonly mnistDir?: string | undefined;
+}
+
+/** Evaluates the trained run in `run` (eval.json and figures/) and prints its headline numbers as JSON. */
+export async function evaluateRunJob(run: string, options: EvaluateJobOptions = {}): Promise<void> {
+  await checkMnistFolder(options.mnistDir);
+  const saved = await runCheckpoint(run);
+  if (options.saveFeaturesDir) await checkFolder(options.saveFeaturesDir, FEATURES_FOLDER);
+  // Released on exit; a training of the same folder would change the weights under the evaluation.
+  await lockFolder(run, "run folder");
+  const result = await evaluateRun(run, {
+    eval: PROFILES[saved.config.profile].eval,
+    figures: runFigures,
+    ...(options.mnistDir ? { mnistDir: options.mnistDir } : {}),
+    ...(options.saveFeaturesDir ? { saveFeaturesDir: options.saveFeaturesDir } : {}),
+  });
+  const probes = Object.fromEntries(Object.entries(result.probes).map(([k, v]) => [k, v.accuracy]));
+  console.error(`evaluated in ${(result.ms / 1000).toFixed(1)} s; wrote ${run}/eval.json`);
+  console.log(
+    JSON.stringify({ probes, concentration: result.crops.concentration, uniformity: result.uniformity.potential }),
+  );
+}
+
+/** The raw-pixel baseline on `data` at `profile`'s probe sizes: written to `out`, or printed without it. */
+export async function rawJob(
+  data: DatasetName,
+  profile: ProfileName,
+  out: string | undefined,
+  mnistDir?: string,
+): Promise<void> {
+  await checkMnistFolder(mnistDir);
+  if (out) await checkOutputFile(out, "result file", (path) => readRaw(path).then(Boolean, () => false));
+  const result = await evaluateRaw(data, PROFILES[profile].eval, mnistDir);
+  const json = JSON.stringify(result, null, 2) + "\n";
+  if (out) await writeFileAtomic(out, new TextEncoder().encode(json));
+  else console.log(json.trimEnd());
+}
+
+/** What a landscape is computed on. */
+export interface LandscapeJobOptions {
+  /** Training images (the first n). @default the run profile's */
+  readonly images?: number | undefined;
+  /** Images per batch. @default the run's batch */
+  readonly batch?: number | undefined;
+  readonly mnistDir?: string | undefined;
+}
+
+/**
+ * The landscape of objective (2) of the run in `run` once it has finished (landscape.json, the
+ * table printed), and its curve over the snapshots it kept so far (landscape-curve.json, .svg).
+ *
+ * @throws {UsageError} When the folder holds neither a finished run nor snapshots.
+ */
+export async function landscapeJob(run: string, o: LandscapeJobOptions = {}): Promise<void> {
+  await checkMnistFolder(o.mnistDir);
+  await checkInputFolder(run, "run folder");
+  // A run still in its first epoch has snapshots and no checkpoint yet: its curve can be drawn.
+  const saved = await loadCheckpoint(runFiles(run).checkpoint);
+  const first = (await listSnapshots(run))[0];
+  const config = saved?.config ?? (first ? (await loadSnapshot(snapshotPath(run, first))).config : null);
+  if (!config) throw new UsageError(`Cannot read the run folder ${run}: it holds no checkpoint.bin (train the run first)`);
+  const images = o.images ?? PROFILES[config.profile].eval.landscapeImages;
+  if (images > config.trainSize) throw new UsageError(`--images ${images}: the run trained on ${config.trainSize} images`);
+  const options = { images, ...(o.batch ? { batch: o.batch } : {}), ...(o.mnistDir ? { mnistDir: o.mnistDir } : {}) };
+  const finished = saved !== null && saved.epoch >= saved.config.epochs;
+  if (finished) {
+    // Released on exit; a training of the same folder would change the weights under the landscape.
+    await lockFolder(run, "run folder");
+    const result = await landscapeOfRun(run, options);
+    console.log(landscapeMarkdown(result));
+    console.error(`computed in ${(result.ms / 1000).toFixed(1)} s; wrote ${run}/landscape.json`);
+  }
+  // Snapshots are written once and never change: the curve needs no lock, and can follow a run
+  // while it trains.
+  const curve = await landscapeCurve(run, options);
+  if (curve) {
+    const svg = `${run}/landscape-curve.svg`;
+    await writeFileAtomic(svg, new TextEncoder().encode(await landscapeCurveFigure(curve)));
+    console.log(curveMarkdown(curve));
+    console.error(`wrote ${curvePath(run)} and ${svg}`);
+  } else if (!finished) {
+    throw new UsageError(
+      `--run ${run}: its training stopped at epoch ${saved!.epoch} of ${config.epochs} and it has no snapshots (resume it first)`,
+    );
+  }
+}
+
+/**
+ * Runs a study's job.
+ *
+ * @returns The exit status.
+ */
+export async function runJob(job: Job): Promise<number> {
+  switch (job.kind) {
+    case "train":
+      validateConfig(job.config);
+      return await trainJob(job.config, {
+        dir: job.dir,
+        resume: job.resume,
+        ...(job.mnistDir ? { mnistDir: job.mnistDir } : {}),
+      });
+    case "evaluate":
+      await evaluateRunJob(job.run, job);
+      return 0;
+    case "landscape":
+      await landscapeJob(job.run, job);
+      return 0;
+    case "raw":
+      await rawJob(job.data, job.profile, job.out, job.mnistDir);
+      return 0;
+  }
+}
