@@ -5,7 +5,7 @@ import { choice, int, list, parseCli, parseNamed, UsageError } from "../src/cli.
 import { CONFIG_FIELDS, FIELD_KEYS, METHODS, PROFILE_NAMES, resolveConfig } from "../src/config.ts";
 import { lockFolder } from "../src/lock.ts";
 import { jobsThatFit } from "../src/memory.ts";
-import { saveEmptyCheckpoint } from "./helpers.ts";
+import { saveEmptyCheckpoint, thrownMessage } from "./helpers.ts";
 import { runDeno, scriptPath } from "./subprocess.ts";
 
 const run = (name: string, args: string[]) => runDeno(["run", "--allow-all", scriptPath(name), ...args]);
@@ -150,15 +150,7 @@ Deno.test("parseCli() reads values in every spelling and checks them in the orde
   const { values } = parseCli(["--seed", "3", "--tag=x", "--tag", "y", "--no-fast", "--seeds", "1, 2"], specs);
   assert.deepEqual(values, { seed: 3, tag: ["x", "y"], fast: false, seeds: [1, 2] });
   assert.equal(parseCli(["--seed=-0"], specs).values.seed, 0);
-  const first = (args: string[]) => {
-    try {
-      parseCli(args, specs);
-    } catch (e) {
-      assert.ok(e instanceof UsageError);
-      return e.message;
-    }
-    return "no error";
-  };
+  const first = (args: string[]) => thrownMessage(() => parseCli(args, specs), UsageError);
   // The first bad argument as written, before any missing one.
   assert.equal(first(["--mode", "c", "--seed", "-2"]), "--mode c: must be one of a, b");
   assert.equal(first(["--seed", "-2", "--mode", "c"]), "--seed -2: a seed must be an integer ≥ 0");
@@ -178,15 +170,7 @@ Deno.test("parseNamed() reads named texts as parseCli() reads the same options, 
   const named = { seed: "3", mode: "b", fast: "", "no-slow": "" };
   const args = ["--seed", "3", "--mode", "b", "--fast", "--no-slow"];
   assert.deepEqual(parseNamed(named, specs).values, parseCli(args, specs).values);
-  const message = (texts: Record<string, string>) => {
-    try {
-      parseNamed(texts, specs);
-    } catch (e) {
-      assert.ok(e instanceof UsageError);
-      return e.message;
-    }
-    return "no error";
-  };
+  const message = (texts: Record<string, string>) => thrownMessage(() => parseNamed(texts, specs), UsageError);
   assert.equal(message({ seed: "-2" }), "--seed -2: a seed must be an integer ≥ 0");
   assert.equal(message({ seed: " " }), '--seed " ": must not be empty');
   assert.equal(message({ mode: "a" }), "missing --seed");

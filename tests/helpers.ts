@@ -61,3 +61,14 @@ export function saveEmptyCheckpoint(path: string, config: TrainConfig, epoch = 0
     policyAdam: learned ? empty : null,
   });
 }
+
+/** The message of the error of class `kind` that `f` throws, or "no error". */
+export function thrownMessage(f: () => unknown, kind: abstract new (...args: never[]) => Error): string {
+  try {
+    f();
+  } catch (e) {
+    assert.ok(e instanceof kind, String(e));
+    return e.message;
+  }
+  return "no error";
+}

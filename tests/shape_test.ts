@@ -4,16 +4,9 @@ import { UserError } from "../src/cli.ts";
 import { arrayOf, checkShape, fields, nullable, recordOf } from "../src/shape.ts";
 import { OWN_FIXTURE_SHAPE } from "../src/study/compare.ts";
 import { readJson, readRun } from "../src/study/results.ts";
+import { thrownMessage } from "./helpers.ts";
 
-const message = (f: () => unknown) => {
-  try {
-    f();
-  } catch (e) {
-    assert.ok(e instanceof UserError);
-    return e.message;
-  }
-  return "no error";
-};
+const message = (f: () => unknown) => thrownMessage(f, UserError);
 
 Deno.test("checkShape() names the file and the first field that breaks the shape", () => {
   const shape = fields({ a: "number", b: recordOf(fields({ c: nullable("string") }), true), d: arrayOf("number") }, [
