@@ -44,8 +44,9 @@
  * const images = tf.tensor4d(renderImages(ds, [0, 1]), [2, 84, 84, 1]);
  * const forward = policyForward(policy, images);
  * const batch = { ds, indices: [0, 1], images: () => images };
- * const config = { lambda: 0.0025, beta: 0.5, policyEstimator: "sampled", policySelf: false } as const;
- * const p = pStep(policy, forward, batch, encoder, Int32Array.from([3, 144, 7, 40]), config, 289);
+ * // The P-step draws k = 2 uniform crops per image from `rng`.
+ * const config = { policyCrops: 2, lambda: 0.0025, beta: 0.5, policyEstimator: "sampled", policySelf: false } as const;
+ * const p = pStep(policy, forward, batch, encoder, rng, config, 289);
  * assert.ok(Number.isFinite(h.loss.dataSync()[0]!) && Number.isFinite(p.objective.dataSync()[0]!));
  * assert.deepEqual(Object.keys(p.grads).length, policySpecs(84, 289).length);
  * ```
@@ -81,12 +82,14 @@ export {
   type Method,
   METHODS,
   PAPER_BETA,
+  type PaperConfig,
   type PolicyEstimator,
   type Profile,
   PROFILE_NAMES,
   type ProfileDefaults,
   type ProfileName,
   PROFILES,
+  type PStepExperiment,
   resolveConfig,
   type TrainConfig,
   type TrainOverrides,

@@ -17,6 +17,8 @@ async function readJob(): Promise<Job> {
 }
 
 if (import.meta.main) {
-  await runMain("Usage: a study's child process; reads one job as JSON on standard input", async () =>
-    await runJob(await readJob()));
+  await runMain(
+    "Usage: a study's child process; reads one job as JSON on standard input",
+    async () => await runJob(await readJob()),
+  );
 }

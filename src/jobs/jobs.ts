@@ -111,9 +111,13 @@ export async function landscapeJob(run: string, o: LandscapeJobOptions = {}): Pr
   const saved = await loadCheckpoint(runFiles(run).checkpoint);
   const first = (await listSnapshots(run))[0];
   const config = saved?.config ?? (first ? (await loadSnapshot(snapshotPath(run, first))).config : null);
-  if (!config) throw new UsageError(`Cannot read the run folder ${run}: it holds no checkpoint.bin (train the run first)`);
+  if (!config) {
+    throw new UsageError(`Cannot read the run folder ${run}: it holds no checkpoint.bin (train the run first)`);
+  }
   const images = o.images ?? PROFILES[config.profile].eval.landscapeImages;
-  if (images > config.trainSize) throw new UsageError(`--images ${images}: the run trained on ${config.trainSize} images`);
+  if (images > config.trainSize) {
+    throw new UsageError(`--images ${images}: the run trained on ${config.trainSize} images`);
+  }
   const options = { images, ...(o.batch ? { batch: o.batch } : {}), ...(o.mnistDir ? { mnistDir: o.mnistDir } : {}) };
   const finished = saved !== null && saved.epoch >= saved.config.epochs;
   if (finished) {
@@ -133,7 +137,9 @@ export async function landscapeJob(run: string, o: LandscapeJobOptions = {}): Pr
     console.error(`wrote ${curvePath(run)} and ${svg}`);
   } else if (!finished) {
     throw new UsageError(
-      `--run ${run}: its training stopped at epoch ${saved!.epoch} of ${config.epochs} and it has no snapshots (resume it first)`,
+      `--run ${run}: its training stopped at epoch ${
+        saved!.epoch
+      } of ${config.epochs} and it has no snapshots (resume it first)`,
     );
   }
 }

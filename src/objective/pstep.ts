@@ -70,7 +70,7 @@ export type PolicyLoss = {
   readonly entropy: Scalar;
 };
 
-/** Options shared by both estimators. */
+/** Options shared by the three estimators. */
 export interface PolicyLossOptions {
   /** Keep each crop's own term in its numerator, as objective (2) has it. @default false */
   readonly self?: boolean;
@@ -101,10 +101,7 @@ export interface PolicyStepConfig {
 }
 
 /** The P-step's result: its loss −I − λH, the parts of it, and P(T|X)'s gradients. */
-export interface PolicyStepGrads extends PolicyLoss, StepGrads {
-  /** −I − λH, the quantity minimised. */
-  readonly loss: Scalar;
-}
+export interface PolicyStepGrads extends PolicyLoss, StepGrads {}
 
 /**
  * The P-step on `batch`, from P(T|X)'s forward pass on it (its parameters unchanged since): draws

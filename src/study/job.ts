@@ -55,7 +55,9 @@ export function jobLine(job: Job): string {
   switch (job.kind) {
     case "train": {
       const c = job.config;
-      return `train ${c.profile} ${c.data} ${c.method} seed ${c.seed} into ${job.dir}${job.resume ? " (resume)" : ""}: ` +
+      return `train ${c.profile} ${c.data} ${c.method} seed ${c.seed} into ${job.dir}${
+        job.resume ? " (resume)" : ""
+      }: ` +
         JSON.stringify(c);
     }
     case "evaluate":

@@ -101,7 +101,11 @@ export function childEnv(
 }
 
 /** Runs `job` in a child process (src/jobs/child.ts), its output appended to `logPath`. */
-async function runChild(job: Job, logPath: string, env: Record<string, string>): Promise<{ ok: boolean; tail: string }> {
+async function runChild(
+  job: Job,
+  logPath: string,
+  env: Record<string, string>,
+): Promise<{ ok: boolean; tail: string }> {
   const file = await Deno.open(logPath, { write: true, create: true, append: true });
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", "--config", CONFIG.pathname, JOB_ENTRY.pathname],
