@@ -188,7 +188,12 @@ async function examine(dir: string, kind: FolderKind): Promise<"new" | "empty" |
 
 /** Whether `dir` is a folder of `kind`: by its marker, or as one written before markers existed. */
 export async function isFolderOf(dir: string, kind: FolderKind): Promise<boolean> {
-  return (await readMarker(dir))?.kind === kind.name || (await kind.unmarked?.(dir) ?? false);
+  return await isMarkedAs(dir, kind) || (await kind.unmarked?.(dir) ?? false);
+}
+
+/** Whether `dir`'s marker names it a folder of `kind`. */
+export async function isMarkedAs(dir: string, kind: FolderKind): Promise<boolean> {
+  return (await readMarker(dir))?.kind === kind.name;
 }
 
 /**

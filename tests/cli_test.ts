@@ -81,6 +81,7 @@ const USAGE_ERRORS: [string, string[], string][] = [
   ["sweep", ["--grid", "pstep", "--only", "nothing"], "error: --only nothing: no such variant in pstep"],
   ["bench", ["--images", "1000"], "error: --images 1000: must be at most 256"],
   ["bundle", ["nope"], "error: nope: no such script to bundle (choose from bench, train, evaluate, dataset)"],
+  ["upgrade", [], "error: give at least one folder to upgrade"],
 ];
 
 Deno.test("a bad command line prints one error line and a pointer to --help, and exits 2", async (t) => {
@@ -114,7 +115,20 @@ Deno.test("reproduce checks its arguments before probing the GPU, and the probe 
 });
 
 Deno.test("--help prints the usage and exits 0", async () => {
-  for (const name of ["train", "evaluate", "dataset", "reproduce", "merge", "sweep", "bench", "bundle", "landscape"]) {
+  for (
+    const name of [
+      "train",
+      "evaluate",
+      "dataset",
+      "reproduce",
+      "merge",
+      "sweep",
+      "bench",
+      "bundle",
+      "landscape",
+      "upgrade",
+    ]
+  ) {
     const r = await run(name, ["--help"]);
     assert.equal(r.code, 0, name);
     assert.match(r.stdout, /^Usage: deno task/, name);

@@ -109,6 +109,11 @@ const CASES: Case[] = [
   ],
   ["landscape", "a full disk", "--run M/run", /^error: Cannot \w+ M\/run\/\S+: No space left on device$/, "full"],
 
+  ["upgrade", "not found", "R/none", "Cannot read R/none: No such file or directory"],
+  ["upgrade", "a folder of the user's", "R/docs", "Cannot upgrade R/docs: not a run or study folder of this package"],
+  ["upgrade", "a file where a folder goes", "R/file.txt", "Cannot read R/file.txt: Not a directory"],
+  ["upgrade", "no permission", "R/locked/run", "Cannot read R/locked/run: Permission denied", "no permission"],
+
   ["dataset", "not found", "--out R/new --mnist R/none", "Cannot read the MNIST folder R/none: no such folder"],
   [
     "dataset",

@@ -55,7 +55,8 @@ export interface EpochStart {
   readonly iterations: number;
 }
 
-const MAGIC = new TextEncoder().encode("CRLTAC1\n");
+/** The first bytes of a checkpoint. */
+export const CHECKPOINT_MAGIC = new TextEncoder().encode("CRLTAC1\n");
 
 /** The error for a checkpoint file that cannot be read: the user's to remove or restore (exit 2). */
 export class CheckpointError extends UserError {
@@ -96,7 +97,7 @@ function groupsOf(c: Checkpoint): Record<(typeof GROUPS)[number], Float32Array[]
 /** Encodes a checkpoint as bytes. */
 export function encodeCheckpoint(c: Checkpoint): Uint8Array {
   const groups = groupsOf(c);
-  return encodeFloatFile(MAGIC, {
+  return encodeFloatFile(CHECKPOINT_MAGIC, {
     config: c.config,
     epoch: c.epoch,
     step: c.step,
@@ -130,15 +131,44 @@ export function encodeFloatFile(
     groups: Object.fromEntries(groups.map(([g, a]) => [g, a.map((x) => x.length)])),
     payloadSha256: sha256(payload),
   };
-  let json = new TextEncoder().encode(JSON.stringify(header));
-  const padded = Math.ceil(json.length / 4) * 4;
-  if (padded !== json.length) json = new Uint8Array([...json, ...new Array(padded - json.length).fill(0x20)]);
+  return frame(magic, padded(JSON.stringify(header)), payload);
+}
+
+/** A header's JSON as bytes, padded with spaces to a multiple of 4 so that the arrays after it are aligned. */
+function padded(text: string): Uint8Array {
+  const json = new TextEncoder().encode(text);
+  const length = Math.ceil(json.length / 4) * 4;
+  return length === json.length ? json : new Uint8Array([...json, ...new Array(length - json.length).fill(0x20)]);
+}
+
+/** `magic`, the header's length, the header and the payload, back to back. */
+function frame(magic: Uint8Array, json: Uint8Array, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(magic.length + 4 + json.length + payload.length);
   out.set(magic, 0);
   new DataView(out.buffer).setUint32(magic.length, json.length, true);
   out.set(json, magic.length + 4);
   out.set(payload, magic.length + 4 + json.length);
   return out;
+}
+
+/**
+ * The bytes of a file in {@linkcode encodeFloatFile}'s layout (`magic` first) with its header's
+ * fields replaced by what `f` makes of them, the arrays and their sha256 unchanged; a header
+ * without the sha256 gets it. With `f` changing nothing, the same bytes.
+ *
+ * @throws What `fail` makes, if the bytes do not start with a complete header.
+ */
+export function rewriteFloatFileHeader(
+  bytes: Uint8Array,
+  magic: Uint8Array,
+  f: (fields: Record<string, unknown>) => Record<string, unknown>,
+  fail: (why: string) => Error,
+): Uint8Array {
+  const { header, payloadStart } = decodeHeader<Record<string, unknown>>(bytes, "", magic, fail);
+  const { groups, payloadSha256, ...fields } = header;
+  const payload = bytes.subarray(payloadStart);
+  const json = padded(JSON.stringify({ ...f(fields), groups, payloadSha256: payloadSha256 ?? sha256(payload) }));
+  return frame(magic, json, payload);
 }
 
 /** The error for the checkpoint file `name` that cannot be read, and why. */
@@ -154,11 +184,11 @@ function unreadable(name: string, why: string): CheckpointError {
 function decodeHeader<T>(
   bytes: Uint8Array,
   name: string,
-  magic: Uint8Array = MAGIC,
+  magic: Uint8Array = CHECKPOINT_MAGIC,
   fail = (what: string) => unreadable(name, what),
 ): { header: T; payloadStart: number } {
   if (bytes.length < magic.length + 4 || !magic.every((b, i) => bytes[i] === b)) {
-    throw fail(`not a crl-tac ${magic === MAGIC ? "checkpoint" : "file of this kind"} (bad magic)`);
+    throw fail(`not a crl-tac ${magic === CHECKPOINT_MAGIC ? "checkpoint" : "file of this kind"} (bad magic)`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getUint32(magic.length, true);
@@ -206,7 +236,7 @@ export function decodeFloatFile<T>(
   if (sha256(bytes.subarray(payloadStart)) !== header.payloadSha256) {
     throw fail(
       `its ${
-        magic === MAGIC ? "weights and optimiser state" : "contents"
+        magic === CHECKPOINT_MAGIC ? "weights and optimiser state" : "contents"
       } do not match their sha256 (the file is damaged)`,
     );
   }
@@ -220,7 +250,7 @@ export function decodeFloatFile<T>(
  * @throws {CheckpointError} If the bytes are not a complete checkpoint.
  */
 export function decodeCheckpoint(bytes: Uint8Array, name: string): Checkpoint {
-  const { header, groups } = decodeFloatFile<Header>(bytes, name, MAGIC, (why) => unreadable(name, why));
+  const { header, groups } = decodeFloatFile<Header>(bytes, name, CHECKPOINT_MAGIC, (why) => unreadable(name, why));
   const [encoder, em, ev, policy, pm, pv] = GROUPS.map((g) => groups[g] ?? []);
   const hasPolicy = header.policyAdamStep !== null;
   return {
@@ -270,10 +300,10 @@ export async function loadCheckpointConfig(path: string): Promise<TrainConfig | 
     throw e;
   }
   try {
-    const prefix = await readUpTo(file, MAGIC.length + 4);
+    const prefix = await readUpTo(file, CHECKPOINT_MAGIC.length + 4);
     // A damaged length must not allocate more than the file holds.
-    const headerLength = prefix.length === MAGIC.length + 4
-      ? Math.min(new DataView(prefix.buffer).getUint32(MAGIC.length, true), (await file.stat()).size)
+    const headerLength = prefix.length === CHECKPOINT_MAGIC.length + 4
+      ? Math.min(new DataView(prefix.buffer).getUint32(CHECKPOINT_MAGIC.length, true), (await file.stat()).size)
       : 0;
     const bytes = new Uint8Array([...prefix, ...await readUpTo(file, headerLength)]);
     return decodeHeader<Header>(bytes, path).header.config;
@@ -294,8 +324,8 @@ export async function isCheckpointFile(path: string): Promise<boolean> {
     return false;
   }
   try {
-    const prefix = await readUpTo(file, MAGIC.length);
-    return prefix.length === MAGIC.length && prefix.every((b, i) => b === MAGIC[i]);
+    const prefix = await readUpTo(file, CHECKPOINT_MAGIC.length);
+    return prefix.length === CHECKPOINT_MAGIC.length && prefix.every((b, i) => b === CHECKPOINT_MAGIC[i]);
   } finally {
     file.close();
   }

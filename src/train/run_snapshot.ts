@@ -28,7 +28,8 @@ export interface RunSnapshot {
   readonly policyProbs: { readonly images: number; readonly probs: Float32Array } | null;
 }
 
-const MAGIC = new TextEncoder().encode("CRLSNAP1");
+/** The first bytes of a run snapshot. */
+export const SNAPSHOT_MAGIC = new TextEncoder().encode("CRLSNAP1");
 
 /** The first iteration the log-spaced default snapshots: earlier ones say little about (2). */
 const FIRST_DEFAULT = 32;
@@ -66,7 +67,7 @@ function unreadable(path: string, why: string): UserError {
 /** Encodes a snapshot as bytes. */
 export function encodeSnapshot(s: RunSnapshot): Uint8Array {
   return encodeFloatFile(
-    MAGIC,
+    SNAPSHOT_MAGIC,
     { config: s.config, step: s.step, policyImages: s.policyProbs?.images ?? null },
     [["encoder", s.encoder], ["policyProbs", s.policyProbs ? [s.policyProbs.probs] : []]],
   );
@@ -81,7 +82,7 @@ export function decodeSnapshot(bytes: Uint8Array, path: string): RunSnapshot {
   const { header, groups } = decodeFloatFile<{ config: TrainConfig; step: number; policyImages: number | null }>(
     bytes,
     path,
-    MAGIC,
+    SNAPSHOT_MAGIC,
     (why) => unreadable(path, why),
   );
   const probs = groups.policyProbs?.[0];
