@@ -23,7 +23,7 @@ import { loadDataset, takeFirst } from "../src/data/dataset.ts";
 import { checkMnistFolder } from "../src/data/mnist.ts";
 import { Prng } from "../src/data/prng.ts";
 import { fitProbe } from "../src/eval/probe.ts";
-import { readOutputs } from "../src/model/agreement.ts";
+import { readOutputs } from "../src/kernels/agreement.ts";
 import { useStockKernels } from "../src/kernels/ops.ts";
 import { MESA_LOOP_ITERATIONS } from "../src/kernels/stock_kernels.ts";
 import { largestWasmBatch } from "../src/kernels/wasm_heap.ts";

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { Prng } from "../src/data/prng.ts";
 import { type Method, resolveConfig, type TrainConfig } from "../src/config.ts";
-import { readOutputs, relativeError } from "../src/model/agreement.ts";
+import { readOutputs, relativeError } from "../src/kernels/agreement.ts";
 import { type Tensor, tf } from "../src/tf.ts";
 import { saveCheckpoint } from "../src/train/checkpoint.ts";
 

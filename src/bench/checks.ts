@@ -11,7 +11,7 @@
  */
 
 import { Prng } from "../data/prng.ts";
-import { readOutputs, stepError } from "../model/agreement.ts";
+import { readOutputs, stepError } from "../kernels/agreement.ts";
 import { avgPool2, biasAdd, conv2d, matMul, type Padding, type Stride } from "../kernels/ops.ts";
 import { type Tensor, type Tensor2D, type Tensor4D, tf } from "../tf.ts";
 import type { StepName, Steps } from "./steps.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readOutputs, relativeError, stepError } from "../../src/model/agreement.ts";
+import { readOutputs, relativeError, stepError } from "../../src/kernels/agreement.ts";
 import { tf } from "../../src/tf.ts";
 
 await tf.setBackend("wasm");
