@@ -31,6 +31,16 @@ export function assertClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: num
   assert.ok(e <= tol, `${what} relative error ${e.toExponential(2)} > ${tol}`);
 }
 
+/** Runs `f` in a new temporary folder, removed afterwards whatever `f` does. */
+export async function inTempDir(f: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await f(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 /** A run small enough for a unit test: 32 shifted images, batches of 8, 4 crops each, seed 3, wasm. */
 export const tinyRun = (method: Method, epochs = 2) =>
   resolveConfig("smoke", "shifted", method, 3, {

@@ -311,9 +311,7 @@ function exactOwnCase(n: number, k: number, cropCount: number, seed: number, bet
 }
 
 function exactOwnLossTf(
-  logits: number[][],
-  crops: number[],
-  z: number[][],
+  { logits, crops, z }: { logits: number[][]; crops: number[]; z: number[][] },
   beta: number,
   lambda: number,
   self: boolean,
@@ -332,7 +330,7 @@ Deno.test("exactOwnPolicyLoss() equals its definition over all 289 crops of a fe
     for (const [n, k, lambda] of [[3, 4, 0.0025], [4, 2, 0.01]] as const) {
       const { logits, crops, z, sims } = exactOwnCase(n, k, 289, n * 31 + k, 0.5);
       const out = tf.tidy(() => {
-        const o = exactOwnLossTf(logits, crops, z, 0.5, lambda, self)(tf.tensor2d(logits));
+        const o = exactOwnLossTf({ logits, crops, z }, 0.5, lambda, self)(tf.tensor2d(logits));
         return [o.loss.dataSync()[0]!, o.entropy.dataSync()[0]!];
       });
       const expected = exactOwnReference(logits, crops, sims, lambda, self);
@@ -348,7 +346,7 @@ Deno.test("exactOwnPolicyLoss() gradient with respect to the logits matches fini
   const { logits, crops, z, sims } = exactOwnCase(n, k, cropCount, 17, beta);
   for (const self of [false, true]) {
     const grad = tf.tidy(() =>
-      tf.grad((l: tf.Tensor) => exactOwnLossTf(logits, crops, z, beta, lambda, self)(l as Tensor2D).loss)(
+      tf.grad((l: tf.Tensor) => exactOwnLossTf({ logits, crops, z }, beta, lambda, self)(l as Tensor2D).loss)(
         tf.tensor2d(logits),
       ).arraySync() as number[][]
     );
@@ -382,7 +380,7 @@ Deno.test("exactOwnPolicyLoss() with uniform P and equal embeddings within each 
   const logits = Array.from({ length: n }, () => new Array(cropCount).fill(0));
   const crops = Array.from({ length: n * k }, (_, i) => i % cropCount);
   const actual = tf.tidy(() =>
-    exactOwnLossTf(logits, crops, z, beta, 0, false)(tf.tensor2d(logits)).objective.dataSync()[0]!
+    exactOwnLossTf({ logits, crops, z }, beta, 0, false)(tf.tensor2d(logits)).objective.dataSync()[0]!
   );
   let expected = 0;
   for (let m = 0; m < n; m++) {

@@ -3,7 +3,7 @@ import { UserError } from "../../src/cli.ts";
 import { CHECKPOINT_MAGIC, rewriteFloatFileHeader } from "../../src/train/checkpoint.ts";
 import { train } from "../../src/train/trainer.ts";
 import { upgradeFolder, upgradeValue } from "../../src/study/upgrade.ts";
-import { saveEmptyCheckpoint, tinyRun } from "../helpers.ts";
+import { inTempDir, saveEmptyCheckpoint, tinyRun } from "../helpers.ts";
 
 Deno.test("upgradeValue() renames the fields and estimators of 2026-12-07 and completes old configs in place", () => {
   const old = {
@@ -38,9 +38,8 @@ async function edit(path: string, f: (text: string) => string): Promise<void> {
   await Deno.writeTextFile(path, f(await Deno.readTextFile(path)));
 }
 
-Deno.test("upgradeFolder() brings a run folder of the older formats back to the bytes written today, and then leaves it", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("upgradeFolder() brings a run folder of the older formats back to the bytes written today, and then leaves it", () =>
+  inTempDir(async (dir) => {
     await train(tinyRun("crltac", 1), { dir, progress: false });
     const names = ["summary.json", "log.jsonl", "checkpoint.bin"];
     const today = await Promise.all(names.map((n) => Deno.readFile(`${dir}/${n}`)));
@@ -69,28 +68,20 @@ Deno.test("upgradeFolder() brings a run folder of the older formats back to the 
     assert.deepEqual(rewritten.sort(), names.map((n) => `${dir}/${n}`).sort());
     for (const [i, n] of names.entries()) assert.deepEqual(await Deno.readFile(`${dir}/${n}`), today[i], n);
     assert.deepEqual((await upgradeFolder(dir)).rewritten, []);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("upgradeFolder() refuses a folder that is not this package's, writing nothing", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("upgradeFolder() refuses a folder that is not this package's, writing nothing", () =>
+  inTempDir(async (dir) => {
     await Deno.writeTextFile(`${dir}/summary.json`, '{"nonEmptyMass": 1}\n');
     await assert.rejects(
       upgradeFolder(dir),
       (e: Error) => e instanceof UserError && /not a run or study folder/.test(e.message),
     );
     assert.equal(await Deno.readTextFile(`${dir}/summary.json`), '{"nonEmptyMass": 1}\n');
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("a folder taken for a study because it holds runs has its runs upgraded, not its own files", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("a folder taken for a study because it holds runs has its runs upgraded, not its own files", () =>
+  inTempDir(async (dir) => {
     await Deno.mkdir(`${dir}/run`);
     await saveEmptyCheckpoint(`${dir}/run/checkpoint.bin`, tinyRun("simclr"));
     await Deno.writeTextFile(`${dir}/run/log.jsonl`, '{"step":1,"nonEmptyMass":1}\n');
@@ -98,7 +89,4 @@ Deno.test("a folder taken for a study because it holds runs has its runs upgrade
     assert.deepEqual((await upgradeFolder(dir)).rewritten, [`${dir}/run/log.jsonl`]);
     assert.equal(await Deno.readTextFile(`${dir}/run/log.jsonl`), '{"step":1,"concentration":1}\n');
     assert.equal(await Deno.readTextFile(`${dir}/summary.json`), '{"nonEmptyMass": 1}\n');
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
