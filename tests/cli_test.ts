@@ -5,7 +5,7 @@ import { choice, int, list, parseCli, parseNamed, UsageError } from "../src/cli.
 import { CONFIG_FIELDS, FIELD_KEYS, METHODS, PROFILE_NAMES, resolveConfig } from "../src/config.ts";
 import { lockFolder } from "../src/lock.ts";
 import { jobsThatFit } from "../src/memory.ts";
-import { saveEmptyCheckpoint, thrownMessage } from "./helpers.ts";
+import { inTempDir, saveEmptyCheckpoint, thrownMessage } from "./helpers.ts";
 import { runDeno, scriptPath } from "./subprocess.ts";
 
 const run = (name: string, args: string[]) => runDeno(["run", "--allow-all", scriptPath(name), ...args]);
@@ -265,6 +265,18 @@ Deno.test("train refuses a folder's checkpoint without --resume, evaluate one in
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("evaluate refuses a run that has not finished training, in one line", () =>
+  inTempDir(async (dir) => {
+    await saveEmptyCheckpoint(
+      `${dir}/checkpoint.bin`,
+      resolveConfig("smoke", "shifted", "simclr", 0, { epochs: 3 }),
+      1,
+    );
+    const r = await run("evaluate", ["--run", dir]);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, `error: Cannot evaluate ${dir}: its training stopped at epoch 1 of 3 (resume it first)\n`);
+  }));
 
 Deno.test("sweep --table refuses a folder that holds none of the grid's runs, without creating it", async () => {
   const out = `${await Deno.makeTempDir()}/typo`;

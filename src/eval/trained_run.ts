@@ -6,6 +6,7 @@
  */
 
 import { type BackendInfo, useBackend } from "../backend.ts";
+import { UserError } from "../cli.ts";
 import { cropGrid } from "../data/crops.ts";
 import { datasetSide } from "../data/dataset.ts";
 import { encoderSpecs } from "../model/encoder.ts";
@@ -29,13 +30,13 @@ export interface TrainedRun {
  * Loads the final checkpoint of the run in `dir` onto the backend its config asks for.
  *
  * @param action What the caller is about to do, for the error message ("evaluate").
- * @throws {Error} If the run has no checkpoint or its training has not finished.
+ * @throws {UserError} If the run has no checkpoint or its training has not finished.
  */
 export async function loadTrainedRun(dir: string, action: string): Promise<TrainedRun> {
   const saved = await loadCheckpoint(runFiles(dir).checkpoint);
-  if (!saved) throw new Error(`Cannot ${action} ${dir}: it has no checkpoint.bin (train it first)`);
+  if (!saved) throw new UserError(`Cannot ${action} ${dir}: it has no checkpoint.bin (train it first)`);
   if (saved.epoch < saved.config.epochs) {
-    throw new Error(
+    throw new UserError(
       `Cannot ${action} ${dir}: its training stopped at epoch ${saved.epoch} of ${saved.config.epochs} (resume it first)`,
     );
   }
