@@ -200,6 +200,7 @@ export {
   type FigureInput,
   type ProbeResult,
   type RawResult,
+  snapshotEvalPath,
 } from "./src/eval/evaluate.ts";
 export {
   type BestRange,

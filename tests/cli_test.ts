@@ -49,6 +49,8 @@ const USAGE_ERRORS: [string, string[], string][] = [
   // Options that the other mode would silently ignore.
   ["evaluate", ["--run", "/tmp/x", "--out", "/tmp/y.json"], "error: --out applies only with --raw"],
   ["evaluate", ["--run", "/tmp/x", "--profile", "smoke"], "error: --profile applies only with --raw"],
+  ["evaluate", ["--raw", "shifted", "--profile", "smoke", "--at", "5"], "error: --at applies only with --run"],
+  ["evaluate", ["--run", "/tmp/x", "--at", "0"], "error: --at 0: an iteration must be an integer ≥ 1"],
   [
     "evaluate",
     ["--raw", "shifted", "--profile", "smoke", "--save-features", "/tmp/f"],
@@ -251,6 +253,10 @@ Deno.test("train refuses a folder's checkpoint without --resume, evaluate one in
       const busy = await run("evaluate", ["--run", dir]);
       assert.equal(busy.code, 2);
       assert.match(busy.stderr, new RegExp(`^error: ${dir} is in use by process ${Deno.pid} on .*\n$`));
+      // A snapshot never changes: evaluating one does not wait (this folder has none to evaluate).
+      const snapshot = await run("evaluate", ["--run", dir, "--at", "3"]);
+      assert.equal(snapshot.code, 2);
+      assert.equal(snapshot.stderr, `error: Cannot evaluate ${dir} at iteration 3: it has no snapshots\n`);
     } finally {
       lock.release();
     }
@@ -305,8 +311,11 @@ Deno.test("reproduce lowers --jobs to the runs this machine's memory holds, with
   assert.match(lines[1]!, new RegExp(`^No real GPU adapter here: .* \\(${fit} at a time\\)\\.$`));
 });
 
-Deno.test("--help says where the run snapshots and the landscape curve go", async () => {
+Deno.test("--help says where the run snapshots, their evaluations and the landscape curve go", async () => {
   const train = (await run("train", ["--help"])).stdout, landscape = (await run("landscape", ["--help"])).stdout;
+  const evaluate = (await run("evaluate", ["--help"])).stdout;
+  assert.match(evaluate, /--at ITERATION +evaluate the run's snapshot after ITERATION instead/);
+  assert.match(evaluate, /writes DIR\/snapshots\/step-NNNNNN\.eval\.json, no figures/);
   assert.match(train, /--snapshots LIST +iterations after which DIR\/snapshots\/step-N\.bin keeps the encoder/);
   assert.match(
     train,

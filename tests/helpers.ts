@@ -32,12 +32,21 @@ export function assertClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: num
 }
 
 /** Runs `f` in a new temporary folder, removed afterwards whatever `f` does. */
-export async function inTempDir(f: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
+export function inTempDir(f: (dir: string) => Promise<void>): Promise<void> {
+  return inTempDirs(1, ([dir]) => f(dir));
+}
+
+/** Runs `f` in `count` new temporary folders, removed afterwards whatever `f` does. */
+export async function inTempDirs(
+  count: number,
+  f: (dirs: [string, ...string[]]) => Promise<void>,
+): Promise<void> {
+  const dirs: string[] = [];
   try {
-    await f(dir);
+    for (let i = 0; i < count; i++) dirs.push(await Deno.makeTempDir());
+    await f(dirs as [string, ...string[]]);
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    for (const dir of dirs) await Deno.remove(dir, { recursive: true });
   }
 }
 

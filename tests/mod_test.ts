@@ -66,6 +66,7 @@ const EXPORTS = [
   "resolveConfig",
   "runFigures",
   "sampledPolicyLoss",
+  "snapshotEvalPath",
   "snapshotPath",
   "takeFirst",
   "train",

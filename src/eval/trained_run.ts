@@ -1,24 +1,32 @@
 /**
- * A finished run's final checkpoint as evaluation needs it: its config and its networks, with
- * the kind of P(T|X) its method uses.
+ * A trained run's weights as evaluation needs them: its config and its networks, with the kind
+ * of P(T|X) its method uses — the final checkpoint's, or a run snapshot's (src/train/run_snapshot.ts)
+ * where the run's P is fixed (the oracle ablation, SimCLR), so that a run can be evaluated partway.
  *
  * @module
  */
 
 import { type BackendInfo, useBackend } from "../backend.ts";
 import { UserError } from "../cli.ts";
+import type { TrainConfig } from "../config.ts";
 import { cropGrid } from "../data/crops.ts";
 import { datasetSide } from "../data/dataset.ts";
 import { encoderSpecs } from "../model/encoder.ts";
 import { disposeParams, makeParams } from "../model/params.ts";
 import { policySpecs } from "../model/policy.ts";
-import { type Checkpoint, loadCheckpoint } from "../train/checkpoint.ts";
-import { runFiles } from "../train/run_folder.ts";
+import { loadCheckpoint } from "../train/checkpoint.ts";
+import { runFiles, weightsHash } from "../train/run_folder.ts";
+import { listSnapshots, loadSnapshot, snapshotPath } from "../train/run_snapshot.ts";
 import type { Model } from "./features.ts";
 
 /** A trained run, loaded. */
 export interface TrainedRun {
-  readonly saved: Checkpoint;
+  /** The run's resolved config. */
+  readonly config: TrainConfig;
+  /** Iterations of training behind the weights. */
+  readonly step: number;
+  /** sha256 of the weights, as in the run's `summary.json` (a snapshot: of its encoder). */
+  readonly weightsSha256: string;
   readonly model: Model;
   /** The backend the networks live on: the one the run's config asks for. */
   readonly backend: BackendInfo;
@@ -26,13 +34,22 @@ export interface TrainedRun {
   dispose(): void;
 }
 
+/** The fixed P(T|X) of a method that does not learn one. */
+function fixedPolicy(config: TrainConfig): "wholeDigit" | "uniform" {
+  return config.method === "oracle" ? "wholeDigit" : "uniform";
+}
+
 /**
- * Loads the final checkpoint of the run in `dir` onto the backend its config asks for.
+ * Loads the final checkpoint of the run in `dir`, or with `at` its snapshot after that iteration,
+ * onto the backend its config asks for.
  *
  * @param action What the caller is about to do, for the error message ("evaluate").
- * @throws {UserError} If the run has no checkpoint or its training has not finished.
+ * @throws {UserError} If the run has no checkpoint or its training has not finished; with `at`,
+ *   if it has no snapshot there, or learns its P (a snapshot keeps P(t|x) of the landscape's
+ *   images only, not P's network).
  */
-export async function loadTrainedRun(dir: string, action: string): Promise<TrainedRun> {
+export async function loadTrainedRun(dir: string, action: string, at?: number): Promise<TrainedRun> {
+  if (at !== undefined) return await loadSnapshotRun(dir, action, at);
   const saved = await loadCheckpoint(runFiles(dir).checkpoint);
   if (!saved) throw new UserError(`Cannot ${action} ${dir}: it has no checkpoint.bin (train it first)`);
   if (saved.epoch < saved.config.epochs) {
@@ -45,20 +62,47 @@ export async function loadTrainedRun(dir: string, action: string): Promise<Train
   const side = datasetSide(config.data);
   const model: Model = {
     encoder: makeParams(encoderSpecs(config.headDim), saved.encoder),
-    policy: saved.policy
-      ? makeParams(policySpecs(side, cropGrid(side).count), saved.policy)
-      : config.method === "oracle"
-      ? "wholeDigit"
-      : "uniform",
+    policy: saved.policy ? makeParams(policySpecs(side, cropGrid(side).count), saved.policy) : fixedPolicy(config),
     headDim: config.headDim,
   };
   return {
-    saved,
+    config,
+    step: saved.step,
+    weightsSha256: weightsHash(saved, { side }),
     model,
     backend,
     dispose() {
       disposeParams(model.encoder);
       if (typeof model.policy !== "string") disposeParams(model.policy);
     },
+  };
+}
+
+async function loadSnapshotRun(dir: string, action: string, at: number): Promise<TrainedRun> {
+  const steps = await listSnapshots(dir);
+  if (!steps.includes(at)) {
+    const has = steps.length ? `its snapshots are after iterations ${steps.join(", ")}` : "it has no snapshots";
+    throw new UserError(`Cannot ${action} ${dir} at iteration ${at}: ${has}`);
+  }
+  const snapshot = await loadSnapshot(snapshotPath(dir, at));
+  const config = snapshot.config;
+  if (config.method === "crltac") {
+    throw new UserError(
+      `Cannot ${action} ${dir} at iteration ${at}: a CRL-TAC snapshot keeps P(t|x) of the landscape's images, not P's network (only the finished run can be evaluated)`,
+    );
+  }
+  const backend = await useBackend(config.backend);
+  const model: Model = {
+    encoder: makeParams(encoderSpecs(config.headDim), snapshot.encoder),
+    policy: fixedPolicy(config),
+    headDim: config.headDim,
+  };
+  return {
+    config,
+    step: snapshot.step,
+    weightsSha256: weightsHash({ config, encoder: snapshot.encoder, policy: null }, { side: datasetSide(config.data) }),
+    model,
+    backend,
+    dispose: () => disposeParams(model.encoder),
   };
 }

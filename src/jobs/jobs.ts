@@ -10,7 +10,7 @@ import { UsageError } from "../cli.ts";
 import { type ProfileName, PROFILES, type TrainConfig, validateConfig } from "../config.ts";
 import type { DatasetName } from "../data/dataset.ts";
 import { checkMnistFolder } from "../data/mnist.ts";
-import { evaluateRaw, evaluateRun, FEATURES_FOLDER } from "../eval/evaluate.ts";
+import { evaluateRaw, evaluateRun, FEATURES_FOLDER, snapshotEvalPath } from "../eval/evaluate.ts";
 import { curvePath, landscapeCurve, landscapeOfRun } from "../eval/landscape.ts";
 import { checkFolder, checkInputFolder, checkOutputFile, writeFileAtomic } from "../files.ts";
 import { lockFolder } from "../lock.ts";
@@ -48,27 +48,36 @@ export async function trainJob(config: TrainConfig, options: TrainOptions): Prom
   return 0;
 }
 
-/** Where evaluation reads MNIST from and writes the features. */
+/** What evaluation evaluates, where it reads MNIST from and where it writes the features. */
 export interface EvaluateJobOptions {
+  /** The snapshot after this iteration instead of the final weights. */
+  readonly at?: number | undefined;
   readonly saveFeaturesDir?: string | undefined;
   readonly mnistDir?: string | undefined;
 }
 
-/** Evaluates the trained run in `run` (eval.json and figures/) and prints its headline numbers as JSON. */
+/**
+ * Evaluates the trained run in `run` (eval.json and figures/), or its snapshot `options.at`, and
+ * prints its headline numbers as JSON.
+ */
 export async function evaluateRunJob(run: string, options: EvaluateJobOptions = {}): Promise<void> {
   await checkMnistFolder(options.mnistDir);
-  const saved = await runCheckpoint(run);
+  if (options.at === undefined) await runCheckpoint(run);
+  else await checkInputFolder(run, "run folder");
   if (options.saveFeaturesDir) await checkFolder(options.saveFeaturesDir, FEATURES_FOLDER);
-  // Released on exit; a training of the same folder would change the weights under the evaluation.
-  await lockFolder(run, "run folder");
+  // Released on exit; a training of the same folder would change the weights under the
+  // evaluation. A snapshot is written once and never changes: it can be evaluated while the run
+  // trains.
+  if (options.at === undefined) await lockFolder(run, "run folder");
   const result = await evaluateRun(run, {
-    eval: PROFILES[saved.config.profile].eval,
     figures: runFigures,
+    ...(options.at === undefined ? {} : { at: options.at }),
     ...(options.mnistDir ? { mnistDir: options.mnistDir } : {}),
     ...(options.saveFeaturesDir ? { saveFeaturesDir: options.saveFeaturesDir } : {}),
   });
   const probes = Object.fromEntries(Object.entries(result.probes).map(([k, v]) => [k, v.accuracy]));
-  console.error(`evaluated in ${(result.ms / 1000).toFixed(1)} s; wrote ${run}/eval.json`);
+  const wrote = options.at === undefined ? `${run}/eval.json` : snapshotEvalPath(run, options.at);
+  console.error(`evaluated in ${(result.ms / 1000).toFixed(1)} s; wrote ${wrote}`);
   console.log(
     JSON.stringify({ probes, concentration: result.crops.concentration, uniformity: result.uniformity.potential }),
   );

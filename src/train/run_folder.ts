@@ -46,7 +46,7 @@ export async function runCheckpoint(dir: string): Promise<Checkpoint> {
 }
 
 /** sha256 of a checkpoint's weights (encoder, then P(T|X)). */
-export function weightsHash(c: Checkpoint, ds: Pick<Dataset, "side">): string {
+export function weightsHash(c: Pick<Checkpoint, "config" | "encoder" | "policy">, ds: Pick<Dataset, "side">): string {
   const specs = [...encoderSpecs(c.config.headDim)];
   const values = [...c.encoder];
   if (c.policy) {

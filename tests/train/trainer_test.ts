@@ -11,7 +11,7 @@ import { encoderSpecs } from "../../src/model/encoder.ts";
 import { initialValues } from "../../src/model/params.ts";
 import { policySpecs } from "../../src/model/policy.ts";
 import { Prng } from "../../src/data/prng.ts";
-import { assertClose, tinyRun } from "../helpers.ts";
+import { assertClose, inTempDir, inTempDirs, tinyRun } from "../helpers.ts";
 
 await useBackend("wasm");
 
@@ -46,16 +46,7 @@ const tinyArgs = (out: string) => [
   out,
 ];
 
-async function tempDir(t: () => Promise<void>, dirs: string[]) {
-  try {
-    await t();
-  } finally {
-    for (const d of dirs) await Deno.remove(d, { recursive: true }).catch(() => {});
-  }
-}
-
 Deno.test("train() reads back from the backend once per iteration, twice for an epoch's first", async () => {
-  const dir = await Deno.makeTempDir();
   const engine = tf.engine();
   const read = engine.read;
   let reads = 0;
@@ -63,7 +54,7 @@ Deno.test("train() reads back from the backend once per iteration, twice for an 
     reads++;
     return read.call(engine, dataId);
   };
-  await tempDir(async () => {
+  await inTempDir(async (dir) => {
     const perStep: number[] = [];
     await train(tinyRun("crltac"), {
       dir,
@@ -75,12 +66,11 @@ Deno.test("train() reads back from the backend once per iteration, twice for an 
     });
     // Between an epoch's last step and the next one's first: the checkpoint's reads too.
     assert.deepEqual([perStep[0], ...perStep.slice(1, 4), ...perStep.slice(5)], [2, 1, 1, 1, 1, 1, 1]);
-  }, [dir]).finally(() => engine.read = read);
+  }).finally(() => engine.read = read);
 });
 
 Deno.test("train() keeps the tensor count flat across steps and frees everything at the end", async () => {
-  const dir = await Deno.makeTempDir();
-  await tempDir(async () => {
+  await inTempDir(async (dir) => {
     const before = tf.memory().numTensors;
     const counts: number[] = [];
     const records: StepRecord[] = [];
@@ -109,17 +99,16 @@ Deno.test("train() keeps the tensor count flat across steps and frees everything
       assert.ok(Number.isFinite(r.hLoss) && Number.isFinite(r.pLoss!));
       assert.ok(r.entropy > 0 && r.entropy <= Math.log(289) + 1e-6);
     }
-  }, [dir]);
+  });
 });
 
 Deno.test("train() refuses to overwrite a run and to resume a different config", async () => {
-  const dir = await Deno.makeTempDir();
-  await tempDir(async () => {
+  await inTempDir(async (dir) => {
     await train(tinyRun("simclr", 1), { dir, progress: false });
     await assert.rejects(train(tinyRun("simclr", 1), { dir, progress: false }), /pass --resume/);
     const other = { ...tinyRun("simclr", 1), lr: 0.5 };
     await assert.rejects(train(other, { dir, progress: false, resume: true }), /Cannot resume/);
-  }, [dir]);
+  });
 });
 
 Deno.test("train() with tfjs's stock kernels follows the fast paths' run, and refuses wasm", async () => {
@@ -133,8 +122,7 @@ Deno.test("train() with tfjs's stock kernels follows the fast paths' run, and re
     epochs: 1,
     backend: "cpu",
   });
-  const dirs = [await Deno.makeTempDir(), await Deno.makeTempDir()];
-  await tempDir(async () => {
+  await inTempDirs(2, async (dirs) => {
     const records: StepRecord[][] = [[], []];
     const summaries = [];
     for (const [i, stockKernels] of [false, true].entries()) {
@@ -149,14 +137,12 @@ Deno.test("train() with tfjs's stock kernels follows the fast paths' run, and re
       train({ ...config, backend: "wasm" }, { dir: `${dirs[0]}/wasm`, progress: false, stockKernels: true }),
       /cannot train on wasm/,
     );
-  }, dirs);
+  });
   await useBackend("wasm");
 });
 
 Deno.test("a run killed mid-epoch, or stopped by Ctrl-C, and resumed ends with the same weights as one never stopped", async (t) => {
-  const whole = await Deno.makeTempDir();
-  const stopped = [await Deno.makeTempDir(), await Deno.makeTempDir()];
-  await tempDir(async () => {
+  await inTempDirs(3, async ([whole, ...stopped]) => {
     const run = (args: string[]) => new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "piped" });
     const full = await run(tinyArgs(whole)).output();
     assert.ok(full.success, new TextDecoder().decode(full.stderr));
@@ -200,12 +186,11 @@ Deno.test("a run killed mid-epoch, or stopped by Ctrl-C, and resumed ends with t
         }
       });
     }
-  }, [whole, ...stopped]);
+  });
 });
 
 Deno.test("a diverging run stops with the step and the last good checkpoint", async () => {
-  const dir = await Deno.makeTempDir();
-  await tempDir(async () => {
+  await inTempDir(async (dir) => {
     // A step size of 1e30 blows the weights up on the first update: the next loss is not finite.
     const config = { ...tinyRun("simclr", 2), lr: 1e30 };
     await assert.rejects(
@@ -213,7 +198,7 @@ Deno.test("a diverging run stops with the step and the last good checkpoint", as
       (e) =>
         e instanceof Error && e.name === "DivergenceError" && /at step \d+ \(epoch \d, iteration \d\)/.test(e.message),
     );
-  }, [dir]);
+  });
 });
 
 Deno.test("snapshotSteps() records P early, half-way and at the end, each step once", () => {
@@ -223,8 +208,7 @@ Deno.test("snapshotSteps() records P early, half-way and at the end, each step o
 });
 
 Deno.test("train() with the sampled P-step moves P(T|X) off the uniform distribution, towards the digit", async () => {
-  const dir = await Deno.makeTempDir();
-  await tempDir(async () => {
+  await inTempDir(async (dir) => {
     const records: StepRecord[] = [];
     const config = { ...tinyRun("crltac", 4), trainSize: 64, batch: 16 };
     await train(config, { dir, progress: false, onStep: (r) => records.push(r) });
@@ -237,12 +221,11 @@ Deno.test("train() with the sampled P-step moves P(T|X) off the uniform distribu
     assert.ok(first.entropy > 5.6 && first.concentration < 0.2, JSON.stringify(first));
     assert.ok(mean((r) => r.entropy) < first.entropy - 0.2, `entropy ${mean((r) => r.entropy)}`);
     assert.ok(mean((r) => r.concentration) > first.concentration + 0.05, `mass ${mean((r) => r.concentration)}`);
-  }, [dir]);
+  });
 });
 
 Deno.test("train() with a warm-up, sampled P-steps, then exact-own ones: P is used and trained after the warm-up; memory stays flat", async () => {
-  const dir = await Deno.makeTempDir();
-  await tempDir(async () => {
+  await inTempDir(async (dir) => {
     // Iterations 0–1 uniform, 2 a sampled P-step, 3 an exact-own one.
     const config = {
       ...tinyRun("crltac", 1),
@@ -287,12 +270,11 @@ Deno.test("train() with a warm-up, sampled P-steps, then exact-own ones: P is us
         assert.ok(Math.abs(total - 1) < 1e-3, `step ${s.step} image ${k}: P sums to ${total}`);
       }
     }
-  }, [dir]);
+  });
 });
 
 Deno.test("train() of the oracle ablation samples only whole-digit crops, takes no P-step and saves no P(T|X)", async () => {
-  const dir = await Deno.makeTempDir();
-  await tempDir(async () => {
+  await inTempDir(async (dir) => {
     const records: StepRecord[] = [];
     const before = tf.memory().numTensors;
     const summary = await train(tinyRun("oracle", 1), { dir, progress: false, onStep: (r) => records.push(r) });
@@ -305,15 +287,14 @@ Deno.test("train() of the oracle ablation samples only whole-digit crops, takes 
     assert.equal(summary.config.method, "oracle");
     assert.equal((await loadCheckpoint(`${dir}/checkpoint.bin`))!.policy, null);
     assert.equal(tf.memory().numTensors, before);
-  }, [dir]);
+  });
 });
 
 Deno.test("train() with policyEvery 2: a P-step (and its logged loss) only after every second h-step", async () => {
-  const dir = await Deno.makeTempDir();
-  await tempDir(async () => {
+  await inTempDir(async (dir) => {
     const records: StepRecord[] = [];
     await train({ ...tinyRun("crltac", 1), policyEvery: 2 }, { dir, progress: false, onStep: (r) => records.push(r) });
     assert.deepEqual(records.map((r) => r.pLoss !== null), [false, true, false, true]);
     for (const r of records.filter((r) => r.pLoss !== null)) assert.ok(Number.isFinite(r.pLoss!));
-  }, [dir]);
+  });
 });
