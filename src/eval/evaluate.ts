@@ -330,7 +330,7 @@ export async function evaluateRun(dir: string, options: EvaluateOptions = {}): P
     data: config.data,
     seed: config.seed,
     weightsSha256: run.weightsSha256,
-    ...(options.at === undefined ? {} : { snapshot: run.step }),
+    ...(options.at === undefined ? {} : { snapshot: options.at }),
     backend,
     probeTrainSize: datasets.train.count,
     probeTestSize: datasets.test.count,

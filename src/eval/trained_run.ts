@@ -23,8 +23,6 @@ import type { Model } from "./features.ts";
 export interface TrainedRun {
   /** The run's resolved config. */
   readonly config: TrainConfig;
-  /** Iterations of training behind the weights. */
-  readonly step: number;
   /** sha256 of the weights, as in the run's `summary.json` (a snapshot: of its encoder). */
   readonly weightsSha256: string;
   readonly model: Model;
@@ -34,9 +32,32 @@ export interface TrainedRun {
   dispose(): void;
 }
 
-/** The fixed P(T|X) of a method that does not learn one. */
-function fixedPolicy(config: TrainConfig): "wholeDigit" | "uniform" {
-  return config.method === "oracle" ? "wholeDigit" : "uniform";
+/** The networks of `config`'s run from saved weights, onto the backend its config asks for; `policy` null where P is fixed. */
+async function trainedRun(
+  config: TrainConfig,
+  weights: { readonly encoder: Float32Array[]; readonly policy: Float32Array[] | null },
+): Promise<TrainedRun> {
+  const backend = await useBackend(config.backend);
+  const side = datasetSide(config.data);
+  const model: Model = {
+    encoder: makeParams(encoderSpecs(config.headDim), weights.encoder),
+    policy: weights.policy
+      ? makeParams(policySpecs(side, cropGrid(side).count), weights.policy)
+      : config.method === "oracle"
+      ? "wholeDigit"
+      : "uniform",
+    headDim: config.headDim,
+  };
+  return {
+    config,
+    weightsSha256: weightsHash({ config, ...weights }, { side }),
+    model,
+    backend,
+    dispose() {
+      disposeParams(model.encoder);
+      if (typeof model.policy !== "string") disposeParams(model.policy);
+    },
+  };
 }
 
 /**
@@ -57,25 +78,7 @@ export async function loadTrainedRun(dir: string, action: string, at?: number): 
       `Cannot ${action} ${dir}: its training stopped at epoch ${saved.epoch} of ${saved.config.epochs} (resume it first)`,
     );
   }
-  const config = saved.config;
-  const backend = await useBackend(config.backend);
-  const side = datasetSide(config.data);
-  const model: Model = {
-    encoder: makeParams(encoderSpecs(config.headDim), saved.encoder),
-    policy: saved.policy ? makeParams(policySpecs(side, cropGrid(side).count), saved.policy) : fixedPolicy(config),
-    headDim: config.headDim,
-  };
-  return {
-    config,
-    step: saved.step,
-    weightsSha256: weightsHash(saved, { side }),
-    model,
-    backend,
-    dispose() {
-      disposeParams(model.encoder);
-      if (typeof model.policy !== "string") disposeParams(model.policy);
-    },
-  };
+  return await trainedRun(saved.config, saved);
 }
 
 async function loadSnapshotRun(dir: string, action: string, at: number): Promise<TrainedRun> {
@@ -85,24 +88,10 @@ async function loadSnapshotRun(dir: string, action: string, at: number): Promise
     throw new UserError(`Cannot ${action} ${dir} at iteration ${at}: ${has}`);
   }
   const snapshot = await loadSnapshot(snapshotPath(dir, at));
-  const config = snapshot.config;
-  if (config.method === "crltac") {
+  if (snapshot.config.method === "crltac") {
     throw new UserError(
       `Cannot ${action} ${dir} at iteration ${at}: a CRL-TAC snapshot keeps P(t|x) of the landscape's images, not P's network (only the finished run can be evaluated)`,
     );
   }
-  const backend = await useBackend(config.backend);
-  const model: Model = {
-    encoder: makeParams(encoderSpecs(config.headDim), snapshot.encoder),
-    policy: fixedPolicy(config),
-    headDim: config.headDim,
-  };
-  return {
-    config,
-    step: snapshot.step,
-    weightsSha256: weightsHash({ config, encoder: snapshot.encoder, policy: null }, { side: datasetSide(config.data) }),
-    model,
-    backend,
-    dispose: () => disposeParams(model.encoder),
-  };
+  return await trainedRun(snapshot.config, { encoder: snapshot.encoder, policy: null });
 }
