@@ -7,6 +7,11 @@
  * Ctrl-C ({@linkcode deferInterrupt}): the first only asks it to stop; a second Ctrl-C, or
  * SIGTERM (how a study stops its runs), interrupts at once as above.
  *
+ * A busy Deno runtime takes in a signal only when its event loop waits (tokio reads the signal
+ * pipe when it parks on its I/O driver, or after every 61 tasks run without parking); a training
+ * whose awaits complete at once may not park for minutes, so asking whether a stop was requested
+ * first waits for a timer, which makes it park.
+ *
  * @module
  */
 
@@ -73,22 +78,23 @@ export function onInterrupt(cleanup: () => void): () => void {
 
 /** A deferred Ctrl-C: whether one came, and the end of the deferral. */
 export interface DeferredInterrupt {
-  /** Whether Ctrl-C asked the work to stop at its next step. */
-  readonly requested: boolean;
+  /** Whether Ctrl-C asked the work to stop at its next step, counting one that came while it ran. */
+  requested(): Promise<boolean>;
   /** Ends the deferral: Ctrl-C interrupts at once again. */
   release(): void;
 }
 
 /**
- * Defers Ctrl-C until the caller checks {@linkcode DeferredInterrupt.requested} at its next
- * step; the first Ctrl-C prints `message`.
+ * Defers Ctrl-C until the caller asks {@linkcode DeferredInterrupt.requested} at its next step;
+ * the first Ctrl-C prints `message`.
  */
 export function deferInterrupt(message: string): DeferredInterrupt {
   const d: Deferral = { requested: false, message };
   deferrals.push(d);
   listen();
   return {
-    get requested() {
+    async requested() {
+      await new Promise((resolve) => setTimeout(resolve, 0));
       return d.requested;
     },
     release() {

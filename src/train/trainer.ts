@@ -281,7 +281,7 @@ async function trainLocked(config: TrainConfig, options: TrainOptions, backend: 
         log.push(...epochRecords);
         epochRecords = [];
       }
-      if (stop.requested && !session.done) {
+      if (!session.done && await stop.requested()) {
         if (!epochEnded) await saveCheckpoint(files.checkpoint, await current());
         progress?.finish();
         throw new TrainingStopped(
