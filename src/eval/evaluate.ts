@@ -225,6 +225,11 @@ export function snapshotEvalPath(dir: string, step: number): string {
   return snapshotPath(dir, step).replace(/\.bin$/, ".eval.json");
 }
 
+/** Where {@linkcode evaluateRun} writes the evaluation of the run in `dir`, or of its snapshot `at`. */
+export function evalPath(dir: string, at?: number): string {
+  return at === undefined ? `${dir}/eval.json` : snapshotEvalPath(dir, at);
+}
+
 /**
  * Evaluates the run in `dir` (its final checkpoint, or the snapshot `options.at`) and writes
  * `dir/eval.json` (or {@linkcode snapshotEvalPath}), and `dir/figures/` when `options.figures`
@@ -346,8 +351,7 @@ export async function evaluateRun(dir: string, options: EvaluateOptions = {}): P
     ms: Math.round(performance.now() - start),
     peakRssBytes: peakResidentBytes(),
   };
-  const path = options.at === undefined ? `${dir}/eval.json` : snapshotEvalPath(dir, options.at);
-  await writeFileAtomic(path, new TextEncoder().encode(JSON.stringify(result, null, 2) + "\n"));
+  await writeFileAtomic(evalPath(dir, options.at), new TextEncoder().encode(JSON.stringify(result, null, 2) + "\n"));
   return result;
 }
 

@@ -10,7 +10,7 @@ import { UsageError } from "../cli.ts";
 import { type ProfileName, PROFILES, type TrainConfig, validateConfig } from "../config.ts";
 import type { DatasetName } from "../data/dataset.ts";
 import { checkMnistFolder } from "../data/mnist.ts";
-import { evaluateRaw, evaluateRun, FEATURES_FOLDER, snapshotEvalPath } from "../eval/evaluate.ts";
+import { evalPath, evaluateRaw, evaluateRun, FEATURES_FOLDER } from "../eval/evaluate.ts";
 import { curvePath, landscapeCurve, landscapeOfRun } from "../eval/landscape.ts";
 import { checkFolder, checkInputFolder, checkOutputFile, writeFileAtomic } from "../files.ts";
 import { lockFolder } from "../lock.ts";
@@ -76,8 +76,7 @@ export async function evaluateRunJob(run: string, options: EvaluateJobOptions = 
     ...(options.saveFeaturesDir ? { saveFeaturesDir: options.saveFeaturesDir } : {}),
   });
   const probes = Object.fromEntries(Object.entries(result.probes).map(([k, v]) => [k, v.accuracy]));
-  const wrote = options.at === undefined ? `${run}/eval.json` : snapshotEvalPath(run, options.at);
-  console.error(`evaluated in ${(result.ms / 1000).toFixed(1)} s; wrote ${wrote}`);
+  console.error(`evaluated in ${(result.ms / 1000).toFixed(1)} s; wrote ${evalPath(run, options.at)}`);
   console.log(
     JSON.stringify({ probes, concentration: result.crops.concentration, uniformity: result.uniformity.potential }),
   );
