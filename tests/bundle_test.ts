@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 
+import { inTempDir } from "./helpers.ts";
 import { runDeno, scriptPath } from "./subprocess.ts";
 
 async function deno(args: string[], cwd: string): Promise<string> {
@@ -8,9 +9,8 @@ async function deno(args: string[], cwd: string): Promise<string> {
   return stderr;
 }
 
-Deno.test("a bundled train.js runs on wasm from its folder alone and trains the same weights", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("a bundled train.js runs on wasm from its folder alone and trains the same weights", () =>
+  inTempDir(async (dir) => {
     await deno(["run", "--allow-all", scriptPath("bundle"), "--out", `${dir}/b`, "train"], dir);
     const files = [...Deno.readDirSync(`${dir}/b`)].map((e) => e.name).sort();
     assert.deepEqual(files, [
@@ -35,10 +35,7 @@ Deno.test("a bundled train.js runs on wasm from its folder alone and trains the 
     const hash = (log: string) => log.match(/on wasm; weights sha256 ([0-9a-f]{64})/)?.[1];
     assert.ok(hash(bundled), bundled);
     assert.equal(hash(bundled), hash(source));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 Deno.test("deno task bundle rejects an unknown script with a usage error", async () => {
   const out = await runDeno(["run", "--allow-all", scriptPath("bundle"), "--out", "/nonexistent/x", "reproduce"]);

@@ -236,9 +236,8 @@ Deno.test("runMain() gives the user's errors one line and exit 2, and keeps the 
   });
 });
 
-Deno.test("train refuses a folder's checkpoint without --resume, evaluate one in use, and a resume names the fields it would change", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("train refuses a folder's checkpoint without --resume, evaluate one in use, and a resume names the fields it would change", () =>
+  inTempDir(async (dir) => {
     await saveEmptyCheckpoint(`${dir}/checkpoint.bin`, resolveConfig("smoke", "shifted", "crltac", 0), 1);
     const args = [...TRAIN.slice(0, 8), "--out", dir];
     const fresh = await run("train", args);
@@ -267,10 +266,7 @@ Deno.test("train refuses a folder's checkpoint without --resume, evaluate one in
       other.stderr,
       `error: Cannot resume ${dir}/checkpoint.bin: it was trained with epochs 1 (not 2), lr 0.001 (not 0.002)\n`,
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 Deno.test("evaluate refuses a run that has not finished training, in one line", () =>
   inTempDir(async (dir) => {
@@ -284,13 +280,14 @@ Deno.test("evaluate refuses a run that has not finished training, in one line", 
     assert.equal(r.stderr, `error: Cannot evaluate ${dir}: its training stopped at epoch 1 of 3 (resume it first)\n`);
   }));
 
-Deno.test("sweep --table refuses a folder that holds none of the grid's runs, without creating it", async () => {
-  const out = `${await Deno.makeTempDir()}/typo`;
-  const r = await run("sweep", ["--grid", "pstep", "--table", "--out", out]);
-  assert.equal(r.code, 2);
-  assert.equal(r.stderr.trimEnd().split("\n").at(-1), `error: --out ${out}: no run of the pstep grid is there`);
-  assert.equal(await Deno.stat(out).then(() => true, () => false), false);
-});
+Deno.test("sweep --table refuses a folder that holds none of the grid's runs, without creating it", () =>
+  inTempDir(async (dir) => {
+    const out = `${dir}/typo`;
+    const r = await run("sweep", ["--grid", "pstep", "--table", "--out", out]);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr.trimEnd().split("\n").at(-1), `error: --out ${out}: no run of the pstep grid is there`);
+    assert.equal(await Deno.stat(out).then(() => true, () => false), false);
+  }));
 
 Deno.test("jobsThatFit() caps the runs at a time by memory, with a warning", () => {
   assert.deepEqual(jobsThatFit(2, 23e9), { jobs: 2, warning: null });

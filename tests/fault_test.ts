@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import { MARKER } from "../src/files.ts";
+import { inTempDir } from "./helpers.ts";
 import { assertOneErrorLine, denoCommand, outputOf, scriptPath } from "./subprocess.ts";
 
 const TINY = [
@@ -60,10 +61,6 @@ async function copyDir(from: string, to: string): Promise<void> {
   for await (const e of Deno.readDir(from)) await Deno.copyFile(`${from}/${e.name}`, `${to}/${e.name}`);
 }
 
-const root = await Deno.makeTempDir({ prefix: "crl-tac-faults-" });
-const reference = `${root}/reference`;
-let referenceWeights = "";
-
 /** Polls `dir`'s log until `ready(lines)`, then kills the process with -9. */
 async function killWhen(child: Deno.ChildProcess, dir: string, ready: (n: number) => boolean): Promise<number> {
   for (;;) {
@@ -81,8 +78,10 @@ async function killWhen(child: Deno.ChildProcess, dir: string, ready: (n: number
 Deno.test({
   name: "fault injection",
   sanitizeResources: false,
-  fn: async (t) => {
-    try {
+  fn: (t) =>
+    inTempDir(async (root) => {
+      const reference = `${root}/reference`;
+      let referenceWeights = "";
       await t.step("an uninterrupted run, the reference", async () => {
         const r = await train(reference);
         assert.equal(r.code, 0, r.stderr);
@@ -227,8 +226,5 @@ Deno.test({
         },
       });
       if (!unshare) console.error("skipped the full and read-only disk cases: `unshare -rm` cannot mount a tmpfs here");
-    } finally {
-      await Deno.remove(root, { recursive: true });
-    }
-  },
+    }),
 });

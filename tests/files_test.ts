@@ -14,6 +14,7 @@ import {
   writeFolderAtomic,
   writeTextAtomic,
 } from "../src/files.ts";
+import { inTempDir } from "./helpers.ts";
 
 const names = (dir: string) => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
 const marker = (dir: string) => JSON.parse(Deno.readTextFileSync(`${dir}/${MARKER}`));
@@ -31,9 +32,8 @@ const RUN: FolderKind = {
   unmarked: (dir) => Deno.stat(`${dir}/checkpoint.bin`).then(() => true, () => false),
 };
 
-Deno.test("writeFolderAtomic() replaces a folder whole, and leaves it as it was when writing fails", async () => {
-  const root = await Deno.makeTempDir();
-  try {
+Deno.test("writeFolderAtomic() replaces a folder whole, and leaves it as it was when writing fails", () =>
+  inTempDir(async (root) => {
     const dir = `${root}/features`;
     await writeFolderAtomic(dir, FEATURES, async (stage) => {
       await Deno.writeTextFile(`${stage}/a.f32`, "a");
@@ -52,15 +52,11 @@ Deno.test("writeFolderAtomic() replaces a folder whole, and leaves it as it was 
     await writeFolderAtomic(`${dir}/`, FEATURES, (stage) => Deno.writeTextFile(`${stage}/c.f32`, "c"), () => {});
     assert.deepEqual(names(root), ["features"]);
     assert.deepEqual(names(dir), [MARKER, "c.f32"]);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("writeFolderAtomic() replaces only a folder of its kind that holds nothing but what its marker lists, and says so", async () => {
-  const root = await Deno.makeTempDir();
-  const write = (stage: string) => Deno.mkdir(`${stage}/sub`).then(() => Deno.writeTextFile(`${stage}/sub/x`, "x"));
-  try {
+Deno.test("writeFolderAtomic() replaces only a folder of its kind that holds nothing but what its marker lists, and says so", () =>
+  inTempDir(async (root) => {
+    const write = (stage: string) => Deno.mkdir(`${stage}/sub`).then(() => Deno.writeTextFile(`${stage}/sub/x`, "x"));
     const dir = `${root}/f`;
     await writeFolderAtomic(dir, FEATURES, write);
     assert.deepEqual(marker(dir), { package: "crl-tac", kind: "features", files: ["sub/", "sub/x"] });
@@ -83,14 +79,10 @@ Deno.test("writeFolderAtomic() replaces only a folder of its kind that holds not
       ),
     );
     assert.deepEqual(names(root), ["f"], "nothing staged");
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("openFolder() takes a new, empty or marked folder of its kind, or one its kind recognises, and marks it", async () => {
-  const root = await Deno.makeTempDir();
-  try {
+Deno.test("openFolder() takes a new, empty or marked folder of its kind, or one its kind recognises, and marks it", () =>
+  inTempDir(async (root) => {
     await openFolder(`${root}/new/run`, RUN);
     assert.deepEqual(marker(`${root}/new/run`), { package: "crl-tac", kind: "run" });
     await Deno.mkdir(`${root}/empty`);
@@ -104,14 +96,10 @@ Deno.test("openFolder() takes a new, empty or marked folder of its kind, or one 
     await openFolder(`${root}/old`, RUN);
     assert.deepEqual(names(`${root}/old`), [MARKER, "checkpoint.bin"]);
     assert.equal(await checkFolder(`${root}/nothing`, RUN), false);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("openFolder() and checkFolder() refuse what is in the way, naming it, and write nothing", async (t) => {
-  const root = await Deno.makeTempDir();
-  try {
+Deno.test("openFolder() and checkFolder() refuse what is in the way, naming it, and write nothing", (t) =>
+  inTempDir(async (root) => {
     await Deno.writeTextFile(`${root}/a.txt`, "mine");
     await Deno.mkdir(`${root}/docs`);
     for (const name of ["thesis.tex", "b", "c", "d"]) await Deno.writeTextFile(`${root}/docs/${name}`, "mine");
@@ -136,18 +124,14 @@ Deno.test("openFolder() and checkFolder() refuse what is in the way, naming it, 
     assert.deepEqual(names(root), ["a.txt", "docs", "features"]);
     assert.deepEqual(names(`${root}/docs`), ["b", "c", "d", "thesis.tex"]);
     assert.equal(await Deno.readTextFile(`${root}/a.txt`), "mine");
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("checkOutputFile() takes a new file in a folder, or one of this package's, and refuses the rest", async () => {
-  const root = await Deno.makeTempDir();
-  const ours = (path: string) => Deno.readTextFile(path).then((text) => text === "ours");
-  const check = (path: string) => checkOutputFile(`${root}/${path}`, "result file", ours);
-  const refused = (path: string, why: string) =>
-    assert.rejects(check(path), userError(`Cannot write the result file ${root}/${path}: ${why}`));
-  try {
+Deno.test("checkOutputFile() takes a new file in a folder, or one of this package's, and refuses the rest", () =>
+  inTempDir(async (root) => {
+    const ours = (path: string) => Deno.readTextFile(path).then((text) => text === "ours");
+    const check = (path: string) => checkOutputFile(`${root}/${path}`, "result file", ours);
+    const refused = (path: string, why: string) =>
+      assert.rejects(check(path), userError(`Cannot write the result file ${root}/${path}: ${why}`));
     await Deno.writeTextFile(`${root}/ours.json`, "ours");
     await Deno.writeTextFile(`${root}/mine.json`, "mine");
     await check("new.json");
@@ -156,14 +140,10 @@ Deno.test("checkOutputFile() takes a new file in a folder, or one of this packag
     await refused(".", "it is a folder");
     await refused("no/x.json", `there is no folder ${root}/no`);
     await refused("mine.json/x.json", `${root}/mine.json is a file`);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("checkInputFolder() names a folder that is missing or a file", async () => {
-  const root = await Deno.makeTempDir();
-  try {
+Deno.test("checkInputFolder() names a folder that is missing or a file", () =>
+  inTempDir(async (root) => {
     await Deno.writeTextFile(`${root}/a.txt`, "");
     await checkInputFolder(root, "shard folder");
     for (const [path, why] of [["none", "no such folder"], ["a.txt", "it is a file"]]) {
@@ -172,14 +152,10 @@ Deno.test("checkInputFolder() names a folder that is missing or a file", async (
         userError(`Cannot read the shard folder ${root}/${path}: ${why}`),
       );
     }
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("removeLeftovers() removes the files killed writers left, and nothing else", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("removeLeftovers() removes the files killed writers left, and nothing else", () =>
+  inTempDir(async (dir) => {
     for (const name of ["checkpoint.bin", "checkpoint.bin.tmp-123", "log.jsonl.tmp-9", "x.tmp-y", ".lock"]) {
       await Deno.writeTextFile(`${dir}/${name}`, "");
     }
@@ -188,10 +164,7 @@ Deno.test("removeLeftovers() removes the files killed writers left, and nothing 
     await writeTextAtomic(`${dir}/summary.json`, "{}");
     await writeFileAtomic(`${dir}/checkpoint.bin`, new Uint8Array([1]));
     assert.deepEqual(names(dir), [".lock", "checkpoint.bin", "summary.json", "x.tmp-y"]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 Deno.test("fsError() makes an error of a path the user gave their one line naming the path, and keeps other errors", () => {
   const full = Object.assign(new Error("No space left on device (os error 28): write"), { code: "ENOSPC" });

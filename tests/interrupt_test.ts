@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { inTempDir } from "./helpers.ts";
 
 const INTERRUPT = new URL("../src/interrupt.ts", import.meta.url).href;
 
@@ -39,9 +40,8 @@ async function until(path: string): Promise<void> {
   while (!(await exists(path))) await new Promise((r) => setTimeout(r, 20));
 }
 
-Deno.test("a deferred Ctrl-C asks the work to stop; a second one, or SIGTERM, interrupts at once", async (t) => {
-  const root = await Deno.makeTempDir();
-  try {
+Deno.test("a deferred Ctrl-C asks the work to stop; a second one, or SIGTERM, interrupts at once", (t) =>
+  inTempDir(async (root) => {
     await t.step("Ctrl-C twice", async () => {
       const dir = await Deno.makeTempDir({ dir: root });
       const child = await deferring(dir);
@@ -77,7 +77,4 @@ Deno.test("a deferred Ctrl-C asks the work to stop; a second one, or SIGTERM, in
       assert.equal(await exists(`${dir}/cleaned`), true);
       await child.stderr.cancel();
     });
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-});
+  }));

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 
 import { UserError } from "../src/cli.ts";
 import { lockFolder, type LockHolder } from "../src/lock.ts";
+import { inTempDir } from "./helpers.ts";
 import { runDeno } from "./subprocess.ts";
 
 /** The pid of a process that has ended. */
@@ -45,9 +46,8 @@ function holder(over: Partial<LockHolder>): LockHolder {
   };
 }
 
-Deno.test("lockFolder() lets one holder in, names it to the next, and lets the next in once released", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("lockFolder() lets one holder in, names it to the next, and lets the next in once released", () =>
+  inTempDir(async (dir) => {
     const lock = await lockFolder(`${dir}/run`, "run folder");
     await assert.rejects(
       lockFolder(`${dir}/run`, "run folder"),
@@ -59,46 +59,41 @@ Deno.test("lockFolder() lets one holder in, names it to the next, and lets the n
     lock.release();
     assert.deepEqual([...Deno.readDirSync(`${dir}/run`)], []);
     (await lockFolder(`${dir}/run`, "run folder")).release();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("lockFolder() takes over the lock of a process that is gone, or whose pid was reused, and says so", async (t) => {
-  const dir = await Deno.makeTempDir();
-  const linux = Deno.build.os === "linux";
-  const dead = linux ? await zombie() : null;
-  try {
-    const cases: [string, LockHolder | string][] = [
-      ["a dead process", holder({ pid: await deadPid() })],
-      ["a reused pid (another start time)", holder({ processStart: "1" })],
-      ["a zombie (exited, not yet reaped)", holder({ pid: dead?.pid ?? 0 })],
-      ["an unreadable lock file", "{"],
-    ];
-    for (const [name, content] of cases) {
-      await t.step(name, async () => {
-        if (!linux && (name.startsWith("a reused") || name.startsWith("a zombie"))) return;
-        await Deno.writeTextFile(`${dir}/.lock`, typeof content === "string" ? content : JSON.stringify(content));
-        const lines: string[] = [];
-        const lock = await lockFolder(dir, "run folder", (l) => lines.push(l));
-        assert.equal(lines.length, 1);
-        assert.match(
-          lines[0]!,
-          new RegExp(`^run folder ${dir}: (taking over the lock of process|removing an unreadable)`),
-        );
-        assert.equal(JSON.parse(await Deno.readTextFile(`${dir}/.lock`)).pid, Deno.pid);
-        lock.release();
-      });
+Deno.test("lockFolder() takes over the lock of a process that is gone, or whose pid was reused, and says so", (t) =>
+  inTempDir(async (dir) => {
+    const linux = Deno.build.os === "linux";
+    const dead = linux ? await zombie() : null;
+    try {
+      const cases: [string, LockHolder | string][] = [
+        ["a dead process", holder({ pid: await deadPid() })],
+        ["a reused pid (another start time)", holder({ processStart: "1" })],
+        ["a zombie (exited, not yet reaped)", holder({ pid: dead?.pid ?? 0 })],
+        ["an unreadable lock file", "{"],
+      ];
+      for (const [name, content] of cases) {
+        await t.step(name, async () => {
+          if (!linux && (name.startsWith("a reused") || name.startsWith("a zombie"))) return;
+          await Deno.writeTextFile(`${dir}/.lock`, typeof content === "string" ? content : JSON.stringify(content));
+          const lines: string[] = [];
+          const lock = await lockFolder(dir, "run folder", (l) => lines.push(l));
+          assert.equal(lines.length, 1);
+          assert.match(
+            lines[0]!,
+            new RegExp(`^run folder ${dir}: (taking over the lock of process|removing an unreadable)`),
+          );
+          assert.equal(JSON.parse(await Deno.readTextFile(`${dir}/.lock`)).pid, Deno.pid);
+          lock.release();
+        });
+      }
+    } finally {
+      await dead?.end();
     }
-  } finally {
-    await dead?.end();
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("lockFolder() refuses a lock held on another host, which it cannot check", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("lockFolder() refuses a lock held on another host, which it cannot check", () =>
+  inTempDir(async (dir) => {
     await Deno.writeTextFile(`${dir}/.lock`, JSON.stringify(holder({ hostname: "elsewhere", pid: 12 })));
     await assert.rejects(
       lockFolder(dir, "run folder"),
@@ -106,21 +101,17 @@ Deno.test("lockFolder() refuses a lock held on another host, which it cannot che
         e instanceof UserError && e.message.startsWith(`${dir} is in use by process 12 on elsewhere since `) &&
         e.message.endsWith(`which cannot be checked from here: if it is no longer running, remove ${dir}/.lock`),
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("a lock is released when its process exits with an error code or is interrupted", async (t) => {
-  const dir = await Deno.makeTempDir();
-  const lockModule = new URL("../src/lock.ts", import.meta.url).href;
-  const script = `${dir}/hold.ts`;
-  await Deno.writeTextFile(
-    script,
-    `import { lockFolder } from "${lockModule}";\nawait lockFolder(Deno.args[0]!, "run folder");\n` +
-      `if (Deno.args[1] === "exit") Deno.exit(3);\nawait new Promise((r) => setTimeout(r, 60_000));\n`,
-  );
-  try {
+Deno.test("a lock is released when its process exits with an error code or is interrupted", (t) =>
+  inTempDir(async (dir) => {
+    const lockModule = new URL("../src/lock.ts", import.meta.url).href;
+    const script = `${dir}/hold.ts`;
+    await Deno.writeTextFile(
+      script,
+      `import { lockFolder } from "${lockModule}";\nawait lockFolder(Deno.args[0]!, "run folder");\n` +
+        `if (Deno.args[1] === "exit") Deno.exit(3);\nawait new Promise((r) => setTimeout(r, 60_000));\n`,
+    );
     await t.step("Deno.exit(3)", async () => {
       const r = await runDeno(["run", "--allow-all", script, `${dir}/a`, "exit"]);
       assert.equal(r.code, 3, r.stderr);
@@ -140,25 +131,21 @@ Deno.test("a lock is released when its process exits with an error code or is in
         assert.equal(await Deno.stat(lock).then(() => true, () => false), false);
       });
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("of processes that find the same stale lock at once, exactly one takes it", async () => {
-  const dir = await Deno.makeTempDir();
-  const lockModule = new URL("../src/lock.ts", import.meta.url).href;
-  const script = `${dir}/take.ts`;
-  // A process that takes the lock says so and holds it until told to let go, so that however
-  // slowly the others start (a loaded machine), they all meet a live holder.
-  await Deno.writeTextFile(
-    script,
-    `import { lockFolder } from "${lockModule}";\nawait lockFolder(Deno.args[0]!, "run folder", () => {});\n` +
-      `await Deno.writeTextFile(\`\${Deno.args[1]}/taken-\${Deno.pid}\`, "");\n` +
-      `while (!(await Deno.stat(\`\${Deno.args[1]}/release\`).then(() => true, () => false))) {\n` +
-      `  await new Promise((r) => setTimeout(r, 50));\n}\n`,
-  );
-  try {
+Deno.test("of processes that find the same stale lock at once, exactly one takes it", () =>
+  inTempDir(async (dir) => {
+    const lockModule = new URL("../src/lock.ts", import.meta.url).href;
+    const script = `${dir}/take.ts`;
+    // A process that takes the lock says so and holds it until told to let go, so that however
+    // slowly the others start (a loaded machine), they all meet a live holder.
+    await Deno.writeTextFile(
+      script,
+      `import { lockFolder } from "${lockModule}";\nawait lockFolder(Deno.args[0]!, "run folder", () => {});\n` +
+        `await Deno.writeTextFile(\`\${Deno.args[1]}/taken-\${Deno.pid}\`, "");\n` +
+        `while (!(await Deno.stat(\`\${Deno.args[1]}/release\`).then(() => true, () => false))) {\n` +
+        `  await new Promise((r) => setTimeout(r, 50));\n}\n`,
+    );
     await Deno.mkdir(`${dir}/run`);
     await Deno.mkdir(`${dir}/signals`);
     await Deno.writeTextFile(`${dir}/run/.lock`, JSON.stringify(holder({ pid: await deadPid() })));
@@ -180,7 +167,4 @@ Deno.test("of processes that find the same stale lock at once, exactly one takes
     const codes = await Promise.all(children);
     assert.equal(codes.filter((c) => c === 0).length, 1, `exit codes ${codes}`);
     assert.deepEqual([...Deno.readDirSync(`${dir}/run`)], [], "no lock or stale file left");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));

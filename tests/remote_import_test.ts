@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { inTempDir } from "./helpers.ts";
 import { runDeno } from "./subprocess.ts";
 
 const ROOT = new URL("../", import.meta.url);
@@ -48,21 +49,21 @@ Deno.test("README's remote-import example runs as written, by a fresh process wi
       return new Response("not found", { status: 404 });
     }
   });
-  const dir = await Deno.makeTempDir();
   try {
-    const host = `127.0.0.1:${server.addr.port}`;
-    await Deno.writeTextFile(`${dir}/user.ts`, source.replaceAll(README_HOST, host));
-    // --no-config and --no-lock: a temporary folder inside a Deno project would otherwise take its config.
-    const [run, ...rest] = args.map((a) => a.replaceAll(README_HOST, host));
-    const out = await runDeno([run!, "--no-config", "--no-lock", ...rest], dir);
-    assert.equal(out.code, 0, out.stderr);
-    const [backend, images, crops, loss] = out.stdout.trim().split(" ");
-    assert.ok(backend === "wasm" || backend === "webgpu", out.stdout);
-    assert.equal(Number(images), 10_000);
-    assert.equal(Number(crops), 289);
-    assert.ok(Math.abs(Number(loss) - jensenReference(Z, 2, 0.5)) < 1e-6, `${loss}`);
+    await inTempDir(async (dir) => {
+      const host = `127.0.0.1:${server.addr.port}`;
+      await Deno.writeTextFile(`${dir}/user.ts`, source.replaceAll(README_HOST, host));
+      // --no-config and --no-lock: a temporary folder inside a Deno project would otherwise take its config.
+      const [run, ...rest] = args.map((a) => a.replaceAll(README_HOST, host));
+      const out = await runDeno([run!, "--no-config", "--no-lock", ...rest], dir);
+      assert.equal(out.code, 0, out.stderr);
+      const [backend, images, crops, loss] = out.stdout.trim().split(" ");
+      assert.ok(backend === "wasm" || backend === "webgpu", out.stdout);
+      assert.equal(Number(images), 10_000);
+      assert.equal(Number(crops), 289);
+      assert.ok(Math.abs(Number(loss) - jensenReference(Z, 2, 0.5)) < 1e-6, `${loss}`);
+    });
   } finally {
     await server.shutdown();
-    await Deno.remove(dir, { recursive: true });
   }
 });

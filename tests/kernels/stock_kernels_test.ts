@@ -5,7 +5,7 @@ import { checkStockOnMesa, MESA_LOOP_ITERATIONS, stockFilterGradLoop } from "../
 import { train } from "../../src/train/trainer.ts";
 import { policyImagesPerPass } from "../../src/model/policy.ts";
 import { type Tensor, type Tensor4D, tf } from "../../src/tf.ts";
-import { onBackend } from "../helpers.ts";
+import { inTempDir, onBackend } from "../helpers.ts";
 import { FALLBACK_ADAPTER } from "../webgpu.ts";
 
 const shifted = { method: "crltac", batch: 8, crops: 8 } as const;
@@ -49,19 +49,18 @@ Deno.test({
 Deno.test({
   name: "train() with stock kernels on Mesa's WebGPU refuses a batch it would get wrong",
   ignore: !FALLBACK_ADAPTER,
-  fn: async () => {
-    const dir = await Deno.makeTempDir();
-    try {
-      const config = resolveConfig("smoke", "shifted", "crltac", 0, {
-        trainSize: 16,
-        batch: 16,
-        epochs: 1,
-        backend: "webgpu",
-      });
-      await assert.rejects(train(config, { dir, progress: false, stockKernels: true }), /pass --batch 8 or less/);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-      await useBackend("wasm");
-    }
-  },
+  fn: () =>
+    inTempDir(async (dir) => {
+      try {
+        const config = resolveConfig("smoke", "shifted", "crltac", 0, {
+          trainSize: 16,
+          batch: 16,
+          epochs: 1,
+          backend: "webgpu",
+        });
+        await assert.rejects(train(config, { dir, progress: false, stockKernels: true }), /pass --batch 8 or less/);
+      } finally {
+        await useBackend("wasm");
+      }
+    }),
 });

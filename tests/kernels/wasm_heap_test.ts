@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { UserError } from "../../src/cli.ts";
 import { resolveConfig } from "../../src/config.ts";
 import { checkFitsWasm, largestWasmBatch, pStepWasmBytes, WASM_PSTEP_BUDGET } from "../../src/kernels/wasm_heap.ts";
+import { inTempDir } from "../helpers.ts";
 import { runDeno, scriptPath } from "../subprocess.ts";
 
 const paper = (policyEstimator: "exact-own" | "exact-numerator" | "sampled", batch = 256) =>
@@ -48,21 +49,21 @@ Deno.test("checkFitsWasm() refuses the exact-own estimator at the paper's batch 
   checkFitsWasm(paper("exact-own", largestWasmBatch(paper("exact-own"))), "wasm");
 });
 
-Deno.test("train refuses the exact-own estimator at the paper's batch on wasm in one line, before writing anything", async () => {
-  const out = `${await Deno.makeTempDir()}/run`;
-  const args = ["--profile", "paper", "--data", "shifted", "--method", "crltac", "--seed", "0"];
-  const r = await runDeno([
-    "run",
-    "--allow-all",
-    scriptPath("train"),
-    ...args,
-    ...["--policy-estimator", "exact-own", "--train-size", "512", "--epochs", "1", "--backend", "wasm", "--out", out],
-  ]);
-  assert.equal(r.code, 2, r.stderr);
-  assert.match(
-    r.stderr,
-    /^error: --policy-estimator exact-own at --batch 256: its P-step needs about [\d.]+ GiB, .*\n$/,
-  );
-  assert.equal(await Deno.stat(out).then(() => true, () => false), false);
-  await Deno.remove(out.slice(0, -4), { recursive: true });
-});
+Deno.test("train refuses the exact-own estimator at the paper's batch on wasm in one line, before writing anything", () =>
+  inTempDir(async (dir) => {
+    const out = `${dir}/run`;
+    const args = ["--profile", "paper", "--data", "shifted", "--method", "crltac", "--seed", "0"];
+    const r = await runDeno([
+      "run",
+      "--allow-all",
+      scriptPath("train"),
+      ...args,
+      ...["--policy-estimator", "exact-own", "--train-size", "512", "--epochs", "1", "--backend", "wasm", "--out", out],
+    ]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^error: --policy-estimator exact-own at --batch 256: its P-step needs about [\d.]+ GiB, .*\n$/,
+    );
+    assert.equal(await Deno.stat(out).then(() => true, () => false), false);
+  }));

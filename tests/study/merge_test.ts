@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { type Method, resolveConfig } from "../../src/config.ts";
 import { runName, studyRuns } from "../../src/study/plan.ts";
 
+import { inTempDir } from "../helpers.ts";
 import { runDeno, scriptPath } from "../subprocess.ts";
 
 const MERGE = scriptPath("merge");
@@ -63,9 +64,8 @@ async function fakeRun(dir: string, data: "shifted" | "original", method: Method
   );
 }
 
-Deno.test("merge combines shard folders into the report a single study would give", async () => {
-  const root = await Deno.makeTempDir();
-  try {
+Deno.test("merge combines shard folders into the report a single study would give", () =>
+  inTempDir(async (root) => {
     const runs = studyRuns([0, 1]).filter((r) => r.data === "shifted");
     for (const [k, r] of runs.entries()) await fakeRun(`${root}/shard-${(k % 2) + 1}`, r.data, r.method, r.seed);
     const out = await merge(`${root}/all`, `${root}/shard-1`, `${root}/shard-2`);
@@ -90,14 +90,10 @@ Deno.test("merge combines shard folders into the report a single study would giv
     assert.equal(again.code, 1, again.stderr);
     assert.match(again.stderr, new RegExp(`^replacing the merged study folder ${root}/all, which this package wrote`));
     assert.equal(JSON.parse(await Deno.readTextFile(`${root}/all/results.json`)).runs.length, 3);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("a merge that fails writes nothing: every shard is checked before the first copy", async (t) => {
-  const root = await Deno.makeTempDir();
-  try {
+Deno.test("a merge that fails writes nothing: every shard is checked before the first copy", (t) =>
+  inTempDir(async (root) => {
     const runs = studyRuns([0, 1]).filter((r) => r.data === "shifted");
     for (const [k, r] of runs.entries()) await fakeRun(`${root}/shard-${(k % 2) + 1}`, r.data, r.method, r.seed);
     await fakeRun(`${root}/medium`, "original", "simclr", 0);
@@ -158,7 +154,4 @@ Deno.test("a merge that fails writes nothing: every shard is checked before the 
       assert.equal(file.stderr, `error: Cannot write the merged study folder ${root}/file.txt: it is a file\n`);
       assert.equal(await Deno.readTextFile(`${root}/file.txt`), "mine");
     });
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-});
+  }));

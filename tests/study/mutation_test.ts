@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { inTempDir } from "../helpers.ts";
 import { runDeno } from "../subprocess.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -11,9 +12,8 @@ async function copy(from: string, to: string) {
   }
 }
 
-Deno.test("a sign flip in the h-step objective makes the smoke study fail its fixture (exit code 1)", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("a sign flip in the h-step objective makes the smoke study fail its fixture (exit code 1)", () =>
+  inTempDir(async (dir) => {
     for (const d of ["src", "scripts", "fixtures"]) await copy(`${ROOT}${d}`, `${dir}/${d}`);
     for (const f of ["deno.json", "deno.lock", "mod.ts"]) await Deno.copyFile(`${ROOT}${f}`, `${dir}/${f}`);
     const objective = `${dir}/src/objective/hstep.ts`;
@@ -33,7 +33,4 @@ Deno.test("a sign flip in the h-step objective makes the smoke study fail its fi
     const text = out.stdout + out.stderr;
     assert.equal(out.code, 1, text);
     assert.match(text, /Checked comparisons that fail: .*original\/simclr\//);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));

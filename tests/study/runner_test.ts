@@ -4,7 +4,7 @@ import { MARKER, openFolder } from "../../src/files.ts";
 import { lockFolder } from "../../src/lock.ts";
 import { runName, type RunSpec } from "../../src/study/plan.ts";
 import { childEnv, runStudy, STUDY_FOLDER, studyConfig, type StudyOptions } from "../../src/study/runner.ts";
-import { saveEmptyCheckpoint } from "../helpers.ts";
+import { inTempDir, saveEmptyCheckpoint } from "../helpers.ts";
 import { RUN_FOLDER } from "../../src/train/run_folder.ts";
 
 Deno.test("study processes keep Mesa's shader cache in the study folder unless the user chose one", async () => {
@@ -23,21 +23,21 @@ function study(out: string, runs: RunSpec[]): StudyOptions {
   return { profile: "smoke", out, runs, jobs: 1, backend: "auto", saveFeatures: false, raw: false, log: () => {} };
 }
 
-Deno.test("runStudy() refuses a plan that names a run twice, before writing anything", async () => {
-  const out = `${await Deno.makeTempDir()}/study`;
-  const run: RunSpec = { data: "shifted", method: "simclr", seed: 0 };
-  await assert.rejects(
-    runStudy(study(out, [run, { ...run }])),
-    (e: unknown) =>
-      e instanceof UserError &&
-      e.message === "The plan names run shifted-simclr-seed0 twice: one folder cannot hold two runs",
-  );
-  assert.equal(await Deno.stat(out).then(() => true, () => false), false);
-});
+Deno.test("runStudy() refuses a plan that names a run twice, before writing anything", () =>
+  inTempDir(async (dir) => {
+    const out = `${dir}/study`;
+    const run: RunSpec = { data: "shifted", method: "simclr", seed: 0 };
+    await assert.rejects(
+      runStudy(study(out, [run, { ...run }])),
+      (e: unknown) =>
+        e instanceof UserError &&
+        e.message === "The plan names run shifted-simclr-seed0 twice: one folder cannot hold two runs",
+    );
+    assert.equal(await Deno.stat(out).then(() => true, () => false), false);
+  }));
 
-Deno.test("runStudy() refuses run folders of another config, finished or not, naming the fields", async () => {
-  const out = await Deno.makeTempDir();
-  try {
+Deno.test("runStudy() refuses run folders of another config, finished or not, naming the fields", () =>
+  inTempDir(async (out) => {
     const finished: RunSpec = { data: "shifted", method: "simclr", seed: 0 };
     const unfinished: RunSpec = { data: "original", method: "simclr", seed: 1 };
     for (const r of [finished, unfinished]) await Deno.mkdir(`${out}/${runName(r)}`);
@@ -64,67 +64,57 @@ Deno.test("runStudy() refuses run folders of another config, finished or not, na
             `${out}/original-simclr-seed1 (lambda 0.5 (not 0.0025)). Move them away or choose another --out`,
     );
     assert.equal(await Deno.stat(`${out}/.lock`).then(() => true, () => false), false, "the lock is released");
-  } finally {
-    await Deno.remove(out, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("runStudy() removes what an interrupted write left in the study folder, and releases its lock", async () => {
-  const out = await Deno.makeTempDir();
-  try {
+Deno.test("runStudy() removes what an interrupted write left in the study folder, and releases its lock", () =>
+  inTempDir(async (out) => {
     await openFolder(out, STUDY_FOLDER);
     await Deno.writeTextFile(`${out}/results.json.tmp-77`, "{");
     const lines: string[] = [];
     await runStudy({ ...study(out, []), log: (l) => lines.push(l) });
     assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name), [MARKER]);
     assert.deepEqual(lines, [`removed results.json.tmp-77 from ${out}, left by an interrupted write`]);
-  } finally {
-    await Deno.remove(out, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("runStudy() refuses a study folder another study holds, naming it", async () => {
-  const out = await Deno.makeTempDir();
-  await openFolder(out, STUDY_FOLDER);
-  const other = await lockFolder(out, "study folder");
-  try {
-    await assert.rejects(
-      runStudy(study(out, [{ data: "shifted", method: "simclr", seed: 0 }])),
-      (e: unknown) => e instanceof UserError && e.message.startsWith(`${out} is in use by process ${Deno.pid} on `),
-    );
-    assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name).sort(), [MARKER, ".lock"], "nothing written");
-  } finally {
-    other.release();
-    await Deno.remove(out, { recursive: true });
-  }
-});
+Deno.test("runStudy() refuses a study folder another study holds, naming it", () =>
+  inTempDir(async (out) => {
+    await openFolder(out, STUDY_FOLDER);
+    const other = await lockFolder(out, "study folder");
+    try {
+      await assert.rejects(
+        runStudy(study(out, [{ data: "shifted", method: "simclr", seed: 0 }])),
+        (e: unknown) => e instanceof UserError && e.message.startsWith(`${out} is in use by process ${Deno.pid} on `),
+      );
+      assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name).sort(), [MARKER, ".lock"], "nothing written");
+    } finally {
+      other.release();
+    }
+  }));
 
-Deno.test("runStudy() refuses runs another process still writes (a child its killed parent left), naming it", async () => {
-  const out = await Deno.makeTempDir();
-  const run: RunSpec = { data: "shifted", method: "simclr", seed: 0 };
-  await openFolder(`${out}/${runName(run)}`, RUN_FOLDER);
-  const child = await lockFolder(`${out}/${runName(run)}`, "run folder");
-  try {
-    await assert.rejects(
-      runStudy(study(out, [run])),
-      (e: unknown) =>
-        e instanceof UserError &&
-        e.message.startsWith(
-          `Runs of this study are being written by other processes: ${out}/shifted-simclr-seed0 (process ${Deno.pid} on `,
-        ),
-    );
-  } finally {
-    child.release();
-    await Deno.remove(out, { recursive: true });
-  }
-});
+Deno.test("runStudy() refuses runs another process still writes (a child its killed parent left), naming it", () =>
+  inTempDir(async (out) => {
+    const run: RunSpec = { data: "shifted", method: "simclr", seed: 0 };
+    await openFolder(`${out}/${runName(run)}`, RUN_FOLDER);
+    const child = await lockFolder(`${out}/${runName(run)}`, "run folder");
+    try {
+      await assert.rejects(
+        runStudy(study(out, [run])),
+        (e: unknown) =>
+          e instanceof UserError &&
+          e.message.startsWith(
+            `Runs of this study are being written by other processes: ${out}/shifted-simclr-seed0 (process ${Deno.pid} on `,
+          ),
+      );
+    } finally {
+      child.release();
+    }
+  }));
 
-Deno.test("runStudy() takes a study folder written before markers by a run's checkpoint, and refuses anything else", async (t) => {
-  const root = await Deno.makeTempDir();
-  const run: RunSpec = { data: "shifted", method: "simclr", seed: 0 };
-  const refusal = (dir: string, why: string) => (e: unknown) =>
-    e instanceof UserError && e.message === `Cannot write the study folder ${dir}: ${why}`;
-  try {
+Deno.test("runStudy() takes a study folder written before markers by a run's checkpoint, and refuses anything else", (t) =>
+  inTempDir(async (root) => {
+    const run: RunSpec = { data: "shifted", method: "simclr", seed: 0 };
+    const refusal = (dir: string, why: string) => (e: unknown) =>
+      e instanceof UserError && e.message === `Cannot write the study folder ${dir}: ${why}`;
     await t.step("a sweep's folder, its run's checkpoint two levels down", async () => {
       const out = `${root}/sweep`;
       await Deno.mkdir(`${out}/variant/${runName(run)}`, { recursive: true });
@@ -146,7 +136,4 @@ Deno.test("runStudy() takes a study folder written before markers by a run's che
       );
       assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name).sort(), [runName(run), "thesis.tex"]);
     });
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-});
+  }));

@@ -13,6 +13,7 @@ import {
   saveCheckpoint,
 } from "../../src/train/checkpoint.ts";
 import { RUN_FOLDER } from "../../src/train/run_folder.ts";
+import { inTempDir } from "../helpers.ts";
 
 const checkpoint = (policy: boolean): Checkpoint => ({
   config: resolveConfig("smoke", "shifted", policy ? "crltac" : "simclr", 1),
@@ -77,9 +78,8 @@ Deno.test("a checkpoint without the sha256 of its contents is refused", () => {
   );
 });
 
-Deno.test("saveCheckpoint() replaces the file atomically and leaves no temporary file", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("saveCheckpoint() replaces the file atomically and leaves no temporary file", () =>
+  inTempDir(async (dir) => {
     const path = `${dir}/checkpoint.bin`;
     assert.equal(await loadCheckpoint(path), null);
     await saveCheckpoint(path, checkpoint(false));
@@ -88,14 +88,10 @@ Deno.test("saveCheckpoint() replaces the file atomically and leaves no temporary
     const names = [];
     for await (const e of Deno.readDir(dir)) names.push(e.name);
     assert.deepEqual(names, ["checkpoint.bin"]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("loadCheckpointConfig() reads the config from the header alone", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("loadCheckpointConfig() reads the config from the header alone", () =>
+  inTempDir(async (dir) => {
     const path = `${dir}/checkpoint.bin`;
     assert.equal(await loadCheckpointConfig(path), null);
     const c = checkpoint(true);
@@ -119,14 +115,10 @@ Deno.test("loadCheckpointConfig() reads the config from the header alone", async
         (e) => e instanceof CheckpointError && reason.test(e.message),
       );
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("a run folder trained before markers is known by its checkpoint's first bytes, and marked when taken", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("a run folder trained before markers is known by its checkpoint's first bytes, and marked when taken", () =>
+  inTempDir(async (dir) => {
     await saveCheckpoint(`${dir}/checkpoint.bin`, checkpoint(true));
     assert.equal(await isCheckpointFile(`${dir}/checkpoint.bin`), true);
     await openFolder(dir, RUN_FOLDER);
@@ -136,7 +128,4 @@ Deno.test("a run folder trained before markers is known by its checkpoint's firs
     assert.equal(await isCheckpointFile(`${dir}/mine/checkpoint.bin`), false);
     assert.equal(await isCheckpointFile(`${dir}/none.bin`), false);
     await assert.rejects(openFolder(`${dir}/mine`, RUN_FOLDER), UserError);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));

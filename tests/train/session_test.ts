@@ -13,7 +13,7 @@ import {
 } from "../../src/train/session.ts";
 import { train } from "../../src/train/trainer.ts";
 import { weightsHash } from "../../src/train/run_folder.ts";
-import { tinyRun } from "../helpers.ts";
+import { inTempDir, tinyRun } from "../helpers.ts";
 
 await useBackend("wasm");
 const images = takeFirst(await loadDataset("shifted", "train"), 32);
@@ -37,10 +37,9 @@ async function withSession<T>(session: Session, f: (session: Session) => Promise
 
 const withoutTime = (records: readonly StepRecord[]) => records.map((r) => ({ ...r, ms: 0 }));
 
-Deno.test("a session stepped by hand computes what train() logs, to the same weights", async () => {
-  const config = tinyRun("crltac");
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("a session stepped by hand computes what train() logs, to the same weights", () =>
+  inTempDir(async (dir) => {
+    const config = tinyRun("crltac");
     const logged: StepRecord[] = [];
     const summary = await train(config, { dir, progress: false, onStep: (r) => logged.push(r) });
     await withSession(createSession(config, images), async (session) => {
@@ -49,10 +48,7 @@ Deno.test("a session stepped by hand computes what train() logs, to the same wei
       assert.deepEqual([session.step, session.epoch, session.done], [8, 2, true]);
       assert.equal(weightsHash(await session.checkpoint(), images), summary.weightsSha256);
     });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 Deno.test("a session restored from a mid-run checkpoint continues as one never stopped", async () => {
   const config = tinyRun("crltac", 3);
