@@ -112,8 +112,23 @@ export async function lockFolder(
     processStart: processStat(Deno.pid)?.start ?? null,
   };
   const candidate = `${dir}/.lock.${Deno.pid}.candidate`;
-  await Deno.writeTextFile(candidate, JSON.stringify(holder) + "\n");
+  const aside = `${path}.stale-${Deno.pid}`;
+  // Whatever of ours is there: listening starts before the lock can exist, since a signal
+  // between taking it and listening would end the process with the lock left behind.
+  const removeOurs = () => {
+    for (const file of [candidate, aside]) {
+      try {
+        Deno.removeSync(file);
+      } catch { /* not there */ }
+    }
+    try {
+      // Only our own: a lock taken over from us (we were thought dead) is not ours to remove.
+      if (readHolder(path)?.pid === Deno.pid) Deno.removeSync(path);
+    } catch { /* already gone */ }
+  };
+  const forget = onInterrupt(removeOurs);
   try {
+    await Deno.writeTextFile(candidate, JSON.stringify(holder) + "\n");
     for (;;) {
       try {
         await Deno.link(candidate, path);
@@ -141,7 +156,6 @@ export async function lockFolder(
       }
       // Moved aside before it is removed, so that of two processes finding the same stale lock
       // only one removes it, and neither removes the lock the other has just taken.
-      const aside = `${path}.stale-${Deno.pid}`;
       try {
         await Deno.rename(path, aside);
       } catch {
@@ -160,6 +174,9 @@ export async function lockFolder(
           : `${what} ${dir}: removing an unreadable lock file ${path}`,
       );
     }
+  } catch (e) {
+    forget();
+    throw e;
   } finally {
     await Deno.remove(candidate).catch(() => {});
   }
@@ -169,12 +186,8 @@ export async function lockFolder(
     held = false;
     forget();
     globalThis.removeEventListener("unload", release);
-    try {
-      // Only our own: a lock taken over from us (we were thought dead) is not ours to remove.
-      if (readHolder(path)?.pid === Deno.pid) Deno.removeSync(path);
-    } catch { /* already gone */ }
+    removeOurs();
   };
-  const forget = onInterrupt(release);
   // Deno.exit() (an error's exit code) skips `finally` blocks but dispatches "unload".
   globalThis.addEventListener("unload", release);
   return { release };

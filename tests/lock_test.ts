@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 
 import { UserError } from "../src/cli.ts";
 import { lockFolder, type LockHolder } from "../src/lock.ts";
-import { inTempDir } from "./helpers.ts";
+import { inTempDir } from "./temp_dirs.ts";
 import { runDeno } from "./subprocess.ts";
 
 /** The pid of a process that has ended. */
@@ -125,7 +125,8 @@ Deno.test("a lock is released when its process exits with an error code or is in
           stderr: "null",
         }).spawn();
         const lock = `${dir}/${signal}/.lock`;
-        while (!(await Deno.stat(lock).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 50));
+        // Signalled as soon as the lock exists: the process must be listening before it takes it.
+        while (!(await Deno.stat(lock).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 1));
         child.kill(signal);
         assert.equal((await child.status).code, 130);
         assert.equal(await Deno.stat(lock).then(() => true, () => false), false);
