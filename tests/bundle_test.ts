@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 
-import { inTempDir } from "./helpers.ts";
+import { inTempDir } from "./temp_dirs.ts";
 import { runDeno, scriptPath } from "./subprocess.ts";
 
 async function deno(args: string[], cwd: string): Promise<string> {

@@ -5,7 +5,8 @@ import { choice, int, list, parseCli, parseNamed, UsageError } from "../src/cli.
 import { CONFIG_FIELDS, FIELD_KEYS, METHODS, PROFILE_NAMES, resolveConfig } from "../src/config.ts";
 import { lockFolder } from "../src/lock.ts";
 import { jobsThatFit } from "../src/memory.ts";
-import { inTempDir, saveEmptyCheckpoint, thrownMessage } from "./helpers.ts";
+import { saveEmptyCheckpoint, thrownMessage } from "./helpers.ts";
+import { inTempDir } from "./temp_dirs.ts";
 import { runDeno, scriptPath } from "./subprocess.ts";
 
 const run = (name: string, args: string[]) => runDeno(["run", "--allow-all", scriptPath(name), ...args]);

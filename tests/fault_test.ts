@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { MARKER } from "../src/files.ts";
-import { inTempDir } from "./helpers.ts";
+import { inTempDir } from "./temp_dirs.ts";
 import { assertOneErrorLine, denoCommand, outputOf, scriptPath } from "./subprocess.ts";
 
 const TINY = [

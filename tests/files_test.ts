@@ -14,7 +14,7 @@ import {
   writeFolderAtomic,
   writeTextAtomic,
 } from "../src/files.ts";
-import { inTempDir } from "./helpers.ts";
+import { inTempDir } from "./temp_dirs.ts";
 
 const names = (dir: string) => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
 const marker = (dir: string) => JSON.parse(Deno.readTextFileSync(`${dir}/${MARKER}`));

@@ -31,25 +31,6 @@ export function assertClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: num
   assert.ok(e <= tol, `${what} relative error ${e.toExponential(2)} > ${tol}`);
 }
 
-/** Runs `f` in a new temporary folder, removed afterwards whatever `f` does. */
-export function inTempDir(f: (dir: string) => Promise<void>): Promise<void> {
-  return inTempDirs(1, ([dir]) => f(dir));
-}
-
-/** Runs `f` in `count` new temporary folders, removed afterwards whatever `f` does. */
-export async function inTempDirs(
-  count: number,
-  f: (dirs: [string, ...string[]]) => Promise<void>,
-): Promise<void> {
-  const dirs: string[] = [];
-  try {
-    for (let i = 0; i < count; i++) dirs.push(await Deno.makeTempDir());
-    await f(dirs as [string, ...string[]]);
-  } finally {
-    for (const dir of dirs) await Deno.remove(dir, { recursive: true });
-  }
-}
-
 /** A run small enough for a unit test: 32 shifted images, batches of 8, 4 crops each, seed 3, wasm. */
 export const tinyRun = (method: Method, epochs = 2) =>
   resolveConfig("smoke", "shifted", method, 3, {

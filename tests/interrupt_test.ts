@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { inTempDir } from "./helpers.ts";
+import { inTempDir } from "./temp_dirs.ts";
 
 const INTERRUPT = new URL("../src/interrupt.ts", import.meta.url).href;
 

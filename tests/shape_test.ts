@@ -4,7 +4,8 @@ import { UserError } from "../src/cli.ts";
 import { arrayOf, checkShape, fields, nullable, recordOf } from "../src/shape.ts";
 import { OWN_FIXTURE_SHAPE } from "../src/study/compare.ts";
 import { readJson, readRun } from "../src/study/results.ts";
-import { inTempDir, thrownMessage } from "./helpers.ts";
+import { thrownMessage } from "./helpers.ts";
+import { inTempDir } from "./temp_dirs.ts";
 
 const message = (f: () => unknown) => thrownMessage(f, UserError);
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { loadMnist, MnistDataError, mnistPath, readMnistFile } from "../../src/data/mnist.ts";
-import { inTempDir } from "../helpers.ts";
+import { inTempDir } from "../temp_dirs.ts";
 
 Deno.test("loadMnist() reads the full verified MNIST splits from the npm package", async () => {
   const train = await loadMnist("train");

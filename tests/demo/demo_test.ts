@@ -12,7 +12,8 @@ import { resolveConfig } from "../../src/config.ts";
 import { MNIST_FILES, sha256Hex } from "../../src/data/mnist.ts";
 import type { StepRecord } from "../../src/train/session.ts";
 import { train } from "../../src/train/trainer.ts";
-import { assertClose, inTempDir } from "../helpers.ts";
+import { assertClose } from "../helpers.ts";
+import { inTempDir } from "../temp_dirs.ts";
 import { runDeno, scriptPath } from "../subprocess.ts";
 
 const CHROMIUM = Deno.env.get("CRL_TAC_CHROMIUM") ?? "/usr/bin/chromium";

@@ -6,7 +6,8 @@ import { type EvalResult, evaluateRun, snapshotEvalPath } from "../../src/eval/e
 import { tf } from "../../src/tf.ts";
 import { saveSnapshot } from "../../src/train/run_snapshot.ts";
 import { train } from "../../src/train/trainer.ts";
-import { inTempDir, tinyRun } from "../helpers.ts";
+import { tinyRun } from "../helpers.ts";
+import { inTempDir } from "../temp_dirs.ts";
 
 await useBackend("wasm");
 

@@ -14,7 +14,7 @@ import {
 import { listSnapshots, snapshotPath } from "../../src/train/run_snapshot.ts";
 import { tf } from "../../src/tf.ts";
 import { train } from "../../src/train/trainer.ts";
-import { inTempDir } from "../helpers.ts";
+import { inTempDir } from "../temp_dirs.ts";
 
 await useBackend("wasm");
 

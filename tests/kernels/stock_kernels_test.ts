@@ -5,7 +5,8 @@ import { checkStockOnMesa, MESA_LOOP_ITERATIONS, stockFilterGradLoop } from "../
 import { train } from "../../src/train/trainer.ts";
 import { policyImagesPerPass } from "../../src/model/policy.ts";
 import { type Tensor, type Tensor4D, tf } from "../../src/tf.ts";
-import { inTempDir, onBackend } from "../helpers.ts";
+import { onBackend } from "../helpers.ts";
+import { inTempDir } from "../temp_dirs.ts";
 import { FALLBACK_ADAPTER } from "../webgpu.ts";
 
 const shifted = { method: "crltac", batch: 8, crops: 8 } as const;

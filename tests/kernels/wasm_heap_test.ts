@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { UserError } from "../../src/cli.ts";
 import { resolveConfig } from "../../src/config.ts";
 import { checkFitsWasm, largestWasmBatch, pStepWasmBytes, WASM_PSTEP_BUDGET } from "../../src/kernels/wasm_heap.ts";
-import { inTempDir } from "../helpers.ts";
+import { inTempDir } from "../temp_dirs.ts";
 import { runDeno, scriptPath } from "../subprocess.ts";
 
 const paper = (policyEstimator: "exact-own" | "exact-numerator" | "sampled", batch = 256) =>

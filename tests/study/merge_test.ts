@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { type Method, resolveConfig } from "../../src/config.ts";
 import { runName, studyRuns } from "../../src/study/plan.ts";
 
-import { inTempDir } from "../helpers.ts";
+import { inTempDir } from "../temp_dirs.ts";
 import { runDeno, scriptPath } from "../subprocess.ts";
 
 const MERGE = scriptPath("merge");

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { inTempDir } from "../helpers.ts";
+import { inTempDir } from "../temp_dirs.ts";
 import { runDeno } from "../subprocess.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;

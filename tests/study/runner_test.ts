@@ -4,7 +4,8 @@ import { MARKER, openFolder } from "../../src/files.ts";
 import { lockFolder } from "../../src/lock.ts";
 import { runName, type RunSpec } from "../../src/study/plan.ts";
 import { childEnv, runStudy, STUDY_FOLDER, studyConfig, type StudyOptions } from "../../src/study/runner.ts";
-import { inTempDir, saveEmptyCheckpoint } from "../helpers.ts";
+import { saveEmptyCheckpoint } from "../helpers.ts";
+import { inTempDir } from "../temp_dirs.ts";
 import { RUN_FOLDER } from "../../src/train/run_folder.ts";
 
 Deno.test("study processes keep Mesa's shader cache in the study folder unless the user chose one", async () => {

@@ -3,7 +3,8 @@ import { UserError } from "../../src/cli.ts";
 import { CHECKPOINT_MAGIC, rewriteFloatFileHeader } from "../../src/train/checkpoint.ts";
 import { train } from "../../src/train/trainer.ts";
 import { upgradeFolder, upgradeValue } from "../../src/study/upgrade.ts";
-import { inTempDir, saveEmptyCheckpoint, tinyRun } from "../helpers.ts";
+import { saveEmptyCheckpoint, tinyRun } from "../helpers.ts";
+import { inTempDir } from "../temp_dirs.ts";
 
 Deno.test("upgradeValue() renames the fields and estimators of 2026-12-07 and completes old configs in place", () => {
   const old = {

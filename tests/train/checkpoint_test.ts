@@ -13,7 +13,7 @@ import {
   saveCheckpoint,
 } from "../../src/train/checkpoint.ts";
 import { RUN_FOLDER } from "../../src/train/run_folder.ts";
-import { inTempDir } from "../helpers.ts";
+import { inTempDir } from "../temp_dirs.ts";
 
 const checkpoint = (policy: boolean): Checkpoint => ({
   config: resolveConfig("smoke", "shifted", policy ? "crltac" : "simclr", 1),

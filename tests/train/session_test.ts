@@ -13,7 +13,8 @@ import {
 } from "../../src/train/session.ts";
 import { train } from "../../src/train/trainer.ts";
 import { weightsHash } from "../../src/train/run_folder.ts";
-import { inTempDir, tinyRun } from "../helpers.ts";
+import { tinyRun } from "../helpers.ts";
+import { inTempDir } from "../temp_dirs.ts";
 
 await useBackend("wasm");
 const images = takeFirst(await loadDataset("shifted", "train"), 32);

@@ -11,7 +11,8 @@ import { encoderSpecs } from "../../src/model/encoder.ts";
 import { initialValues } from "../../src/model/params.ts";
 import { policySpecs } from "../../src/model/policy.ts";
 import { Prng } from "../../src/data/prng.ts";
-import { assertClose, inTempDir, inTempDirs, tinyRun } from "../helpers.ts";
+import { assertClose, tinyRun } from "../helpers.ts";
+import { inTempDir, inTempDirs } from "../temp_dirs.ts";
 
 await useBackend("wasm");
 
