@@ -196,7 +196,17 @@ function landscapeBatch(config: TrainConfig, options: LandscapeOptions): number 
   return batch;
 }
 
-/** The rows of the landscape of `encoder` and the run's P on `ds`, in batches of `batch`. */
+/** A batch's gap I(centre) − I(whole digits), with its images as weight. */
+interface BatchGap {
+  readonly gap: number;
+  readonly images: number;
+}
+
+/**
+ * The rows of the landscape of `encoder` and the run's P on `ds`, in batches of `batch`, and
+ * each batch's gap (each batch is its own expectation over X', so the batches are independent
+ * samples of the gap).
+ */
 async function landscapeRows(
   config: TrainConfig,
   encoder: Params,
@@ -205,11 +215,13 @@ async function landscapeRows(
   batch: number,
   label: string,
   options: LandscapeOptions,
-): Promise<{ rows: LandscapeRow[]; used: number }> {
+): Promise<{ rows: LandscapeRow[]; used: number; gaps: BatchGap[] }> {
   const t = datasetCropGrid(ds).count;
   const learned = typeof runPolicy !== "string";
   const names: LandscapeEntry[] = ["run", ...(learned ? ["argmax" as const] : []), ...fixedOn(config.data)];
   const sums = names.map(() => ({ objective: 0, entropy: 0, concentration: 0, wholeDigitMass: 0 }));
+  const centre = names.indexOf("centre"), whole = names.indexOf("wholeDigit");
+  const gaps: BatchGap[] = [];
   let used = 0;
   const progress = options.progress === false ? null : new Progress(label, ds.count, "img");
   try {
@@ -236,6 +248,7 @@ async function landscapeRows(
         sum.concentration += stats.concentration * w;
         sum.wholeDigitMass += stats.wholeDigitMass * w;
       });
+      gaps.push({ gap: values.objective[centre]! - values.objective[whole]!, images: indices.length });
       used += indices.length;
       progress?.update(first + indices.length);
     }
@@ -254,7 +267,19 @@ async function landscapeRows(
       wholeDigitMass: s.wholeDigitMass / used,
     };
   });
-  return { rows, used };
+  return { rows, used, gaps };
+}
+
+/**
+ * The standard error of the image-weighted mean of the batches' gaps, from their spread:
+ * sqrt(B / (B − 1) · Σ w_b² (g_b − ḡ)²) / Σ w_b over B batches of w_b images; null for one batch.
+ */
+function gapStdErr(gaps: readonly BatchGap[]): number | null {
+  if (gaps.length < 2) return null;
+  const total = gaps.reduce((a, b) => a + b.images, 0);
+  const mean = gaps.reduce((a, b) => a + b.gap * b.images, 0) / total;
+  const spread = gaps.reduce((a, b) => a + (b.images * (b.gap - mean)) ** 2, 0);
+  return Math.sqrt((gaps.length / (gaps.length - 1)) * spread) / total;
 }
 
 /**
@@ -328,6 +353,11 @@ export interface CurveEntry {
   readonly rows: readonly LandscapeRow[];
   /** I(centre crop) − I(9 whole-digit crops), nats: the whole-digit P is (2)'s choice over the centre crop for λ above gap / ln 9. */
   readonly gap: number;
+  /**
+   * The gap's standard error over the images (from its spread across the batches, which are
+   * independent); null with one batch. Absent from curves written before it.
+   */
+  readonly gapStdErr?: number | null;
   /** The λ for which the whole-digit crops score higher than both the centre crop and uniform; null if none. */
   readonly window: LambdaRange | null;
 }
@@ -363,7 +393,8 @@ export function curvePath(dir: string): string {
  * The landscape after each snapshot of the run in `dir` (the run may still be training), on the
  * first `images` training images, written to `dir/landscape-curve.json`. Entries of an earlier
  * curve of the same images and batch are kept, not computed again, where their snapshot is
- * unchanged or no longer in the folder (a long run's snapshots need not all be kept).
+ * unchanged (and the entry has its gap's standard error) or no longer in the folder (a long
+ * run's snapshots need not all be kept).
  *
  * @returns The curve, or null when the run has no snapshot.
  * @throws {RangeError} As {@linkcode landscapeOfRun}, and if a CRL-TAC snapshot stored P(t|x)
@@ -389,7 +420,9 @@ export async function landscapeCurve(dir: string, options: LandscapeOptions): Pr
     const specs = encoderSpecs(config.headDim);
     const encoderSha256 = hashValues(specs, snapshot.encoder);
     const same = earlier?.images === header.images && earlier.batch === header.batch
-      ? earlier.entries.find((e) => e.iteration === step && e.encoderSha256 === encoderSha256)
+      ? earlier.entries.find((e) =>
+        e.iteration === step && e.encoderSha256 === encoderSha256 && e.gapStdErr !== undefined
+      )
       : undefined;
     if (same) {
       entries = [...entries, same];
@@ -407,8 +440,8 @@ export async function landscapeCurve(dir: string, options: LandscapeOptions): Pr
     const encoder = makeParams(specs, snapshot.encoder);
     try {
       const label = `landscape ${config.method}/${config.data}/seed ${config.seed} at iteration ${step}`;
-      const { rows } = await landscapeRows(config, encoder, runPolicy, ds!, header.batch, label, options);
-      entries = [...entries, curveEntry(step, encoderSha256, rows)];
+      const { rows, gaps } = await landscapeRows(config, encoder, runPolicy, ds!, header.batch, label, options);
+      entries = [...entries, curveEntry(step, encoderSha256, rows, gapStdErr(gaps))];
     } finally {
       disposeParams(encoder);
     }
@@ -422,8 +455,13 @@ export async function landscapeCurve(dir: string, options: LandscapeOptions): Pr
   return curve;
 }
 
-/** A curve entry from a snapshot's landscape rows. */
-export function curveEntry(iteration: number, encoderSha256: string, rows: readonly LandscapeRow[]): CurveEntry {
+/** A curve entry from a snapshot's landscape rows and the standard error of their gap. */
+export function curveEntry(
+  iteration: number,
+  encoderSha256: string,
+  rows: readonly LandscapeRow[],
+  gapStdErr: number | null,
+): CurveEntry {
   const row = (name: LandscapeEntry) => rows.find((r) => r.name === name)!;
   const whole = row("wholeDigit"), centre = row("centre"), uniform = row("uniform");
   return {
@@ -431,6 +469,7 @@ export function curveEntry(iteration: number, encoderSha256: string, rows: reado
     encoderSha256,
     rows,
     gap: centre.objective - whole.objective,
+    gapStdErr,
     window: intersect(beatsFor(whole, centre), beatsFor(whole, uniform)),
   };
 }

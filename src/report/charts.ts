@@ -111,12 +111,19 @@ export async function trainingCurvesFigure(
 export async function landscapeCurveFigure(curve: LandscapeCurve): Promise<string> {
   if (curve.entries.length === 0) throw new RangeError("Cannot draw a landscape curve of no snapshots");
   const gaps: { iteration: number; value: number }[] = [];
+  const bars: { iteration: number; low: number; high: number }[] = [];
   const ends: { iteration: number; series: string; value: number }[] = [];
   let hidden = 0;
   for (const e of curve.entries) {
     checkFinite(e.gap, `the gap at iteration ${e.iteration}`);
     if (e.gap > 0) gaps.push({ iteration: e.iteration, value: e.gap });
     else hidden++;
+    if (e.gap > 0 && typeof e.gapStdErr === "number") {
+      checkFinite(e.gapStdErr, `the gap's standard error at iteration ${e.iteration}`);
+      // A log axis has no 0: a bar reaching below it starts at a tenth of the gap.
+      const low = e.gap - 2 * e.gapStdErr;
+      bars.push({ iteration: e.iteration, low: low > 0 ? low : e.gap / 10, high: e.gap + 2 * e.gapStdErr });
+    }
     for (const [series, value] of [["window opens", e.window?.from], ["window closes", e.window?.to]] as const) {
       if (value === undefined || value === null) continue;
       checkFinite(value, `the window's end at iteration ${e.iteration}`);
@@ -140,7 +147,8 @@ export async function landscapeCurveFigure(curve: LandscapeCurve): Promise<strin
   return await renderSvg({
     ...CHART_BASE,
     title: `Objective (2) along training: ${curve.method}, ${curve.data}, seed ${curve.seed} ` +
-      `(${curve.images} images, batches of ${curve.batch})` + (hidden ? `; ${hidden} gap(s) ≤ 0 not drawn` : ""),
+      `(${curve.images} images, batches of ${curve.batch}${bars.length ? "; bars: ± 2 standard errors" : ""})` +
+      (hidden ? `; ${hidden} gap(s) ≤ 0 not drawn` : ""),
     hconcat: [
       {
         width: 300,
@@ -158,6 +166,11 @@ export async function landscapeCurveFigure(curve: LandscapeCurve): Promise<strin
                 scale: { type: "log" },
               },
             },
+          },
+          {
+            data: { values: bars },
+            mark: { type: "rule", color: "#444" },
+            encoding: { x, y: { field: "low", type: "quantitative", scale: { type: "log" } }, y2: { field: "high" } },
           },
           rule(curve.lambda * lnNine, `λ·ln 9 = ${(curve.lambda * lnNine).toFixed(4)}`),
         ],

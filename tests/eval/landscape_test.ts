@@ -137,10 +137,31 @@ Deno.test("landscapeCurve() follows the landscape along the run's snapshots, its
         3,
         -1,
       ], [8, -1]]);
+      // Entries written before the gap's standard error are computed again where they can be.
+      const older = { ...kept, entries: kept.entries.map(({ gapStdErr: _, ...e }) => e) };
+      await Deno.writeTextFile(curvePath(dir), JSON.stringify(older));
+      const redone = (await landscapeCurve(dir, options))!.entries;
+      assert.deepEqual(redone.map((e) => [e.iteration, e.gap === -1, typeof e.gapStdErr]), [
+        [1, false, "number"],
+        [3, true, "undefined"],
+        [8, false, "number"],
+      ]);
       // Another batch is another landscape: computed again.
       const other = (await landscapeCurve(dir, { ...options, batch: 4 }))!;
       assert.equal(other.batch, 4);
       assert.ok(other.entries.every((e) => e.gap !== -1));
+      // Its 4 batches' own gaps, from the curves of the first 4, 8, 12 and 16 images (each gap the
+      // mean of its batches'): their spread over √4 is the standard error.
+      const firsts = [];
+      for (const images of [4, 8, 12, 16]) firsts.push((await landscapeCurve(dir, { ...options, images, batch: 4 }))!);
+      assert.ok(firsts[0]!.entries.every((e) => e.gapStdErr === null), "one batch: no spread");
+      for (const [k, e] of other.entries.entries()) {
+        const means = firsts.map((c) => c.entries[k]!.gap);
+        const gaps = means.map((m, b) => (b + 1) * m - b * (means[b - 1] ?? 0));
+        const mean = gaps.reduce((a, g) => a + g) / gaps.length;
+        const sd = Math.sqrt(gaps.reduce((a, g) => a + (g - mean) ** 2, 0) / (gaps.length - 1));
+        assert.ok(sd > 0 && Math.abs(e.gapStdErr! - sd / 2) < 1e-9 * sd, `${e.gapStdErr} against ${sd / 2}`);
+      }
     });
   }
 });
