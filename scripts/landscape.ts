@@ -20,8 +20,9 @@ than the run's P. Writes DIR/landscape.json and prints the table.
 
 Where the run kept snapshots (train --snapshots), the same after each snapshot, on the same
 images: DIR/landscape-curve.json (per snapshot: I and H of each distribution, the gap
-I(centre) − I(whole digits), the λ window in which the whole-digit crops beat both the centre
-crop and uniform) and DIR/landscape-curve.svg (the gap and the window against iterations,
+I(centre) − I(whole digits) and its standard error from the spread of the batches' gaps, the λ
+window in which the whole-digit crops beat both the centre crop and uniform) and
+DIR/landscape-curve.svg (the gap with ± 2 standard errors and the window against iterations,
 log-log, λ·ln 9 at the run's λ marked). Entries already computed on the same images are kept.
 A run still training (or stopped part-way) gets the curve of the snapshots it has so far.
 

@@ -320,5 +320,6 @@ Deno.test("--help says where the run snapshots, their evaluations and the landsc
     /or none \(default: 32, 64, 128, … and\s+the last iteration, for runs of more than 1024 iterations\)/,
   );
   assert.match(landscape, /DIR\/landscape-curve\.json/);
+  assert.match(landscape, /its standard error from the spread of the batches' gaps/);
   assert.match(landscape, /DIR\/landscape-curve\.svg/);
 });
