@@ -15,8 +15,9 @@ For the encoder of the trained run in DIR, on its first N training images (every
 no sampling, each crop's own term kept, the denominator over every crop of every image of a
 batch), computes objective (2) I(P), H(T|X) and I + λH of: the run's P(T|X), its argmax (one
 crop per image), uniform, the 9 whole-digit crops, the centre crop, all non-empty crops, one
-partial crop and one empty crop; and the λ from which the whole-digit crops would score higher
-than the run's P. Writes DIR/landscape.json and prints the table.
+partial crop and one empty crop; the λ from which the whole-digit crops would score higher
+than the run's P; and the gap I(centre) − I(whole digits) with its standard error from the
+spread of the batches' gaps. Writes DIR/landscape.json and prints the table.
 
 Where the run kept snapshots (train --snapshots), the same after each snapshot, on the same
 images: DIR/landscape-curve.json (per snapshot: I and H of each distribution, the gap

@@ -96,6 +96,12 @@ export interface LandscapeResult {
   readonly batch: number;
   /** The run's P, its argmax where P is learned, then the fixed distributions. */
   readonly rows: readonly LandscapeRow[];
+  /**
+   * The standard error of I(centre crop) − I(9 whole-digit crops) over the images (from its spread
+   * across the batches, which are independent); null with one batch. Absent from files written
+   * before it.
+   */
+  readonly gapStdErr?: number | null;
   /** Where the whole-digit crops beat the run's P. */
   readonly wholeDigit: Crossing;
   /** Which distribution scores highest, I + λH, for each λ ≥ 0: the upper envelope of the rows' lines. */
@@ -296,7 +302,7 @@ export async function landscapeOfRun(dir: string, options: LandscapeOptions): Pr
     const batch = landscapeBatch(config, options);
     const ds = takeFirst(await loadDataset(config.data, "train", options.mnistDir), options.images);
     const label = `landscape ${config.method}/${config.data}/seed ${config.seed}`;
-    const { rows, used } = await landscapeRows(config, model.encoder, model.policy, ds, batch, label, options);
+    const { rows, used, gaps } = await landscapeRows(config, model.encoder, model.policy, ds, batch, label, options);
     const result: LandscapeResult = {
       run: dir,
       method: config.method,
@@ -308,6 +314,7 @@ export async function landscapeOfRun(dir: string, options: LandscapeOptions): Pr
       images: used,
       batch,
       rows,
+      gapStdErr: gapStdErr(gaps),
       wholeDigit: wholeDigitCrossing(rows[0]!, rows.find((r) => r.name === "wholeDigit")!),
       best: bestByLambda(rows),
       ms: Math.round(performance.now() - start),

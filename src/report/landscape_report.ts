@@ -17,6 +17,7 @@ import {
   type LandscapeCurve,
   type LandscapeEntry,
   type LandscapeResult,
+  wholeDigitCrossing,
 } from "../eval/landscape.ts";
 import { meanStd } from "../eval/metrics.ts";
 
@@ -63,6 +64,11 @@ function formatLambda(x: number): string {
   return x >= 0.01 ? x.toFixed(3) : x.toExponential(2);
 }
 
+/** I(centre) − I(whole digits) and its standard error where known: "0.0056 ± 0.0008". */
+function gapText(gap: number, stdErr: number | null | undefined): string {
+  return typeof stdErr === "number" ? `${gap.toFixed(4)} ± ${stdErr.toFixed(4)}` : gap.toFixed(4);
+}
+
 const HEADER =
   "| crop distribution | I(P), objective (2) | H(T\\|X) | I + λH | mass on non-empty crops | mass on whole-digit crops |";
 const RULE = "| --- | --- | --- | --- | --- | --- |";
@@ -84,7 +90,26 @@ export function landscapeMarkdown(r: LandscapeResult): string {
     "",
     `The 9 whole-digit crops score higher than the run's P(T|X) for ${crossingText(r.wholeDigit)}. ` +
     `Of the distributions above, I + λH is highest for: ${bestText(bestByLambda(r.rows))}.`,
+    ...centreGapLines(r),
   ].join("\n");
+}
+
+/**
+ * The gap I(centre) − I(whole digits) (± its standard error over the batches, where the file has
+ * it) and the λ from which the whole-digit crops beat the centre crop: its gap / ln 9.
+ */
+function centreGapLines(r: LandscapeResult): string[] {
+  const row = (name: LandscapeEntry) => r.rows.find((x) => x.name === name)!;
+  const whole = row("wholeDigit"), centre = row("centre");
+  const gap = centre.objective - whole.objective;
+  const error = typeof r.gapStdErr === "number"
+    ? ` (± one standard error over its ${Math.ceil(r.images / r.batch)} batches)`
+    : "";
+  return [
+    "",
+    `I(centre crop) − I(9 whole-digit crops) = ${gapText(gap, r.gapStdErr)} nats${error}: the whole-digit crops ` +
+    `score higher than the centre crop for ${crossingText(wholeDigitCrossing(centre, whole))}.`,
+  ];
 }
 
 /**
@@ -147,14 +172,15 @@ export function curveMarkdown(c: LandscapeCurve): string {
       f(c.lambda * Math.log(9))
     } at λ = ${c.lambda}):`,
     "",
-    "| iteration | I(centre) | I(whole digits) | I(uniform) | gap | λ window of the whole digits |" +
+    "| iteration | I(centre) | I(whole digits) | I(uniform) | gap ± s.e. | λ window of the whole digits |" +
     (learned ? " I(run's P) | H(run's P) |" : ""),
     "| --- | --- | --- | --- | --- | --- |" + (learned ? " --- | --- |" : ""),
     ...c.entries.map((e) => {
       const run = rowOf(e, "run");
       return `| ${e.iteration} | ${f(rowOf(e, "centre").objective)} | ${f(rowOf(e, "wholeDigit").objective)} | ${
         f(rowOf(e, "uniform").objective)
-      } | ${f(e.gap)} | ${window(e)} |` + (learned ? ` ${f(run.objective)} | ${f(run.entropy)} |` : "");
+      } | ${gapText(e.gap, e.gapStdErr)} | ${window(e)} |` +
+        (learned ? ` ${f(run.objective)} | ${f(run.entropy)} |` : "");
     }),
   ].join("\n");
 }

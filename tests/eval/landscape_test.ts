@@ -114,6 +114,8 @@ Deno.test("landscapeCurve() follows the landscape along the run's snapshots, its
       assert.equal(tf.memory().numTensors, before);
       assert.deepEqual(curve.entries.map((e) => e.iteration), [1, 3, 8]);
       assert.deepEqual(curve.entries.at(-1)!.rows, final.rows, method);
+      assert.equal(typeof final.gapStdErr, "number", "2 batches of 8: a spread");
+      assert.equal(curve.entries.at(-1)!.gapStdErr, final.gapStdErr);
       assert.deepEqual(JSON.parse(await Deno.readTextFile(curvePath(dir))), curve);
       for (const e of curve.entries) {
         assert.equal(e.gap, row("centre", e.rows).objective - row("wholeDigit", e.rows).objective);
