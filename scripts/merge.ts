@@ -7,7 +7,7 @@
 import { parseCli, runMain, UsageError, UserError } from "../src/cli.ts";
 import type { ProfileName } from "../src/config.ts";
 import type { RawResult } from "../src/eval/evaluate.ts";
-import { checkInputFolder, type FolderKind, writeFolderAtomic, writeTextAtomic } from "../src/files.ts";
+import { checkInputFolder, exists, type FolderKind, writeFolderAtomic, writeTextAtomic } from "../src/files.ts";
 import { finishStudy } from "../src/report/finish.ts";
 import { parseRunName } from "../src/study/plan.ts";
 import { readRaw, readRun, type RunRecord } from "../src/study/results.ts";
@@ -32,8 +32,6 @@ async function copyTree(from: string, to: string): Promise<void> {
     else await Deno.copyFile(`${from}/${entry.name}`, `${to}/${entry.name}`);
   }
 }
-
-const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
 
 /** A merged study's folder, written whole. */
 const MERGED_FOLDER: FolderKind = { name: "merged study", whole: true };

@@ -28,6 +28,11 @@ export function fsError(e: unknown, path: string, verb = "write"): unknown {
   return isUserFsError(e) ? new UserError(fsErrorLine(e as Error, path, verb)) : e;
 }
 
+/** Whether a file or folder is at `path` (through links: a dangling link is nothing). */
+export function exists(path: string): Promise<boolean> {
+  return Deno.stat(path).then(() => true, () => false);
+}
+
 /** The marker file of a folder this package writes. */
 export const MARKER = ".crl-tac.json";
 

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { probeAdapter } from "../src/backend.ts";
 import { choice, int, list, parseCli, parseNamed, UsageError } from "../src/cli.ts";
 import { CONFIG_FIELDS, FIELD_KEYS, METHODS, PROFILE_NAMES, resolveConfig } from "../src/config.ts";
+import { exists } from "../src/files.ts";
 import { lockFolder } from "../src/lock.ts";
 import { jobsThatFit } from "../src/memory.ts";
 import { saveEmptyCheckpoint, thrownMessage } from "./helpers.ts";
@@ -287,7 +288,7 @@ Deno.test("sweep --table refuses a folder that holds none of the grid's runs, wi
     const r = await run("sweep", ["--grid", "pstep", "--table", "--out", out]);
     assert.equal(r.code, 2);
     assert.equal(r.stderr.trimEnd().split("\n").at(-1), `error: --out ${out}: no run of the pstep grid is there`);
-    assert.equal(await Deno.stat(out).then(() => true, () => false), false);
+    assert.equal(await exists(out), false);
   }));
 
 Deno.test("jobsThatFit() caps the runs at a time by memory, with a warning", () => {

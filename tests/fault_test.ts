@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { MARKER } from "../src/files.ts";
+import { exists, MARKER } from "../src/files.ts";
 import { inTempDir } from "./temp_dirs.ts";
 import { assertOneErrorLine, denoCommand, outputOf, scriptPath } from "./subprocess.ts";
 
@@ -42,7 +42,6 @@ function inTmpfs(mount: string, options: string, select: string): string[] {
   return ["unshare", "-rm", "sh", "-c", script, mount];
 }
 
-const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
 const lines = async (path: string) => (await Deno.readTextFile(path).catch(() => "")).split("\n").filter((l) => l);
 const weights = async (dir: string) => JSON.parse(await Deno.readTextFile(`${dir}/summary.json`)).weightsSha256;
 

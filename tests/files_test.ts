@@ -5,6 +5,7 @@ import {
   checkFolder,
   checkInputFolder,
   checkOutputFile,
+  exists,
   type FolderKind,
   fsError,
   MARKER,
@@ -29,7 +30,7 @@ const userError = (message: string) => (e: unknown) => {
 const FEATURES: FolderKind = { name: "features", whole: true };
 const RUN: FolderKind = {
   name: "run",
-  unmarked: (dir) => Deno.stat(`${dir}/checkpoint.bin`).then(() => true, () => false),
+  unmarked: (dir) => exists(`${dir}/checkpoint.bin`),
 };
 
 Deno.test("writeFolderAtomic() replaces a folder whole, and leaves it as it was when writing fails", () =>
@@ -152,6 +153,15 @@ Deno.test("checkInputFolder() names a folder that is missing or a file", () =>
         userError(`Cannot read the shard folder ${root}/${path}: ${why}`),
       );
     }
+  }));
+
+Deno.test("exists() sees files, folders and what links point at, and not dangling links", () =>
+  inTempDir(async (root) => {
+    await Deno.writeTextFile(`${root}/a.txt`, "");
+    await Deno.symlink(`${root}/a.txt`, `${root}/to-a`);
+    await Deno.symlink(`${root}/none`, `${root}/dangling`);
+    const found = await Promise.all(["", "/a.txt", "/to-a", "/dangling", "/none"].map((p) => exists(`${root}${p}`)));
+    assert.deepEqual(found, [true, true, true, false, false]);
   }));
 
 Deno.test("removeLeftovers() removes the files killed writers left, and nothing else", () =>

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { exists } from "../src/files.ts";
 import { inTempDir } from "./temp_dirs.ts";
 
 const INTERRUPT = new URL("../src/interrupt.ts", import.meta.url).href;
@@ -33,8 +34,6 @@ async function deferring(
   await until(`${dir}/ready`);
   return child;
 }
-
-const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
 
 async function until(path: string): Promise<void> {
   while (!(await exists(path))) await new Promise((r) => setTimeout(r, 20));

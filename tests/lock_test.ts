@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 
 import { UserError } from "../src/cli.ts";
+import { exists } from "../src/files.ts";
 import { lockFolder, type LockHolder } from "../src/lock.ts";
 import { inTempDir } from "./temp_dirs.ts";
 import { runDeno } from "./subprocess.ts";
@@ -115,7 +116,7 @@ Deno.test("a lock is released when its process exits with an error code or is in
     await t.step("Deno.exit(3)", async () => {
       const r = await runDeno(["run", "--allow-all", script, `${dir}/a`, "exit"]);
       assert.equal(r.code, 3, r.stderr);
-      assert.equal(await Deno.stat(`${dir}/a/.lock`).then(() => true, () => false), false);
+      assert.equal(await exists(`${dir}/a/.lock`), false);
     });
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
       await t.step(signal, async () => {
@@ -126,10 +127,10 @@ Deno.test("a lock is released when its process exits with an error code or is in
         }).spawn();
         const lock = `${dir}/${signal}/.lock`;
         // Signalled as soon as the lock exists: the process must be listening before it takes it.
-        while (!(await Deno.stat(lock).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 1));
+        while (!(await exists(lock))) await new Promise((r) => setTimeout(r, 1));
         child.kill(signal);
         assert.equal((await child.status).code, 130);
-        assert.equal(await Deno.stat(lock).then(() => true, () => false), false);
+        assert.equal(await exists(lock), false);
       });
     }
   }));

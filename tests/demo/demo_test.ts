@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import puppeteer, { type Browser } from "npm:puppeteer-core@25.16.0";
 import { resolveConfig } from "../../src/config.ts";
 import { MNIST_FILES, sha256Hex } from "../../src/data/mnist.ts";
+import { exists } from "../../src/files.ts";
 import type { StepRecord } from "../../src/train/session.ts";
 import { train } from "../../src/train/trainer.ts";
 import { assertClose } from "../helpers.ts";
@@ -17,7 +18,7 @@ import { inTempDir } from "../temp_dirs.ts";
 import { runDeno, scriptPath } from "../subprocess.ts";
 
 const CHROMIUM = Deno.env.get("CRL_TAC_CHROMIUM") ?? "/usr/bin/chromium";
-const hasChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
+const hasChromium = await exists(CHROMIUM);
 if (!hasChromium) {
   console.error(`no Chromium at ${CHROMIUM} (Debian's chromium; .ci/run installs it): the browser test is skipped`);
 }

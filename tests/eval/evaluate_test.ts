@@ -3,6 +3,7 @@ import { useBackend } from "../../src/backend.ts";
 import { UserError } from "../../src/cli.ts";
 import type { EvalConfig, Method } from "../../src/config.ts";
 import { type EvalResult, evaluateRun, snapshotEvalPath } from "../../src/eval/evaluate.ts";
+import { exists } from "../../src/files.ts";
 import { tf } from "../../src/tf.ts";
 import { saveSnapshot } from "../../src/train/run_snapshot.ts";
 import { train } from "../../src/train/trainer.ts";
@@ -70,5 +71,5 @@ Deno.test("evaluateRun() at a snapshot refuses an iteration without one, and CRL
       await at(8),
       `Cannot evaluate ${dir} at iteration 8: a CRL-TAC snapshot keeps P(t|x) of the landscape's images, not P's network (only the finished run can be evaluated)`,
     );
-    assert.equal(await Deno.stat(snapshotEvalPath(dir, 8)).then(() => true, () => false), false);
+    assert.equal(await exists(snapshotEvalPath(dir, 8)), false);
   }));

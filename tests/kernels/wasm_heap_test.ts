@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { UserError } from "../../src/cli.ts";
 import { resolveConfig } from "../../src/config.ts";
+import { exists } from "../../src/files.ts";
 import { checkFitsWasm, largestWasmBatch, pStepWasmBytes, WASM_PSTEP_BUDGET } from "../../src/kernels/wasm_heap.ts";
 import { inTempDir } from "../temp_dirs.ts";
 import { runDeno, scriptPath } from "../subprocess.ts";
@@ -65,5 +66,5 @@ Deno.test("train refuses the exact-own estimator at the paper's batch on wasm in
       r.stderr,
       /^error: --policy-estimator exact-own at --batch 256: its P-step needs about [\d.]+ GiB, .*\n$/,
     );
-    assert.equal(await Deno.stat(out).then(() => true, () => false), false);
+    assert.equal(await exists(out), false);
   }));

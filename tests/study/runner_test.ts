@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { UserError } from "../../src/cli.ts";
-import { MARKER, openFolder } from "../../src/files.ts";
+import { exists, MARKER, openFolder } from "../../src/files.ts";
 import { lockFolder } from "../../src/lock.ts";
 import { runName, type RunSpec } from "../../src/study/plan.ts";
 import { childEnv, runStudy, STUDY_FOLDER, studyConfig, type StudyOptions } from "../../src/study/runner.ts";
@@ -34,7 +34,7 @@ Deno.test("runStudy() refuses a plan that names a run twice, before writing anyt
         e instanceof UserError &&
         e.message === "The plan names run shifted-simclr-seed0 twice: one folder cannot hold two runs",
     );
-    assert.equal(await Deno.stat(out).then(() => true, () => false), false);
+    assert.equal(await exists(out), false);
   }));
 
 Deno.test("runStudy() refuses run folders of another config, finished or not, naming the fields", () =>
@@ -64,7 +64,7 @@ Deno.test("runStudy() refuses run folders of another config, finished or not, na
           `These run folders hold runs of another config: ${out}/shifted-simclr-seed0 (epochs 2 (not 1)); ` +
             `${out}/original-simclr-seed1 (lambda 0.5 (not 0.0025)). Move them away or choose another --out`,
     );
-    assert.equal(await Deno.stat(`${out}/.lock`).then(() => true, () => false), false, "the lock is released");
+    assert.equal(await exists(`${out}/.lock`), false, "the lock is released");
   }));
 
 Deno.test("runStudy() removes what an interrupted write left in the study folder, and releases its lock", () =>
