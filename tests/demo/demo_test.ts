@@ -91,9 +91,9 @@ async function rawRequest(url: string, host: string, method = "GET", path = "/")
   };
 }
 
-async function launch(): Promise<{ browser: Browser; profile: string }> {
-  const profile = await Deno.makeTempDir({ prefix: "crl-tac-chromium-" });
-  const browser = await puppeteer.launch({
+/** Starts Chromium, headless, with its profile in `profile`. */
+function launch(profile: string): Promise<Browser> {
+  return puppeteer.launch({
     executablePath: CHROMIUM,
     // A wait for the page is one protocol call, as long as the wait itself.
     protocolTimeout: WAIT_MS,
@@ -110,7 +110,6 @@ async function launch(): Promise<{ browser: Browser; profile: string }> {
       `--user-data-dir=${profile}`,
     ],
   });
-  return { browser, profile };
 }
 
 Deno.test({
@@ -164,69 +163,70 @@ Deno.test({
       await t.step({
         name: "the page trains ten iterations on wasm with train()'s losses, pauses, and its heat maps move",
         ignore: !hasChromium,
-        fn: async () => {
-          const started = performance.now();
-          const { browser, profile } = await launch();
-          try {
-            const page = await browser.newPage();
-            await page.setViewport({ width: 1280, height: 1000 });
-            const errors: string[] = [];
-            page.on("console", (m) => m.type() === "error" && errors.push(`console: ${m.text()}`));
-            page.on("pageerror", (e) => errors.push(`page: ${e instanceof Error ? e.message : e}`));
-            await page.goto(`${url}?${new URLSearchParams(RUN)}`);
-            // Expressions evaluated in the page, as text: the browser's types stay out of this program.
-            const inPage = <T>(expression: string) => page.evaluate(expression) as Promise<T>;
-            const waitFor = (condition: string) => page.waitForFunction(condition, { timeout: WAIT_MS });
-            const state = () => inPage<string>("document.body.dataset.state");
-            const steps = () => inPage<number>("Number(document.body.dataset.steps)");
-            const shown = () => inPage<string>(`document.getElementById("message").textContent`);
-            const heatMaps = () =>
-              inPage<string[]>(`[...document.querySelectorAll("#heatmaps canvas")].map((c) => c.toDataURL())`);
-            await waitFor(`document.body.dataset.state !== "loading"`);
-            assert.equal(await state(), "ready", await shown());
-            // Started, then paused after an iteration: its heat maps, which the rest must change.
-            await page.click("#start");
-            await waitFor(`Number(document.body.dataset.steps) >= 1 || document.body.dataset.state === "error"`);
-            await page.click("#pause");
-            await waitFor(`document.body.dataset.state !== "training"`);
-            assert.equal(await state(), "paused", await shown());
-            const pausedAt = await steps();
-            const early = await heatMaps();
-            await new Promise((resolve) => setTimeout(resolve, 1000));
-            assert.equal(await steps(), pausedAt, "the page trained while paused");
-            await page.click("#start");
-            // The same run in this process, while the page trains the rest of its own.
-            const expected: StepRecord[] = [];
-            const cli = inTempDir(async (dir) => {
-              await train(CONFIG, { dir, progress: false, onStep: (r) => expected.push(r) });
-            });
-            await waitFor(`["done", "error"].includes(document.body.dataset.state)`);
-            assert.equal(await state(), "done", await shown());
-            assert.match(await inPage<string>(`document.getElementById("backend").textContent`), /^backend wasm/);
-            const late = await heatMaps();
-            assert.equal(late.length, 6);
-            assert.ok(pausedAt < 10 && late.some((map, k) => map !== early[k]), `no change after step ${pausedAt}`);
-            const log = await inPage<string>(`fetch(document.getElementById("log").href).then((r) => r.text())`);
-            const records = log.trim().split("\n").map((line) => JSON.parse(line) as StepRecord);
-            await cli;
-            assert.equal(records.length, 10);
-            assert.equal(expected.length, 10);
-            for (const key of ["hLoss", "pLoss", "entropy"] as const) {
-              assertClose(records.map((r) => r[key]!), expected.map((r) => r[key]!), 1e-4, key);
+        // The profile goes whatever happens, a failed launch included.
+        fn: () =>
+          inTempDir(async (profile) => {
+            const started = performance.now();
+            const browser = await launch(profile);
+            try {
+              const page = await browser.newPage();
+              await page.setViewport({ width: 1280, height: 1000 });
+              const errors: string[] = [];
+              page.on("console", (m) => m.type() === "error" && errors.push(`console: ${m.text()}`));
+              page.on("pageerror", (e) => errors.push(`page: ${e instanceof Error ? e.message : e}`));
+              await page.goto(`${url}?${new URLSearchParams(RUN)}`);
+              // Expressions evaluated in the page, as text: the browser's types stay out of this program.
+              const inPage = <T>(expression: string) => page.evaluate(expression) as Promise<T>;
+              const waitFor = (condition: string) => page.waitForFunction(condition, { timeout: WAIT_MS });
+              const state = () => inPage<string>("document.body.dataset.state");
+              const steps = () => inPage<number>("Number(document.body.dataset.steps)");
+              const shown = () => inPage<string>(`document.getElementById("message").textContent`);
+              const heatMaps = () =>
+                inPage<string[]>(`[...document.querySelectorAll("#heatmaps canvas")].map((c) => c.toDataURL())`);
+              await waitFor(`document.body.dataset.state !== "loading"`);
+              assert.equal(await state(), "ready", await shown());
+              // Started, then paused after an iteration: its heat maps, which the rest must change.
+              await page.click("#start");
+              await waitFor(`Number(document.body.dataset.steps) >= 1 || document.body.dataset.state === "error"`);
+              await page.click("#pause");
+              await waitFor(`document.body.dataset.state !== "training"`);
+              assert.equal(await state(), "paused", await shown());
+              const pausedAt = await steps();
+              const early = await heatMaps();
+              await new Promise((resolve) => setTimeout(resolve, 1000));
+              assert.equal(await steps(), pausedAt, "the page trained while paused");
+              await page.click("#start");
+              // The same run in this process, while the page trains the rest of its own.
+              const expected: StepRecord[] = [];
+              const cli = inTempDir(async (dir) => {
+                await train(CONFIG, { dir, progress: false, onStep: (r) => expected.push(r) });
+              });
+              await waitFor(`["done", "error"].includes(document.body.dataset.state)`);
+              assert.equal(await state(), "done", await shown());
+              assert.match(await inPage<string>(`document.getElementById("backend").textContent`), /^backend wasm/);
+              const late = await heatMaps();
+              assert.equal(late.length, 6);
+              assert.ok(pausedAt < 10 && late.some((map, k) => map !== early[k]), `no change after step ${pausedAt}`);
+              const log = await inPage<string>(`fetch(document.getElementById("log").href).then((r) => r.text())`);
+              const records = log.trim().split("\n").map((line) => JSON.parse(line) as StepRecord);
+              await cli;
+              assert.equal(records.length, 10);
+              assert.equal(expected.length, 10);
+              for (const key of ["hLoss", "pLoss", "entropy"] as const) {
+                assertClose(records.map((r) => r[key]!), expected.map((r) => r[key]!), 1e-4, key);
+              }
+              await Deno.mkdir(OUTPUT, { recursive: true });
+              await page.screenshot({ path: `${OUTPUT}page.png`, fullPage: true });
+              assert.deepEqual(errors, []);
+              console.error(
+                `the page trained 10 iterations in Chromium in ${
+                  ((performance.now() - started) / 1000).toFixed(0)
+                } s; screenshot: ${OUTPUT}page.png`,
+              );
+            } finally {
+              await browser.close();
             }
-            await Deno.mkdir(OUTPUT, { recursive: true });
-            await page.screenshot({ path: `${OUTPUT}page.png`, fullPage: true });
-            assert.deepEqual(errors, []);
-            console.error(
-              `the page trained 10 iterations in Chromium in ${
-                ((performance.now() - started) / 1000).toFixed(0)
-              } s; screenshot: ${OUTPUT}page.png`,
-            );
-          } finally {
-            await browser.close();
-            await Deno.remove(profile, { recursive: true });
-          }
-        },
+          }),
       });
     } finally {
       await stopServer(server);
