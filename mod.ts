@@ -212,6 +212,7 @@ export {
   type LandscapeEntry,
   landscapeOfRun,
   type LandscapeOptions,
+  landscapePath,
   type LandscapeResult,
   type LandscapeRow,
 } from "./src/eval/landscape.ts";

@@ -9,7 +9,7 @@ import { int, parseCli, runMain } from "../src/cli.ts";
 import { landscapeJob } from "../src/jobs/jobs.ts";
 
 const USAGE = `
-Usage: deno task landscape --run DIR [--images N] [--batch N] [--mnist DIR]
+Usage: deno task landscape --run DIR [--at ITERATION] [--images N] [--batch N] [--mnist DIR]
 
 For the encoder of the trained run in DIR, on its first N training images (every crop of each,
 no sampling, each crop's own term kept, the denominator over every crop of every image of a
@@ -28,6 +28,10 @@ log-log, λ·ln 9 at the run's λ marked). Entries already computed on the same 
 A run still training (or stopped part-way) gets the curve of the snapshots it has so far.
 
   --run DIR            a trained run
+  --at ITERATION       the landscape of the run's snapshot after ITERATION alone, while the run
+                       trains or after (CRL-TAC's on at most the images its snapshot kept P(t|x)
+                       of): writes DIR/snapshots/step-NNNNNN.landscape.json, no curve. One point
+                       of the curve on more images than the curve's, for a smaller error
   --images N           training images (the first N; default: the run profile's, 256 at medium)
   --batch N            images per batch, one expectation over X' each (default: the run's batch)
   --mnist DIR          read the MNIST idx files (optionally .gz) from DIR
@@ -36,9 +40,10 @@ A run still training (or stopped part-way) gets the curve of the snapshots it ha
 await runMain(USAGE, async (args) => {
   const o = parseCli(args, {
     run: { type: "string", required: true },
+    at: { type: "string", parse: int(1, "an iteration") },
     images: { type: "string", parse: int(2) },
     batch: { type: "string", parse: int(2) },
     mnist: { type: "string" },
   }).values;
-  await landscapeJob(o.run, { images: o.images, batch: o.batch, mnistDir: o.mnist });
+  await landscapeJob(o.run, { at: o.at, images: o.images, batch: o.batch, mnistDir: o.mnist });
 });

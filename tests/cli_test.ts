@@ -258,6 +258,12 @@ Deno.test("train refuses a folder's checkpoint without --resume, evaluate one in
       const snapshot = await run("evaluate", ["--run", dir, "--at", "3"]);
       assert.equal(snapshot.code, 2);
       assert.equal(snapshot.stderr, `error: Cannot evaluate ${dir} at iteration 3: it has no snapshots\n`);
+      const landscape = await run("landscape", ["--run", dir, "--at", "3"]);
+      assert.equal(landscape.code, 2);
+      assert.equal(
+        landscape.stderr,
+        `error: Cannot compute the landscape of ${dir} at iteration 3: it has no snapshots\n`,
+      );
     } finally {
       lock.release();
     }
@@ -323,4 +329,6 @@ Deno.test("--help says where the run snapshots, their evaluations and the landsc
   assert.match(landscape, /DIR\/landscape-curve\.json/);
   assert.match(landscape, /its standard error from the spread of the batches' gaps/);
   assert.match(landscape, /DIR\/landscape-curve\.svg/);
+  assert.match(landscape, /--at ITERATION +the landscape of the run's snapshot after ITERATION alone/);
+  assert.match(landscape, /DIR\/snapshots\/step-NNNNNN\.landscape\.json/);
 });

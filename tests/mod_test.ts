@@ -46,6 +46,7 @@ const EXPORTS = [
   "jensenLoss",
   "landscapeCurve",
   "landscapeOfRun",
+  "landscapePath",
   "listSnapshots",
   "loadCheckpoint",
   "loadDataset",

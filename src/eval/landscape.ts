@@ -8,7 +8,9 @@
  * whether better distributions score higher and the optimiser does not reach them.
  *
  * The images go in batches of the run's training batch, each batch one expectation over X' as
- * during training, and the values are means over the batches. Written to `landscape.json`.
+ * during training, and the values are means over the batches. Written to `landscape.json`; for
+ * the snapshot of a run whose P is fixed (the oracle ablation, SimCLR), beside the snapshot, so
+ * that one point of the curve can be measured on more images than the curve uses.
  *
  * Along training, from the run's snapshots (src/train/run_snapshot.ts): the same landscape after
  * each, in `landscape-curve.json`, with the gap I(centre) − I(whole digits) and the λ window in
@@ -31,8 +33,8 @@ import { exactObjective } from "../objective/exact_objective.ts";
 import { Progress } from "../progress.ts";
 import { tf } from "../tf.ts";
 import { writeFileAtomic } from "../files.ts";
-import { listSnapshots, loadSnapshot, snapshotPath } from "../train/run_snapshot.ts";
-import { loadTrainedRun } from "./trained_run.ts";
+import { listSnapshots, loadSnapshot, type RunSnapshot, snapshotPath } from "../train/run_snapshot.ts";
+import { loadRunSnapshot, loadTrainedRun } from "./trained_run.ts";
 
 /** A distribution the landscape evaluates: the run's P, its argmax, or a fixed one. */
 export type LandscapeEntry = "run" | "argmax" | FixedDistribution;
@@ -106,11 +108,13 @@ export interface LandscapeResult {
   readonly wholeDigit: Crossing;
   /** Which distribution scores highest, I + λH, for each λ ≥ 0: the upper envelope of the rows' lines. */
   readonly best: readonly BestRange[];
+  /** The snapshot's iteration, for the landscape of a run snapshot; absent for the final weights. */
+  readonly snapshot?: number;
   /** Wall time in milliseconds. */
   readonly ms: number;
 }
 
-/** Options of {@linkcode landscapeOfRun}. */
+/** Options of {@linkcode landscapeOfRun} and {@linkcode landscapeCurve}. */
 export interface LandscapeOptions {
   /** Training images (the first N). */
   readonly images: number;
@@ -185,6 +189,54 @@ export function bestByLambda(rows: readonly LandscapeRow[]): BestRange[] {
  * snapshot stored it, or the fixed distribution its method uses.
  */
 type RunPolicy = Params | Float32Array | FixedDistribution;
+
+/**
+ * The run's P at the snapshot in `path`: P(t|x) of the first images as the snapshot stored it,
+ * or the fixed distribution its method uses.
+ *
+ * @throws {RangeError} If the snapshot stored P(t|x) of fewer than `images` images.
+ */
+function snapshotPolicy(snapshot: RunSnapshot, path: string, images: number): RunPolicy {
+  if (snapshot.policyProbs && snapshot.policyProbs.images < images) {
+    throw new RangeError(
+      `Cannot compute the landscape on ${images} images: ${path} holds P(t|x) of the first ${snapshot.policyProbs.images}`,
+    );
+  }
+  return snapshot.policyProbs?.probs ?? (snapshot.config.method === "oracle" ? "wholeDigit" : "uniform");
+}
+
+/** What a landscape is computed from: the run's config, its encoder and its P. */
+interface LandscapeInputs {
+  readonly config: TrainConfig;
+  /** sha256 of the weights, as in the run's `summary.json` (a snapshot: of its encoder). */
+  readonly weightsSha256: string;
+  readonly encoder: Params;
+  readonly policy: RunPolicy;
+  dispose(): void;
+}
+
+const ACTION = "compute the landscape of";
+
+/** The final weights of the run in `dir`, or with `at` its snapshot after that iteration, onto the run's backend. */
+async function landscapeInputs(dir: string, images: number, at: number | undefined): Promise<LandscapeInputs> {
+  if (at === undefined) {
+    const run = await loadTrainedRun(dir, ACTION);
+    const { config, weightsSha256, model } = run;
+    return { config, weightsSha256, encoder: model.encoder, policy: model.policy, dispose: () => run.dispose() };
+  }
+  const snapshot = await loadRunSnapshot(dir, ACTION, at);
+  const policy = snapshotPolicy(snapshot, snapshotPath(dir, at), images);
+  await useBackend(snapshot.config.backend);
+  const specs = encoderSpecs(snapshot.config.headDim);
+  const encoder = makeParams(specs, snapshot.encoder);
+  return {
+    config: snapshot.config,
+    weightsSha256: hashValues(specs, snapshot.encoder),
+    encoder,
+    policy,
+    dispose: () => disposeParams(encoder),
+  };
+}
 
 /** Images per batch: the run's training batch unless asked otherwise, at most the images. */
 function landscapeBatch(config: TrainConfig, options: LandscapeOptions): number {
@@ -288,21 +340,35 @@ function gapStdErr(gaps: readonly BatchGap[]): number | null {
   return Math.sqrt((gaps.length / (gaps.length - 1)) * spread) / total;
 }
 
+/** Where {@linkcode landscapeOfRun} writes the landscape of the run in `dir`, or of its snapshot `at`. */
+export function landscapePath(dir: string, at?: number): string {
+  return at === undefined ? `${dir}/landscape.json` : snapshotPath(dir, at).replace(/\.bin$/, ".landscape.json");
+}
+
 /**
- * Computes the landscape of the run in `dir` and writes `dir/landscape.json`.
+ * Computes the landscape of the run in `dir` (its final weights, or with `at` its snapshot after
+ * that iteration) and writes it to {@linkcode landscapePath}.
  *
  * @throws {RangeError} If `images` or `batch` is not a whole number of at least 2, or `images`
  *   exceeds the run's training images.
+ * @throws {UserError} As {@linkcode loadTrainedRun}: a run not finished, or with `at`, no snapshot
+ *   there.
+ * @throws {RangeError} With `at`, if a CRL-TAC snapshot stored P(t|x) of fewer than `images` images.
  */
-export async function landscapeOfRun(dir: string, options: LandscapeOptions): Promise<LandscapeResult> {
+export async function landscapeOfRun(
+  dir: string,
+  options: LandscapeOptions & { readonly at?: number | undefined },
+): Promise<LandscapeResult> {
   const start = performance.now();
-  const run = await loadTrainedRun(dir, "compute the landscape of");
+  const run = await landscapeInputs(dir, options.images, options.at);
   try {
-    const { config, model } = run;
+    const { config } = run;
     const batch = landscapeBatch(config, options);
     const ds = takeFirst(await loadDataset(config.data, "train", options.mnistDir), options.images);
-    const label = `landscape ${config.method}/${config.data}/seed ${config.seed}`;
-    const { rows, used, gaps } = await landscapeRows(config, model.encoder, model.policy, ds, batch, label, options);
+    const label = `landscape ${config.method}/${config.data}/seed ${config.seed}${
+      options.at === undefined ? "" : ` at iteration ${options.at}`
+    }`;
+    const { rows, used, gaps } = await landscapeRows(config, run.encoder, run.policy, ds, batch, label, options);
     const result: LandscapeResult = {
       run: dir,
       method: config.method,
@@ -317,9 +383,11 @@ export async function landscapeOfRun(dir: string, options: LandscapeOptions): Pr
       gapStdErr: gapStdErr(gaps),
       wholeDigit: wholeDigitCrossing(rows[0]!, rows.find((r) => r.name === "wholeDigit")!),
       best: bestByLambda(rows),
+      ...(options.at === undefined ? {} : { snapshot: options.at }),
       ms: Math.round(performance.now() - start),
     };
-    await writeFileAtomic(`${dir}/landscape.json`, new TextEncoder().encode(JSON.stringify(result, null, 2) + "\n"));
+    const path = landscapePath(dir, options.at);
+    await writeFileAtomic(path, new TextEncoder().encode(JSON.stringify(result, null, 2) + "\n"));
     return result;
   } finally {
     run.dispose();
@@ -435,15 +503,7 @@ export async function landscapeCurve(dir: string, options: LandscapeOptions): Pr
       entries = [...entries, same];
       continue;
     }
-    if (snapshot.policyProbs && snapshot.policyProbs.images < options.images) {
-      throw new RangeError(
-        `Cannot compute the curve on ${options.images} images: ${
-          snapshotPath(dir, step)
-        } holds P(t|x) of the first ${snapshot.policyProbs.images}`,
-      );
-    }
-    const runPolicy: RunPolicy = snapshot.policyProbs?.probs ??
-      (config.method === "oracle" ? "wholeDigit" : "uniform");
+    const runPolicy = snapshotPolicy(snapshot, snapshotPath(dir, step), options.images);
     const encoder = makeParams(specs, snapshot.encoder);
     try {
       const label = `landscape ${config.method}/${config.data}/seed ${config.seed} at iteration ${step}`;

@@ -16,7 +16,7 @@ import { disposeParams, makeParams } from "../model/params.ts";
 import { policySpecs } from "../model/policy.ts";
 import { loadCheckpoint } from "../train/checkpoint.ts";
 import { runFiles, weightsHash } from "../train/run_folder.ts";
-import { listSnapshots, loadSnapshot, snapshotPath } from "../train/run_snapshot.ts";
+import { listSnapshots, loadSnapshot, type RunSnapshot, snapshotPath } from "../train/run_snapshot.ts";
 import type { Model } from "./features.ts";
 
 /** A trained run, loaded. */
@@ -81,13 +81,23 @@ export async function loadTrainedRun(dir: string, action: string, at?: number): 
   return await trainedRun(saved.config, saved);
 }
 
-async function loadSnapshotRun(dir: string, action: string, at: number): Promise<TrainedRun> {
+/**
+ * The snapshot after iteration `at` of the run in `dir`.
+ *
+ * @param action What the caller is about to do, for the error message ("evaluate").
+ * @throws {UserError} If the run has no snapshot there, naming those it has.
+ */
+export async function loadRunSnapshot(dir: string, action: string, at: number): Promise<RunSnapshot> {
   const steps = await listSnapshots(dir);
   if (!steps.includes(at)) {
     const has = steps.length ? `its snapshots are after iterations ${steps.join(", ")}` : "it has no snapshots";
     throw new UserError(`Cannot ${action} ${dir} at iteration ${at}: ${has}`);
   }
-  const snapshot = await loadSnapshot(snapshotPath(dir, at));
+  return await loadSnapshot(snapshotPath(dir, at));
+}
+
+async function loadSnapshotRun(dir: string, action: string, at: number): Promise<TrainedRun> {
+  const snapshot = await loadRunSnapshot(dir, action, at);
   if (snapshot.config.method === "crltac") {
     throw new UserError(
       `Cannot ${action} ${dir} at iteration ${at}: a CRL-TAC snapshot keeps P(t|x) of the landscape's images, not P's network (only the finished run can be evaluated)`,

@@ -11,7 +11,8 @@ import { type ProfileName, PROFILES, type TrainConfig, validateConfig } from "..
 import type { DatasetName } from "../data/dataset.ts";
 import { checkMnistFolder } from "../data/mnist.ts";
 import { evalPath, evaluateRaw, evaluateRun, FEATURES_FOLDER } from "../eval/evaluate.ts";
-import { curvePath, landscapeCurve, landscapeOfRun } from "../eval/landscape.ts";
+import { curvePath, landscapeCurve, landscapeOfRun, landscapePath } from "../eval/landscape.ts";
+import { loadRunSnapshot } from "../eval/trained_run.ts";
 import { checkFolder, checkInputFolder, checkOutputFile, writeFileAtomic } from "../files.ts";
 import { lockFolder } from "../lock.ts";
 import { landscapeCurveFigure } from "../report/charts.ts";
@@ -104,17 +105,37 @@ export interface LandscapeJobOptions {
   /** Images per batch. @default the run's batch */
   readonly batch?: number | undefined;
   readonly mnistDir?: string | undefined;
+  /** The landscape of the run's snapshot after this iteration alone, not the final weights' and the curve. */
+  readonly at?: number | undefined;
+}
+
+/** The landscape's options for a run of `config`: the profile's images unless asked otherwise. */
+function landscapeOptions(config: TrainConfig, o: LandscapeJobOptions) {
+  const images = o.images ?? PROFILES[config.profile].eval.landscapeImages;
+  if (images > config.trainSize) {
+    throw new UsageError(`--images ${images}: the run trained on ${config.trainSize} images`);
+  }
+  return { images, ...(o.batch ? { batch: o.batch } : {}), ...(o.mnistDir ? { mnistDir: o.mnistDir } : {}) };
 }
 
 /**
  * The landscape of objective (2) of the run in `run` once it has finished (landscape.json, the
- * table printed), and its curve over the snapshots it kept so far (landscape-curve.json, .svg).
+ * table printed), and its curve over the snapshots it kept so far (landscape-curve.json, .svg);
+ * with `at`, the landscape of that snapshot alone (beside it).
  *
  * @throws {UsageError} When the folder holds neither a finished run nor snapshots.
  */
 export async function landscapeJob(run: string, o: LandscapeJobOptions = {}): Promise<void> {
   await checkMnistFolder(o.mnistDir);
   await checkInputFolder(run, "run folder");
+  if (o.at !== undefined) {
+    // Snapshots are written once and never change: no lock, and the run may be training.
+    const { config } = await loadRunSnapshot(run, "compute the landscape of", o.at);
+    const result = await landscapeOfRun(run, { ...landscapeOptions(config, o), at: o.at });
+    console.log(landscapeMarkdown(result));
+    console.error(`computed in ${(result.ms / 1000).toFixed(1)} s; wrote ${landscapePath(run, o.at)}`);
+    return;
+  }
   // A run still in its first epoch has snapshots and no checkpoint yet: its curve can be drawn.
   const saved = await loadCheckpoint(runFiles(run).checkpoint);
   const first = (await listSnapshots(run))[0];
@@ -122,18 +143,14 @@ export async function landscapeJob(run: string, o: LandscapeJobOptions = {}): Pr
   if (!config) {
     throw new UsageError(`Cannot read the run folder ${run}: it holds no checkpoint.bin (train the run first)`);
   }
-  const images = o.images ?? PROFILES[config.profile].eval.landscapeImages;
-  if (images > config.trainSize) {
-    throw new UsageError(`--images ${images}: the run trained on ${config.trainSize} images`);
-  }
-  const options = { images, ...(o.batch ? { batch: o.batch } : {}), ...(o.mnistDir ? { mnistDir: o.mnistDir } : {}) };
+  const options = landscapeOptions(config, o);
   const finished = saved !== null && saved.epoch >= saved.config.epochs;
   if (finished) {
     // Released on exit; a training of the same folder would change the weights under the landscape.
     await lockFolder(run, "run folder");
     const result = await landscapeOfRun(run, options);
     console.log(landscapeMarkdown(result));
-    console.error(`computed in ${(result.ms / 1000).toFixed(1)} s; wrote ${run}/landscape.json`);
+    console.error(`computed in ${(result.ms / 1000).toFixed(1)} s; wrote ${landscapePath(run)}`);
   }
   // Snapshots are written once and never change: the curve needs no lock, and can follow a run
   // while it trains.

@@ -64,9 +64,14 @@ function formatLambda(x: number): string {
   return x >= 0.01 ? x.toFixed(3) : x.toExponential(2);
 }
 
-/** I(centre) − I(whole digits) and its standard error where known: "0.0056 ± 0.0008". */
+/**
+ * I(centre) − I(whole digits) and its standard error where known, both to the error's second
+ * significant digit and at least 4 decimals: "0.00557 ± 0.00031", "0.0161 ± 0.0027".
+ */
 function gapText(gap: number, stdErr: number | null | undefined): string {
-  return typeof stdErr === "number" ? `${gap.toFixed(4)} ± ${stdErr.toFixed(4)}` : gap.toFixed(4);
+  if (typeof stdErr !== "number" || !(stdErr > 0)) return gap.toFixed(4);
+  const decimals = Math.min(8, Math.max(4, 1 - Math.floor(Math.log10(stdErr))));
+  return `${gap.toFixed(decimals)} ± ${stdErr.toFixed(decimals)}`;
 }
 
 const HEADER =

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { useBackend } from "../../src/backend.ts";
+import { UserError } from "../../src/cli.ts";
 import { type Method, resolveConfig } from "../../src/config.ts";
 import {
   beatsFor,
@@ -8,10 +9,11 @@ import {
   intersect,
   landscapeCurve,
   landscapeOfRun,
+  landscapePath,
   type LandscapeRow,
   wholeDigitCrossing,
 } from "../../src/eval/landscape.ts";
-import { listSnapshots, snapshotPath } from "../../src/train/run_snapshot.ts";
+import { listSnapshots, loadSnapshot, saveSnapshot, snapshotPath } from "../../src/train/run_snapshot.ts";
 import { tf } from "../../src/tf.ts";
 import { train } from "../../src/train/trainer.ts";
 import { inTempDir } from "../temp_dirs.ts";
@@ -126,6 +128,39 @@ Deno.test("landscapeCurve() follows the landscape along the run's snapshots, its
             beatsFor(row("wholeDigit", e.rows), row("uniform", e.rows)),
           ),
         );
+      }
+      // One snapshot's landscape alone, written beside it: the curve's entry, and the final weights' at the last.
+      for (const at of [3, 8]) {
+        const one = await landscapeOfRun(dir, { ...options, at });
+        const entry = curve.entries.find((e) => e.iteration === at)!;
+        assert.deepEqual([one.snapshot, one.rows, one.gapStdErr], [at, entry.rows, entry.gapStdErr]);
+        assert.equal(one.weightsSha256, entry.encoderSha256);
+        assert.deepEqual(JSON.parse(await Deno.readTextFile(landscapePath(dir, at))), one);
+      }
+      assert.equal(landscapePath(dir, 8), `${dir}/snapshots/step-000008.landscape.json`);
+      assert.equal(tf.memory().numTensors, before);
+      await assert.rejects(
+        landscapeOfRun(dir, { ...options, at: 2 }),
+        new UserError(
+          `Cannot compute the landscape of ${dir} at iteration 2: its snapshots are after iterations 1, 3, 8`,
+        ),
+      );
+      if (method === "crltac") {
+        // A snapshot that kept P(t|x) of fewer images than asked.
+        const s = await loadSnapshot(snapshotPath(dir, 8));
+        const t = s.policyProbs!.probs.length / s.policyProbs!.images;
+        await saveSnapshot(dir, {
+          ...s,
+          step: 9,
+          policyProbs: { images: 8, probs: s.policyProbs!.probs.slice(0, 8 * t) },
+        });
+        await assert.rejects(
+          landscapeOfRun(dir, { ...options, at: 9 }),
+          new RangeError(
+            `Cannot compute the landscape on 16 images: ${snapshotPath(dir, 9)} holds P(t|x) of the first 8`,
+          ),
+        );
+        await Deno.remove(snapshotPath(dir, 9));
       }
       // The training moved the encoder: each snapshot has its own landscape.
       assert.notDeepEqual(curve.entries[0]!.rows, curve.entries[2]!.rows);

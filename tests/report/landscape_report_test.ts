@@ -41,7 +41,7 @@ Deno.test("landscapeMarkdown() gives the gap of the centre crop over the whole d
   const text = landscapeMarkdown(result);
   assert.ok(
     text.includes(
-      "I(centre crop) − I(9 whole-digit crops) = 0.0056 ± 0.0008 nats (± one standard error over its 4 batches): " +
+      "I(centre crop) − I(9 whole-digit crops) = 0.00560 ± 0.00080 nats (± one standard error over its 4 batches): " +
         `the whole-digit crops score higher than the centre crop for λ > ${from.toExponential(2)}.`,
     ),
     text,
@@ -56,7 +56,7 @@ Deno.test("landscapeMarkdown() gives the gap of the centre crop over the whole d
   }
 });
 
-Deno.test("curveMarkdown() gives each snapshot's gap ± its standard error where known", () => {
+Deno.test("curveMarkdown() gives each snapshot's gap ± its standard error where known, to the error's second digit", () => {
   const header = {
     run: "r",
     method: "oracle",
@@ -67,9 +67,16 @@ Deno.test("curveMarkdown() gives each snapshot's gap ± its standard error where
     images: 256,
     batch: 64,
   };
-  const entries = [curveEntry(32, "a", rows, 0.0008), { ...curveEntry(64, "b", rows, null) }];
+  const entries = [curveEntry(32, "a", rows, 0.0008), curveEntry(64, "b", rows, null)];
   const { gapStdErr: _, ...older } = curveEntry(128, "c", rows, 0.0001);
-  const lines = curveMarkdown({ ...header, entries: [...entries, older] }).split("\n");
+  const lines = curveMarkdown({ ...header, entries: [...entries, older, curveEntry(256, "d", rows, 0.0027)] }).split(
+    "\n",
+  );
   assert.ok(lines.some((l) => l.includes("| gap ± s.e. |")));
-  assert.deepEqual(lines.slice(-3).map((l) => l.split(" | ")[4]), ["0.0056 ± 0.0008", "0.0056", "0.0056"]);
+  assert.deepEqual(lines.slice(-4).map((l) => l.split(" | ")[4]), [
+    "0.00560 ± 0.00080",
+    "0.0056",
+    "0.0056",
+    "0.0056 ± 0.0027",
+  ]);
 });
