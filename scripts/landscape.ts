@@ -24,7 +24,9 @@ images: DIR/landscape-curve.json (per snapshot: I and H of each distribution, th
 I(centre) − I(whole digits) and its standard error from the spread of the batches' gaps, the λ
 window in which the whole-digit crops beat both the centre crop and uniform) and
 DIR/landscape-curve.svg (the gap with ± 2 standard errors and the window against iterations,
-log-log, λ·ln 9 at the run's λ marked). Entries already computed on the same images are kept.
+log-log, λ·ln 9 at the run's λ marked). Entries already computed on the same images are kept;
+a curve on other images or batches is replaced, unless some of its snapshots are gone (then
+it is refused).
 A run still training (or stopped part-way) gets the curve of the snapshots it has so far.
 
   --run DIR            a trained run

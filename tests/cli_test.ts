@@ -288,6 +288,30 @@ Deno.test("evaluate refuses a run that has not finished training, in one line", 
     assert.equal(r.stderr, `error: Cannot evaluate ${dir}: its training stopped at epoch 1 of 3 (resume it first)\n`);
   }));
 
+Deno.test("landscape refuses to replace a curve whose snapshots are gone, before computing anything", () =>
+  inTempDir(async (dir) => {
+    const tiny = ["--train-size", "32", "--batch", "8", "--crops", "4", "--epochs", "1", "--backend", "wasm"];
+    const trained = await run("train", [...SMOKE_ORACLE.slice(0, 8), ...tiny, "--snapshots", "2,4", "--out", dir]);
+    assert.equal(trained.code, 0, trained.stderr);
+    const first = await run("landscape", ["--run", dir, "--images", "16"]);
+    assert.equal(first.code, 0, first.stderr);
+    await Deno.remove(`${dir}/snapshots/step-000002.bin`);
+    const held = await Promise.all(
+      ["landscape.json", "landscape-curve.json"].map((f) => Deno.readTextFile(`${dir}/${f}`)),
+    );
+    const other = await run("landscape", ["--run", dir, "--images", "16", "--batch", "4"]);
+    assert.equal(other.code, 2);
+    assert.match(
+      other.stderr,
+      /^error: Cannot compute the curve of .* on 16 images in batches of 4: .* holds one on 16 in batches of 8 whose snapshots at 2 are gone/,
+    );
+    // The final weights' landscape, which comes first in print, was not computed either.
+    const now = await Promise.all(
+      ["landscape.json", "landscape-curve.json"].map((f) => Deno.readTextFile(`${dir}/${f}`)),
+    );
+    assert.deepEqual(now, held);
+  }));
+
 Deno.test("sweep --table refuses a folder that holds none of the grid's runs, without creating it", () =>
   inTempDir(async (dir) => {
     const out = `${dir}/typo`;

@@ -32,6 +32,7 @@ import { policyLogits, policyProbs } from "../model/policy.ts";
 import { exactObjective } from "../objective/exact_objective.ts";
 import { Progress } from "../progress.ts";
 import { tf } from "../tf.ts";
+import { UserError } from "../cli.ts";
 import { writeFileAtomic } from "../files.ts";
 import { listSnapshots, loadSnapshot, type RunSnapshot, snapshotPath } from "../train/run_snapshot.ts";
 import { loadRunSnapshot, loadTrainedRun } from "./trained_run.ts";
@@ -469,11 +470,14 @@ export function curvePath(dir: string): string {
  * first `images` training images, written to `dir/landscape-curve.json`. Entries of an earlier
  * curve of the same images and batch are kept, not computed again, where their snapshot is
  * unchanged (and the entry has its gap's standard error) or no longer in the folder (a long
- * run's snapshots need not all be kept).
+ * run's snapshots need not all be kept). A curve of other images or batches is replaced, unless it
+ * holds entries whose snapshots are gone.
  *
  * @returns The curve, or null when the run has no snapshot.
  * @throws {RangeError} As {@linkcode landscapeOfRun}, and if a CRL-TAC snapshot stored P(t|x)
  *   of fewer images than asked.
+ * @throws {UserError} Where the curve would replace one of other images or batches that holds
+ *   entries whose snapshots are gone.
  */
 export async function landscapeCurve(dir: string, options: LandscapeOptions): Promise<LandscapeCurve | null> {
   const steps = await listSnapshots(dir);
@@ -487,6 +491,7 @@ export async function landscapeCurve(dir: string, options: LandscapeOptions): Pr
     const config = snapshot.config;
     if (!header) {
       const batch = landscapeBatch(config, options);
+      checkReplaceable(dir, earlier, steps, options.images, batch);
       await useBackend(config.backend);
       ds = takeFirst(await loadDataset(config.data, "train", options.mnistDir), options.images);
       const { method, data, seed, lambda, beta } = config;
@@ -520,6 +525,31 @@ export async function landscapeCurve(dir: string, options: LandscapeOptions): Pr
   const curve: LandscapeCurve = { ...header!, entries };
   await writeFileAtomic(curvePath(dir), new TextEncoder().encode(JSON.stringify(curve, null, 2) + "\n"));
   return curve;
+}
+
+/**
+ * Refuses to replace a curve of other images or batches that holds entries whose snapshots are
+ * gone: they could not be computed again (a long run's snapshots need not all be kept).
+ *
+ * @throws {UserError} Naming the curve's images and batch, and the iterations it would lose.
+ */
+function checkReplaceable(
+  dir: string,
+  earlier: LandscapeCurve | null,
+  steps: readonly number[],
+  images: number,
+  batch: number,
+): void {
+  if (!earlier || (earlier.images === images && earlier.batch === batch)) return;
+  const gone = earlier.entries.map((e) => e.iteration).filter((i) => !steps.includes(i));
+  if (gone.length === 0) return;
+  throw new UserError(
+    `Cannot compute the curve of ${dir} on ${images} images in batches of ${batch}: ${
+      curvePath(dir)
+    } holds one on ${earlier.images} in batches of ${earlier.batch} whose snapshots at ${
+      gone.join(", ")
+    } are gone, and it would lose them (pass --images ${earlier.images} --batch ${earlier.batch} to extend it, or move it away)`,
+  );
 }
 
 /** A curve entry from a snapshot's landscape rows and the standard error of their gap. */

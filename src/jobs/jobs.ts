@@ -145,16 +145,16 @@ export async function landscapeJob(run: string, o: LandscapeJobOptions = {}): Pr
   }
   const options = landscapeOptions(config, o);
   const finished = saved !== null && saved.epoch >= saved.config.epochs;
+  // Released on exit; a training of the same folder would change the weights under the landscape.
+  if (finished) await lockFolder(run, "run folder");
+  // Snapshots are written once and never change: the curve needs no lock, and can follow a run
+  // while it trains. It goes first: where it would lose entries it refuses before any work.
+  const curve = await landscapeCurve(run, options);
   if (finished) {
-    // Released on exit; a training of the same folder would change the weights under the landscape.
-    await lockFolder(run, "run folder");
     const result = await landscapeOfRun(run, options);
     console.log(landscapeMarkdown(result));
     console.error(`computed in ${(result.ms / 1000).toFixed(1)} s; wrote ${landscapePath(run)}`);
   }
-  // Snapshots are written once and never change: the curve needs no lock, and can follow a run
-  // while it trains.
-  const curve = await landscapeCurve(run, options);
   if (curve) {
     const svg = `${run}/landscape-curve.svg`;
     await writeFileAtomic(svg, new TextEncoder().encode(await landscapeCurveFigure(curve)));

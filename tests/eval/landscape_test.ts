@@ -183,7 +183,19 @@ Deno.test("landscapeCurve() follows the landscape along the run's snapshots, its
         [3, true, "undefined"],
         [8, false, "number"],
       ]);
-      // Another batch is another landscape: computed again.
+      // Another batch is another landscape, computed again, but not at the cost of an entry whose
+      // snapshot is gone: refused, the curve left as it was.
+      const held = await Deno.readTextFile(curvePath(dir));
+      await assert.rejects(
+        landscapeCurve(dir, { ...options, batch: 4 }),
+        new UserError(
+          `Cannot compute the curve of ${dir} on 16 images in batches of 4: ${
+            curvePath(dir)
+          } holds one on 16 in batches of 8 whose snapshots at 3 are gone, and it would lose them (pass --images 16 --batch 8 to extend it, or move it away)`,
+        ),
+      );
+      assert.equal(await Deno.readTextFile(curvePath(dir)), held);
+      await Deno.remove(curvePath(dir));
       const other = (await landscapeCurve(dir, { ...options, batch: 4 }))!;
       assert.equal(other.batch, 4);
       assert.ok(other.entries.every((e) => e.gap !== -1));
