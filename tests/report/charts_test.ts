@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { curveEntry, type LandscapeCurve, type LandscapeRow } from "../../src/eval/landscape.ts";
+import { curveEntry } from "../../src/eval/landscape.ts";
 import {
   landscapeCurveFigure,
   MAX_SORTED_POINTS,
@@ -8,6 +8,7 @@ import {
   superimposedRepresentationsFigure,
   trainingCurvesFigure,
 } from "../../src/report/charts.ts";
+import { oracleCurve, oracleRows } from "./landscape_fixtures.ts";
 
 /** Number of `<path>` and `<line>` elements in every group of class `mark` (one data mark each). */
 function countMarks(svg: string, mark: string): number {
@@ -160,34 +161,11 @@ Deno.test("trainingCurvesFigure() draws P's three masses and its entropy per ite
 });
 
 Deno.test("landscapeCurveFigure() draws the gap and the window's ends on log axes, λ·ln 9 marked, and says what a log axis cannot show", async () => {
-  const row = (name: LandscapeRow["name"], objective: number, entropy: number): LandscapeRow => ({
-    name,
-    objective,
-    entropy,
-    score: 0,
-    concentration: 1,
-    wholeDigitMass: 1,
-  });
   // The centre crop's lead falls, then reverses (a gap ≤ 0, left out of the log axis).
   const entries = [[32, 0.08], [64, 0.06], [128, 0.03], [256, -0.001]].map(([iteration, gap]) =>
-    curveEntry(iteration!, "x", [
-      row("run", 0.35, Math.log(9)),
-      row("uniform", 0.002, Math.log(289)),
-      row("wholeDigit", 0.35, Math.log(9)),
-      row("centre", 0.35 + gap!, 0),
-    ], iteration === 32 ? null : 0.004)
+    curveEntry(iteration!, "x", oracleRows(gap!, 0.35), iteration === 32 ? null : 0.004)
   );
-  const curve: LandscapeCurve = {
-    run: "r",
-    method: "oracle",
-    data: "shifted",
-    seed: 0,
-    lambda: 0.0025,
-    beta: 0.5,
-    images: 256,
-    batch: 64,
-    entries,
-  };
+  const curve = oracleCurve(entries);
   const svg = await landscapeCurveFigure(curve);
   assert.ok(svg.startsWith("<svg"));
   assert.ok(svg.includes("λ·ln 9 = 0.0055"), "the paper's λ·ln 9 marked");

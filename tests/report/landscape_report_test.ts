@@ -1,24 +1,10 @@
 import assert from "node:assert/strict";
-import type { LandscapeResult, LandscapeRow } from "../../src/eval/landscape.ts";
-import { curveEntry } from "../../src/eval/landscape.ts";
+import { curveEntry, type LandscapeResult } from "../../src/eval/landscape.ts";
 import { curveMarkdown, landscapeMarkdown } from "../../src/report/landscape_report.ts";
-
-const line = (name: LandscapeRow["name"], objective: number, entropy: number): LandscapeRow => ({
-  name,
-  objective,
-  entropy,
-  score: objective + 0.0025 * entropy,
-  concentration: 1,
-  wholeDigitMass: name === "wholeDigit" ? 1 : 0,
-});
+import { oracleCurve, oracleRows } from "./landscape_fixtures.ts";
 
 // The oracle's rows: the run's P is the whole-digit crops; the centre crop is 0.0056 above them.
-const rows = [
-  line("run", 0.4748, Math.log(9)),
-  line("uniform", 0.1, Math.log(289)),
-  line("wholeDigit", 0.4748, Math.log(9)),
-  line("centre", 0.4804, 0),
-];
+const rows = oracleRows(0.0056);
 const result: LandscapeResult = {
   run: "r",
   method: "oracle",
@@ -57,19 +43,9 @@ Deno.test("landscapeMarkdown() gives the gap of the centre crop over the whole d
 });
 
 Deno.test("curveMarkdown() gives each snapshot's gap ± its standard error where known, to the error's second digit", () => {
-  const header = {
-    run: "r",
-    method: "oracle",
-    data: "shifted",
-    seed: 0,
-    lambda: 0.0025,
-    beta: 0.5,
-    images: 256,
-    batch: 64,
-  };
   const entries = [curveEntry(32, "a", rows, 0.0008), curveEntry(64, "b", rows, null)];
   const { gapStdErr: _, ...older } = curveEntry(128, "c", rows, 0.0001);
-  const lines = curveMarkdown({ ...header, entries: [...entries, older, curveEntry(256, "d", rows, 0.0027)] }).split(
+  const lines = curveMarkdown(oracleCurve([...entries, older, curveEntry(256, "d", rows, 0.0027)])).split(
     "\n",
   );
   assert.ok(lines.some((l) => l.includes("| gap ± s.e. |")));
