@@ -215,5 +215,6 @@ export {
   landscapePath,
   type LandscapeResult,
   type LandscapeRow,
+  snapshotLandscapeCurves,
 } from "./src/eval/landscape.ts";
 export { runFigures } from "./src/report/run_figures.ts";

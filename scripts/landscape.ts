@@ -24,7 +24,8 @@ images: DIR/landscape-curve.json (per snapshot: I and H of each distribution, th
 I(centre) − I(whole digits) and its standard error from the spread of the batches' gaps, the λ
 window in which the whole-digit crops beat both the centre crop and uniform) and
 DIR/landscape-curve.svg (the gap with ± 2 standard errors and the window against iterations,
-log-log, λ·ln 9 at the run's λ marked). Entries already computed on the same images are kept;
+log-log, λ·ln 9 at the run's λ marked; beside the curve's gaps, those of the snapshots measured
+alone with --at on other images). Entries already computed on the same images are kept;
 a curve on other images or batches is replaced, unless some of its snapshots are gone (then
 it is refused).
 A run still training (or stopped part-way) gets the curve of the snapshots it has so far.
@@ -32,8 +33,9 @@ A run still training (or stopped part-way) gets the curve of the snapshots it ha
   --run DIR            a trained run
   --at ITERATION       the landscape of the run's snapshot after ITERATION alone, while the run
                        trains or after (CRL-TAC's on at most the images its snapshot kept P(t|x)
-                       of): writes DIR/snapshots/step-NNNNNN.landscape.json, no curve. One point
-                       of the curve on more images than the curve's, for a smaller error
+                       of): writes DIR/snapshots/step-NNNNNN.landscape.json and draws the
+                       curve's figure again with it, computing no curve. One point of the curve
+                       on more images than the curve's, for a smaller error
   --images N           training images (the first N; default: the run profile's, 256 at medium)
   --batch N            images per batch, one expectation over X' each (default: the run's batch)
   --mnist DIR          read the MNIST idx files (optionally .gz) from DIR

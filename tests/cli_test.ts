@@ -312,6 +312,27 @@ Deno.test("landscape refuses to replace a curve whose snapshots are gone, before
     assert.deepEqual(now, held);
   }));
 
+Deno.test("landscape --at draws the curve's figure again, with the snapshots measured alone beside the curve", () =>
+  inTempDir(async (dir) => {
+    const tiny = ["--train-size", "32", "--batch", "8", "--crops", "4", "--epochs", "1", "--backend", "wasm"];
+    const trained = await run("train", [...SMOKE_ORACLE.slice(0, 8), ...tiny, "--snapshots", "2,4", "--out", dir]);
+    assert.equal(trained.code, 0, trained.stderr);
+    const alone = "snapshots alone: 32 images, batches of 8";
+    // No curve yet: a snapshot's landscape alone draws nothing.
+    const before = await run("landscape", ["--run", dir, "--at", "2", "--images", "32"]);
+    assert.equal(before.code, 0, before.stderr);
+    assert.equal(await exists(`${dir}/landscape-curve.svg`), false);
+    const curve = await run("landscape", ["--run", dir, "--images", "16"]);
+    assert.equal(curve.code, 0, curve.stderr);
+    assert.ok((await Deno.readTextFile(`${dir}/landscape-curve.svg`)).includes(alone), "the earlier one, drawn");
+    await Deno.remove(`${dir}/landscape-curve.svg`);
+    const at = await run("landscape", ["--run", dir, "--at", "4", "--images", "32"]);
+    assert.equal(at.code, 0, at.stderr);
+    assert.match(at.stderr, /wrote .*step-000004\.landscape\.json and drew .*landscape-curve\.svg again\n$/);
+    const svg = await Deno.readTextFile(`${dir}/landscape-curve.svg`);
+    assert.ok(svg.includes("the curve: 16 images, batches of 8") && svg.includes(alone));
+  }));
+
 Deno.test("sweep --table refuses a folder that holds none of the grid's runs, without creating it", () =>
   inTempDir(async (dir) => {
     const out = `${dir}/typo`;
@@ -355,4 +376,5 @@ Deno.test("--help says where the run snapshots, their evaluations and the landsc
   assert.match(landscape, /DIR\/landscape-curve\.svg/);
   assert.match(landscape, /--at ITERATION +the landscape of the run's snapshot after ITERATION alone/);
   assert.match(landscape, /DIR\/snapshots\/step-NNNNNN\.landscape\.json/);
+  assert.match(landscape, /beside the curve's gaps, those of the snapshots measured\s+alone with --at/);
 });

@@ -68,6 +68,7 @@ const EXPORTS = [
   "runFigures",
   "sampledPolicyLoss",
   "snapshotEvalPath",
+  "snapshotLandscapeCurves",
   "snapshotPath",
   "takeFirst",
   "train",

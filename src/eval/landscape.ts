@@ -34,7 +34,7 @@ import { Progress } from "../progress.ts";
 import { tf } from "../tf.ts";
 import { UserError } from "../cli.ts";
 import { writeFileAtomic } from "../files.ts";
-import { listSnapshots, loadSnapshot, type RunSnapshot, snapshotPath } from "../train/run_snapshot.ts";
+import { listSnapshots, loadSnapshot, type RunSnapshot, snapshotFolder, snapshotPath } from "../train/run_snapshot.ts";
 import { loadRunSnapshot, loadTrainedRun } from "./trained_run.ts";
 
 /** A distribution the landscape evaluates: the run's P, its argmax, or a fixed one. */
@@ -579,6 +579,37 @@ export async function readCurve(dir: string): Promise<LandscapeCurve | null> {
     if (e instanceof Deno.errors.NotFound) return null;
     throw e;
   }
+}
+
+/**
+ * The landscapes of single snapshots of the run in `dir` (`landscapeOfRun` with `at`, written
+ * beside the snapshots, which may since be gone), as curves: one per number of images and batch,
+ * fewest images first, each in the order of its iterations. They let a figure show the points
+ * measured on more images than the curve's.
+ */
+export async function snapshotLandscapeCurves(dir: string): Promise<LandscapeCurve[]> {
+  const results: LandscapeResult[] = [];
+  try {
+    for await (const f of Deno.readDir(snapshotFolder(dir))) {
+      if (f.isFile && /^step-\d+\.landscape\.json$/.test(f.name)) {
+        results.push(JSON.parse(await Deno.readTextFile(`${snapshotFolder(dir)}/${f.name}`)));
+      }
+    }
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+  const curves = new Map<string, LandscapeCurve & { entries: CurveEntry[] }>();
+  for (const r of results) {
+    const key = `${r.images}/${r.batch}`;
+    if (!curves.has(key)) {
+      const { method, data, seed, lambda, beta, images, batch } = r;
+      curves.set(key, { run: dir, method, data, seed, lambda, beta, images, batch, entries: [] });
+    }
+    curves.get(key)!.entries.push(curveEntry(r.snapshot!, r.weightsSha256, r.rows, r.gapStdErr ?? null));
+  }
+  for (const c of curves.values()) c.entries.sort((a, b) => a.iteration - b.iteration);
+  return [...curves.values()].sort((a, b) => a.images - b.images || a.batch - b.batch);
 }
 
 async function readBack(x: tf.Tensor): Promise<Float32Array> {

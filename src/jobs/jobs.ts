@@ -11,7 +11,15 @@ import { type ProfileName, PROFILES, type TrainConfig, validateConfig } from "..
 import type { DatasetName } from "../data/dataset.ts";
 import { checkMnistFolder } from "../data/mnist.ts";
 import { evalPath, evaluateRaw, evaluateRun, FEATURES_FOLDER } from "../eval/evaluate.ts";
-import { curvePath, landscapeCurve, landscapeOfRun, landscapePath } from "../eval/landscape.ts";
+import {
+  curvePath,
+  type LandscapeCurve,
+  landscapeCurve,
+  landscapeOfRun,
+  landscapePath,
+  readCurve,
+  snapshotLandscapeCurves,
+} from "../eval/landscape.ts";
 import { loadRunSnapshot } from "../eval/trained_run.ts";
 import { checkFolder, checkInputFolder, checkOutputFile, writeFileAtomic } from "../files.ts";
 import { lockFolder } from "../lock.ts";
@@ -133,7 +141,10 @@ export async function landscapeJob(run: string, o: LandscapeJobOptions = {}): Pr
     const { config } = await loadRunSnapshot(run, "compute the landscape of", o.at);
     const result = await landscapeOfRun(run, { ...landscapeOptions(config, o), at: o.at });
     console.log(landscapeMarkdown(result));
-    console.error(`computed in ${(result.ms / 1000).toFixed(1)} s; wrote ${landscapePath(run, o.at)}`);
+    // The curve's figure shows the snapshots measured alone: drawn again with this one.
+    const curve = await readCurve(run);
+    const drawn = curve ? ` and drew ${await drawCurve(run, curve)} again` : "";
+    console.error(`computed in ${(result.ms / 1000).toFixed(1)} s; wrote ${landscapePath(run, o.at)}${drawn}`);
     return;
   }
   // A run still in its first epoch has snapshots and no checkpoint yet: its curve can be drawn.
@@ -156,8 +167,7 @@ export async function landscapeJob(run: string, o: LandscapeJobOptions = {}): Pr
     console.error(`computed in ${(result.ms / 1000).toFixed(1)} s; wrote ${landscapePath(run)}`);
   }
   if (curve) {
-    const svg = `${run}/landscape-curve.svg`;
-    await writeFileAtomic(svg, new TextEncoder().encode(await landscapeCurveFigure(curve)));
+    const svg = await drawCurve(run, curve);
     console.log(curveMarkdown(curve));
     console.error(`wrote ${curvePath(run)} and ${svg}`);
   } else if (!finished) {
@@ -167,6 +177,19 @@ export async function landscapeJob(run: string, o: LandscapeJobOptions = {}): Pr
       } of ${config.epochs} and it has no snapshots (resume it first)`,
     );
   }
+}
+
+/**
+ * Draws the curve of the run in `run`, with its snapshots measured alone on other images, to
+ * `landscape-curve.svg` there.
+ *
+ * @returns The figure's path.
+ */
+async function drawCurve(run: string, curve: LandscapeCurve): Promise<string> {
+  const svg = `${run}/landscape-curve.svg`;
+  const more = await snapshotLandscapeCurves(run);
+  await writeFileAtomic(svg, new TextEncoder().encode(await landscapeCurveFigure(curve, more)));
+  return svg;
 }
 
 /**

@@ -101,29 +101,46 @@ export async function trainingCurvesFigure(
 /**
  * Objective (2) along training, as an SVG, on log-log axes against iterations: left, the gap
  * I(centre crop) − I(9 whole-digit crops) with λ·ln 9 at the run's λ marked (below it the
- * whole-digit P beats the centre crop); right, the two ends of the λ window in which the
- * whole-digit crops beat both the centre crop and uniform, with the run's λ marked. Values that
- * a log axis cannot show (a gap ≤ 0, a window that starts at 0) are left out, and the figure
- * says how many.
+ * whole-digit P beats the centre crop), and beside the curve's gaps those of `more`: the same
+ * run's snapshots measured on other images (`landscape --at`), one series each; right, the two
+ * ends of the curve's λ window in which the whole-digit crops beat both the centre crop and
+ * uniform, with the run's λ marked. Values that a log axis cannot show (a gap ≤ 0, a window that
+ * starts at 0) are left out, and the figure says how many.
  *
  * @throws {RangeError} If the curve has no entries or a value is not finite.
  */
-export async function landscapeCurveFigure(curve: LandscapeCurve): Promise<string> {
+export async function landscapeCurveFigure(
+  curve: LandscapeCurve,
+  more: readonly LandscapeCurve[] = [],
+): Promise<string> {
   if (curve.entries.length === 0) throw new RangeError("Cannot draw a landscape curve of no snapshots");
-  const gaps: { iteration: number; value: number }[] = [];
-  const bars: { iteration: number; low: number; high: number }[] = [];
+  const gaps: { iteration: number; value: number; series: string }[] = [];
+  const bars: { iteration: number; low: number; high: number; series: string }[] = [];
   const ends: { iteration: number; series: string; value: number }[] = [];
   let hidden = 0;
-  for (const e of curve.entries) {
-    checkFinite(e.gap, `the gap at iteration ${e.iteration}`);
-    if (e.gap > 0) gaps.push({ iteration: e.iteration, value: e.gap });
-    else hidden++;
-    if (e.gap > 0 && typeof e.gapStdErr === "number") {
-      checkFinite(e.gapStdErr, `the gap's standard error at iteration ${e.iteration}`);
-      // A log axis has no 0: a bar reaching below it starts at a tenth of the gap.
-      const low = e.gap - 2 * e.gapStdErr;
-      bars.push({ iteration: e.iteration, low: low > 0 ? low : e.gap / 10, high: e.gap + 2 * e.gapStdErr });
+  const series = [curve, ...more.filter((c) => c.images !== curve.images || c.batch !== curve.batch)];
+  const names = series.map((c, i) =>
+    `${i === 0 ? "the curve" : "snapshots alone"}: ${c.images.toLocaleString("en-US")} images, batches of ${c.batch}`
+  );
+  for (const [i, c] of series.entries()) {
+    for (const e of c.entries) {
+      checkFinite(e.gap, `the gap at iteration ${e.iteration}`);
+      if (e.gap > 0) gaps.push({ iteration: e.iteration, value: e.gap, series: names[i]! });
+      else hidden++;
+      if (e.gap > 0 && typeof e.gapStdErr === "number") {
+        checkFinite(e.gapStdErr, `the gap's standard error at iteration ${e.iteration}`);
+        // A log axis has no 0: a bar reaching below it starts at a tenth of the gap.
+        const low = e.gap - 2 * e.gapStdErr;
+        bars.push({
+          iteration: e.iteration,
+          low: low > 0 ? low : e.gap / 10,
+          high: e.gap + 2 * e.gapStdErr,
+          series: names[i]!,
+        });
+      }
     }
+  }
+  for (const e of curve.entries) {
     for (const [series, value] of [["window opens", e.window?.from], ["window closes", e.window?.to]] as const) {
       if (value === undefined || value === null) continue;
       checkFinite(value, `the window's end at iteration ${e.iteration}`);
@@ -144,11 +161,19 @@ export async function landscapeCurveFigure(curve: LandscapeCurve): Promise<strin
     ],
   });
   const lnNine = Math.log(9);
+  const gapColor = {
+    field: "series",
+    type: "nominal",
+    title: null,
+    scale: { domain: names, range: ["#444", "#9467bd", "#8c564b", "#e377c2"] },
+    legend: { orient: "bottom", direction: "vertical", labelLimit: 400 },
+  } as const;
   return await renderSvg({
     ...CHART_BASE,
-    title: `Objective (2) along training: ${curve.method}, ${curve.data}, seed ${curve.seed} ` +
-      `(${curve.images} images, batches of ${curve.batch}${bars.length ? "; bars: ± 2 standard errors" : ""})` +
-      (hidden ? `; ${hidden} gap(s) ≤ 0 not drawn` : ""),
+    title: `Objective (2) along training: ${curve.method}, ${curve.data}, seed ${curve.seed}` +
+      (bars.length ? " (bars: ± 2 standard errors)" : "") + (hidden ? `; ${hidden} gap(s) ≤ 0 not drawn` : ""),
+    // The gaps' series and the window's ends each have their own colours and legend.
+    resolve: { scale: { color: "independent" }, legend: { color: "independent" } },
     hconcat: [
       {
         width: 300,
@@ -156,7 +181,7 @@ export async function landscapeCurveFigure(curve: LandscapeCurve): Promise<strin
         layer: [
           {
             data: { values: gaps },
-            mark: { type: "line", point: { color: "#444" }, strokeWidth: 1.2, color: "#444" },
+            mark: { type: "line", point: true, strokeWidth: 1.2 },
             encoding: {
               x,
               y: {
@@ -165,12 +190,18 @@ export async function landscapeCurveFigure(curve: LandscapeCurve): Promise<strin
                 title: "I(centre) − I(whole digits), nats",
                 scale: { type: "log" },
               },
+              color: gapColor,
             },
           },
           {
             data: { values: bars },
-            mark: { type: "rule", color: "#444" },
-            encoding: { x, y: { field: "low", type: "quantitative", scale: { type: "log" } }, y2: { field: "high" } },
+            mark: { type: "rule" },
+            encoding: {
+              x,
+              y: { field: "low", type: "quantitative", scale: { type: "log" } },
+              y2: { field: "high" },
+              color: gapColor,
+            },
           },
           rule(curve.lambda * lnNine, `λ·ln 9 = ${(curve.lambda * lnNine).toFixed(4)}`),
         ],

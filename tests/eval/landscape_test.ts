@@ -11,6 +11,7 @@ import {
   landscapeOfRun,
   landscapePath,
   type LandscapeRow,
+  snapshotLandscapeCurves,
   wholeDigitCrossing,
 } from "../../src/eval/landscape.ts";
 import { listSnapshots, loadSnapshot, saveSnapshot, snapshotPath } from "../../src/train/run_snapshot.ts";
@@ -138,6 +139,13 @@ Deno.test("landscapeCurve() follows the landscape along the run's snapshots, its
         assert.deepEqual(JSON.parse(await Deno.readTextFile(landscapePath(dir, at))), one);
       }
       assert.equal(landscapePath(dir, 8), `${dir}/snapshots/step-000008.landscape.json`);
+      // The snapshots measured alone, as a curve: the same entries as the curve's.
+      const { entries: _, ...header } = curve;
+      assert.deepEqual(await snapshotLandscapeCurves(dir), [{
+        ...header,
+        entries: curve.entries.filter((e) => e.iteration !== 1),
+      }]);
+      assert.deepEqual(await snapshotLandscapeCurves(`${dir}/snapshots/none`), []);
       assert.equal(tf.memory().numTensors, before);
       await assert.rejects(
         landscapeOfRun(dir, { ...options, at: 2 }),

@@ -180,3 +180,19 @@ Deno.test("landscapeCurveFigure() draws the gap and the window's ends on log axe
   );
   await assert.rejects(landscapeCurveFigure({ ...curve, entries: [] }), /no snapshots/);
 });
+
+Deno.test("landscapeCurveFigure() draws the snapshots measured alone on more images beside the curve, each its own series", async () => {
+  const curve = oracleCurve([
+    curveEntry(32, "x", oracleRows(0.08), 0.004),
+    curveEntry(64, "x", oracleRows(0.06), 0.003),
+  ]);
+  const more = { ...curve, images: 1024, entries: [curveEntry(64, "x", oracleRows(0.065), 0.001)] };
+  const svg = await landscapeCurveFigure(curve, [curve, more]);
+  for (const label of ["the curve: 256 images, batches of 64", "snapshots alone: 1,024 images, batches of 64"]) {
+    assert.equal(svg.split(`>${label}</text>`).length - 1, 1, `one legend entry: ${label}`);
+  }
+  assert.equal(countMarks(svg, "mark-rule"), 2 + 1 + 1 + 1, "3 error bars, the λ·ln 9 rule and the paper's λ");
+  // The curve's own images are not drawn twice; the window is the curve's alone.
+  assert.equal(countMarks(svg, "mark-symbol"), 2 + 1 + 2 + 2, "3 gaps, 2 window closes, 2 window opens");
+  assert.equal(countMarks(svg, "mark-line"), 2 + 2, "a line per gap series and per window end");
+});
