@@ -118,11 +118,11 @@ export async function landscapeCurveFigure(
   const bars: { iteration: number; low: number; high: number; series: string }[] = [];
   const ends: { iteration: number; series: string; value: number }[] = [];
   let hidden = 0;
-  const series = [curve, ...more.filter((c) => c.images !== curve.images || c.batch !== curve.batch)];
-  const names = series.map((c, i) =>
+  const curves = [curve, ...more.filter((c) => c.images !== curve.images || c.batch !== curve.batch)];
+  const names = curves.map((c, i) =>
     `${i === 0 ? "the curve" : "snapshots alone"}: ${c.images.toLocaleString("en-US")} images, batches of ${c.batch}`
   );
-  for (const [i, c] of series.entries()) {
+  for (const [i, c] of curves.entries()) {
     for (const e of c.entries) {
       checkFinite(e.gap, `the gap at iteration ${e.iteration}`);
       if (e.gap > 0) gaps.push({ iteration: e.iteration, value: e.gap, series: names[i]! });
